@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/store"
+)
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c config
+	if err := parse("migrate", args, stderr, c.flags); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Fprintf(stdout, "Migrated %s (%s).\n", store.Redacted(c.DB), db.Engine)
+	return nil
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+func programCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c config
+	var name, currency, website string
+	var domains stringList
+	var asJSON bool
+	err := parse("program create", args, stderr, func(fs *flag.FlagSet) {
+		c.flags(fs)
+		fs.StringVar(&name, "name", "", "program name (required)")
+		fs.StringVar(&currency, "currency", "USD", "ISO 4217 currency of rewards and balances")
+		fs.StringVar(&website, "website-url", "", "the site referral links point to, e.g. https://yoursite.com (required)")
+		fs.Var(&domains, "allowed-domain", "another domain extra links may point to (repeatable)")
+		fs.BoolVar(&asJSON, "json", false, "print {program_id, secret_key, publishable_key} as JSON")
+	})
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var p *referral.Program
+	var sk, pk string
+	err = db.InTx(ctx, func(tx *store.Tx) error {
+		p, sk, pk, err = createProgram(ctx, tx, name, currency, website, domains)
+		return err
+	})
+	if err != nil {
+		return explain(err)
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]string{"program_id": p.ID, "secret_key": sk, "publishable_key": pk})
+	}
+	fmt.Fprintf(stdout, "Program:          %s (%s)\nSecret key:       %s\nPublishable key:  %s\nThe keys are shown only once.\n", p.Name, p.ID, sk, pk)
+	return nil
+}
+
+func keys(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
+	var c config
+	var programID, kind, keyID string
+	var asJSON bool
+	err := parse("keys "+sub, args, stderr, func(fs *flag.FlagSet) {
+		c.flags(fs)
+		fs.StringVar(&programID, "program", "", "program id (required)")
+		if sub == "create" {
+			fs.StringVar(&kind, "kind", referral.SecretKey, "secret or publishable")
+		}
+		if sub == "revoke" {
+			fs.StringVar(&keyID, "id", "", "id of the key to revoke (from keys list)")
+		}
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+	})
+	if err != nil {
+		return err
+	}
+	if programID == "" {
+		return fmt.Errorf("keys %s: --program is required", sub)
+	}
+	db, err := openDB(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Program(ctx, programID); err != nil {
+		return explain(err)
+	}
+	switch sub {
+	case "create":
+		if kind != referral.SecretKey && kind != referral.PublishableKey {
+			return fmt.Errorf("keys create: --kind must be secret or publishable")
+		}
+		var plain string
+		var k *referral.APIKey
+		err = db.InTx(ctx, func(tx *store.Tx) error {
+			plain, k, err = tx.CreateAPIKey(ctx, programID, kind)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return json.NewEncoder(stdout).Encode(map[string]string{"id": k.ID, "kind": k.Kind, "key": plain})
+		}
+		fmt.Fprintf(stdout, "%s key %s: %s\nIt is shown only once.\n", k.Kind, k.ID, plain)
+	case "revoke":
+		if keyID == "" {
+			return fmt.Errorf("keys revoke: --id is required")
+		}
+		if err := db.InTx(ctx, func(tx *store.Tx) error { return tx.RevokeAPIKey(ctx, programID, keyID) }); err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(stdout, "Revoked %s.\n", keyID)
+	case "list":
+		ks, err := db.APIKeys(ctx, programID)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			type row struct {
+				ID, Kind, Prefix, CreatedAt string
+				Revoked                     bool
+			}
+			var out []row
+			for _, k := range ks {
+				out = append(out, row{k.ID, k.Kind, k.Prefix + "…", k.CreatedAt.Format("2006-01-02T15:04:05Z"), k.RevokedAt != nil})
+			}
+			return json.NewEncoder(stdout).Encode(out)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tKIND\tKEY\tCREATED\tSTATUS")
+		for _, k := range ks {
+			status := "active"
+			if k.RevokedAt != nil {
+				status = "revoked " + k.RevokedAt.Format("2006-01-02")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\n", k.ID, k.Kind, k.Prefix, k.CreatedAt.Format("2006-01-02 15:04"), status)
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+func adminCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c config
+	var email, password, role string
+	err := parse("admin create", args, stderr, func(fs *flag.FlagSet) {
+		c.flags(fs)
+		fs.StringVar(&email, "email", "", "sign-in email (required)")
+		fs.StringVar(&password, "password", env("ADMIN_PASSWORD", ""), "password, 12 to 72 characters (ADVOCATE_ADMIN_PASSWORD)")
+		fs.StringVar(&role, "role", store.RoleOwner, "owner (may change anything) or viewer (read only)")
+	})
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var a *store.Admin
+	err = db.InTx(ctx, func(tx *store.Tx) error {
+		a, err = tx.CreateAdmin(ctx, email, password, role)
+		return err
+	})
+	if err != nil {
+		return explain(err)
+	}
+	fmt.Fprintf(stdout, "Created %s %s (%s).\n", a.Role, a.Email, a.ID)
+	return nil
+}
+
+// explain turns a validation error into lines a person can act on.
+func explain(err error) error {
+	e, ok := referral.AsError(err)
+	if !ok || len(e.Fields) == 0 {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(e.Message)
+	for f, m := range e.Fields {
+		if m != e.Message {
+			fmt.Fprintf(&b, "\n  --%s: %s", strings.ReplaceAll(f, "_", "-"), m)
+		}
+	}
+	return fmt.Errorf("%s", b.String())
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/advocate-oss/advocate/internal/store"
+)
+
+// config is every setting of the binary, with defaults that run with zero
+// configuration. Each comes from its flag, else ADVOCATE_<NAME>, else the
+// default.
+type config struct {
+	Addr            string
+	DB              string
+	BaseURL         string
+	LogFormat       string
+	LogLevel        string
+	RateLimit       int
+	RateBurst       int
+	ShutdownTimeout time.Duration
+	AdminEmail      string
+
+	envErrs []error // malformed ADVOCATE_* values, reported by validate
+}
+
+// flags binds the settings every command shares to fs.
+func (c *config) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DB, "db", env("DB", "advocate-data/advocate.db"), "SQLite file path or postgres:// URL (ADVOCATE_DB)")
+	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", "text"), "log format: text or json (ADVOCATE_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "log level: debug, info, warn, error (ADVOCATE_LOG_LEVEL)")
+}
+
+// serveFlags binds the settings only serve uses.
+func (c *config) serveFlags(fs *flag.FlagSet) {
+	c.flags(fs)
+	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (ADVOCATE_ADDR)")
+	fs.StringVar(&c.BaseURL, "base-url", env("BASE_URL", ""), "public URL of this server, for short links (ADVOCATE_BASE_URL; default http://ADDR)")
+	fs.IntVar(&c.RateLimit, "rate-limit", c.envInt("RATE_LIMIT", 100), "requests per second per API key, 0 for none (ADVOCATE_RATE_LIMIT)")
+	fs.IntVar(&c.RateBurst, "rate-burst", c.envInt("RATE_BURST", 200), "burst size per API key (ADVOCATE_RATE_BURST)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.envDuration("SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may finish on SIGTERM (ADVOCATE_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.AdminEmail, "admin-email", env("ADMIN_EMAIL", "admin@advocate.localhost"), "email of the first admin, made on an empty database (ADVOCATE_ADMIN_EMAIL)")
+}
+
+// validate checks settings at start and fills derived defaults.
+func (c *config) validate() error {
+	if len(c.envErrs) > 0 {
+		return errors.Join(c.envErrs...)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	if c.RateLimit < 0 || c.RateBurst < 1 {
+		return fmt.Errorf("--rate-limit must be ≥ 0 and --rate-burst ≥ 1")
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	return nil
+}
+
+func (c *config) logger(w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	lvl.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// String shows the settings with secrets masked, for the start-up log.
+func (c *config) String() string {
+	return fmt.Sprintf("addr=%s db=%s base_url=%s rate_limit=%d/s burst=%d", c.Addr, store.Redacted(c.DB), c.BaseURL, c.RateLimit, c.RateBurst)
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv("ADVOCATE_" + name); ok {
+		return v
+	}
+	return def
+}
+
+func (c *config) envInt(name string, def int) int {
+	if v, ok := os.LookupEnv("ADVOCATE_" + name); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			c.envErrs = append(c.envErrs, fmt.Errorf("ADVOCATE_%s=%q is not a whole number", name, v))
+		}
+		return n
+	}
+	return def
+}
+
+func (c *config) envDuration(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv("ADVOCATE_" + name); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			c.envErrs = append(c.envErrs, fmt.Errorf("ADVOCATE_%s=%q is not a duration such as 30s", name, v))
+		}
+		return d
+	}
+	return def
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/advocate-oss/advocate/internal/httpapi"
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/store"
+)
+
+func parse(name string, args []string, stderr io.Writer, bind func(*flag.FlagSet)) error {
+	fs := flag.NewFlagSet("advocate "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bind(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
+	}
+	return nil
+}
+
+// openDB opens the configured database and applies migrations.
+func openDB(ctx context.Context, dsn string) (*store.DB, error) {
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c config
+	if err := parse("serve", args, stderr, c.serveFlags); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	log := c.logger(stderr)
+	db, err := openDB(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + ln.Addr().String()
+	}
+	log.Info("starting", "config", c.String(), "engine", db.Engine)
+	if err := bootstrap(ctx, db, &c, stdout); err != nil {
+		ln.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "\nAdvocate is running at %s\n  API:     %s/v1\n  OpenAPI: %s/openapi.yaml\n\n", c.BaseURL, c.BaseURL, c.BaseURL)
+
+	api := httpapi.New(db, log, httpapi.Config{BaseURL: c.BaseURL, RateLimit: c.RateLimit, RateBurst: c.RateBurst})
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	go purgeIdempotencyKeys(ctx, db, log)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	// SIGTERM: stop accepting, let in-flight requests finish (each commits
+	// or rolls back whole), then close the database.
+	log.Info("shutting down", "timeout", c.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// bootstrap makes the first admin and a first program on an empty database
+// and prints how to use them. Secrets are printed once and never stored in
+// plaintext.
+func bootstrap(ctx context.Context, db *store.DB, c *config, stdout io.Writer) error {
+	n, err := db.AdminCount(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	programs, err := db.Programs(ctx)
+	if err != nil {
+		return err
+	}
+	password := rand.Text()
+	var prog *referral.Program
+	var sk, pk string
+	err = db.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.CreateAdmin(ctx, c.AdminEmail, password, store.RoleOwner); err != nil {
+			return fmt.Errorf("first admin: %w", err)
+		}
+		if len(programs) > 0 {
+			return nil
+		}
+		prog, sk, pk, err = createProgram(ctx, tx, "My referral program", "USD", "https://example.com", nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "First start: created the first admin and a first program.\n\n")
+	fmt.Fprintf(stdout, "  Dashboard login:  %s\n  Password:         %s\n", c.AdminEmail, password)
+	if prog != nil {
+		fmt.Fprintf(stdout, "  Program:          %s (%s, %s, %s)\n", prog.Name, prog.ID, prog.Currency, prog.WebsiteURL)
+		fmt.Fprintf(stdout, "  Secret key:       %s\n  Publishable key:  %s\n", sk, pk)
+		fmt.Fprintf(stdout, "\nThese are shown only once. Set your website with:\n")
+		fmt.Fprintf(stdout, "  curl -X PUT %s/v1/program -H \"Authorization: Bearer %s\" -H \"Content-Type: application/json\" -d '{\"website_url\":\"https://yoursite.com\"}'\n", c.BaseURL, sk)
+	}
+	return nil
+}
+
+// createProgram makes a program with one secret and one publishable key.
+func createProgram(ctx context.Context, tx *store.Tx, name, currency, website string, domains []string) (*referral.Program, string, string, error) {
+	p, err := referral.NewProgram(name, currency, website)
+	if err != nil {
+		return nil, "", "", err
+	}
+	p.AllowedDomains = domains
+	if err := tx.CreateProgram(ctx, p); err != nil {
+		return nil, "", "", err
+	}
+	sk, _, err := tx.CreateAPIKey(ctx, p.ID, referral.SecretKey)
+	if err != nil {
+		return nil, "", "", err
+	}
+	pk, _, err := tx.CreateAPIKey(ctx, p.ID, referral.PublishableKey)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return p, sk, pk, nil
+}
+
+// purgeIdempotencyKeys forgets Idempotency-Key records after 25 hours, an
+// hour past the 24 that clients are promised.
+func purgeIdempotencyKeys(ctx context.Context, db *store.DB, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := db.PurgeIdempotencyKeys(ctx, db.Now().Add(-25*time.Hour)); err != nil && ctx.Err() == nil {
+			log.Error("purge idempotency keys", "err", err)
+		} else if n > 0 {
+			log.Info("purged idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/store"
+)
+
+// customerJSON is a customer on the wire.
+type customerJSON struct {
+	Key          string         `json:"key"`
+	Email        string         `json:"email"`
+	Name         string         `json:"name"`
+	Metadata     map[string]any `json:"metadata"`
+	ReferralCode string         `json:"referral_code"`
+	ReferralURL  string         `json:"referral_url"`
+	ReferredBy   *string        `json:"referred_by"`
+	ReferrerKey  *string        `json:"referrer_key"`
+	CreatedAt    time.Time      `json:"created_at"`
+	UpdatedAt    time.Time      `json:"updated_at"`
+}
+
+func toCustomerJSON(p *referral.Program, c *referral.Customer) customerJSON {
+	out := customerJSON{
+		Key: c.Key, Email: c.Email, Name: c.Name, Metadata: c.Metadata,
+		ReferralCode: c.ReferralCode, ReferralURL: referral.WithRef(p.WebsiteURL, p.RefParam, c.ReferralCode),
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+	if c.ReferredBy != "" {
+		out.ReferredBy, out.ReferrerKey = &c.ReferredBy, &c.ReferrerKey
+	}
+	return out
+}
+
+type customerEnvelope struct {
+	Customer customerJSON `json:"customer"`
+}
+
+func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Email        string          `json:"email"`
+		Name         string          `json:"name"`
+		Key          string          `json:"key"`
+		Metadata     json.RawMessage `json:"metadata"`
+		ReferralCode string          `json:"referral_code"`
+		ReferredBy   string          `json:"referred_by"`
+	}
+	if err := decode(body, &in); err != nil {
+		return err
+	}
+	p := program(r)
+	if in.ReferralCode != "" && authFrom(r.Context()).Key.Kind != referral.SecretKey {
+		return &referral.Error{Kind: referral.KindForbidden, Code: "secret_key_required",
+			Message: "Only a secret key may set a custom referral code.", Fields: map[string]string{"referral_code": "Needs a secret key."}}
+	}
+	meta, dels, msg := referral.ParseMetadata(in.Metadata)
+	if msg == "" && len(dels) > 0 {
+		msg = "Metadata values may not be null when creating a customer."
+	}
+	if msg != "" {
+		return referral.FieldError("invalid_customer", "metadata", msg)
+	}
+	c, err := s.DB.CreateCustomer(r.Context(), p, referral.NewCustomer{
+		Key: in.Key, Email: in.Email, Name: in.Name, Metadata: meta,
+		ReferralCode: in.ReferralCode, ReferredBy: in.ReferredBy,
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, customerEnvelope{toCustomerJSON(p, c)})
+	return nil
+}
+
+func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) error {
+	p := program(r)
+	c, err := s.DB.Customer(r.Context(), p.ID, r.PathValue("key"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, customerEnvelope{toCustomerJSON(p, c)})
+	return nil
+}
+
+func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) error {
+	pg, err := page(r, "cus")
+	if err != nil {
+		return err
+	}
+	f := store.CustomerFilter{Page: pg, Email: r.URL.Query().Get("email")}
+	switch v := r.URL.Query().Get("referred"); v {
+	case "":
+	case "true", "false":
+		referred := v == "true"
+		f.Referred = &referred
+	default:
+		return referral.FieldError("invalid_parameter", "referred", "Referred must be true or false.")
+	}
+	p := program(r)
+	cs, more, err := s.DB.Customers(r.Context(), p.ID, f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newList(cs, more,
+		func(c *referral.Customer) customerJSON { return toCustomerJSON(p, c) },
+		func(c *referral.Customer) string { return c.ID }))
+	return nil
+}
+
+func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name       *string         `json:"name"`
+		Email      *string         `json:"email"`
+		Metadata   json.RawMessage `json:"metadata"`
+		ReferredBy *string         `json:"referred_by"`
+	}
+	if err := decode(body, &in); err != nil {
+		return err
+	}
+	u := referral.CustomerUpdate{Name: in.Name, Email: in.Email, ReferredBy: in.ReferredBy}
+	if len(in.Metadata) > 0 && string(in.Metadata) != "null" {
+		set, dels, msg := referral.ParseMetadata(in.Metadata)
+		if msg != "" {
+			return referral.FieldError("invalid_customer", "metadata", msg)
+		}
+		u.MetadataSet, u.MetadataDel = set, dels
+	}
+	p := program(r)
+	var c *referral.Customer
+	err = s.DB.InTx(r.Context(), func(tx *store.Tx) error {
+		c, err = tx.UpdateCustomer(r.Context(), p, r.PathValue("key"), u)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, customerEnvelope{toCustomerJSON(p, c)})
+	return nil
+}
+
+func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request) error {
+	err := s.DB.InTx(r.Context(), func(tx *store.Tx) error {
+		return tx.DeleteCustomer(r.Context(), program(r).ID, r.PathValue("key"))
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

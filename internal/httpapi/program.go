@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/store"
+)
+
+// programJSON is the key's program on the wire. The widget secret is not
+// part of it: it is shown in the dashboard only.
+type programJSON struct {
+	ID                  string    `json:"id"`
+	Name                string    `json:"name"`
+	Currency            string    `json:"currency"`
+	WebsiteURL          string    `json:"website_url"`
+	AllowedDomains      []string  `json:"allowed_domains"`
+	ReferralParam       string    `json:"referral_param"`
+	CookieDays          int       `json:"cookie_days"`
+	Attribution         string    `json:"attribution"`
+	RequireCustomerHash bool      `json:"require_customer_hash"`
+	CreatedAt           time.Time `json:"created_at"`
+	UpdatedAt           time.Time `json:"updated_at"`
+}
+
+func toProgramJSON(p *referral.Program) programJSON {
+	return programJSON{
+		ID: p.ID, Name: p.Name, Currency: p.Currency, WebsiteURL: p.WebsiteURL, AllowedDomains: p.AllowedDomains,
+		ReferralParam: p.RefParam, CookieDays: p.CookieDays, Attribution: p.Attribution,
+		RequireCustomerHash: p.RequireHash, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}
+}
+
+func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]programJSON{"program": toProgramJSON(program(r))})
+	return nil
+}
+
+// updateProgram changes the settings present in the body. The currency is
+// fixed at creation: rewards and balances are kept in it.
+func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name                *string   `json:"name"`
+		WebsiteURL          *string   `json:"website_url"`
+		AllowedDomains      *[]string `json:"allowed_domains"`
+		ReferralParam       *string   `json:"referral_param"`
+		CookieDays          *int      `json:"cookie_days"`
+		Attribution         *string   `json:"attribution"`
+		RequireCustomerHash *bool     `json:"require_customer_hash"`
+	}
+	if err := decode(body, &in); err != nil {
+		return err
+	}
+	p := *program(r)
+	set(&p.Name, in.Name)
+	set(&p.WebsiteURL, in.WebsiteURL)
+	set(&p.AllowedDomains, in.AllowedDomains)
+	set(&p.RefParam, in.ReferralParam)
+	set(&p.CookieDays, in.CookieDays)
+	set(&p.Attribution, in.Attribution)
+	set(&p.RequireHash, in.RequireCustomerHash)
+	if p.AllowedDomains == nil {
+		p.AllowedDomains = []string{}
+	}
+	err = s.DB.InTx(r.Context(), func(tx *store.Tx) error { return tx.UpdateProgram(r.Context(), &p) })
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]programJSON{"program": toProgramJSON(&p)})
+	return nil
+}
+
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}

@@ -1,0 +1,91 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/advocate-oss/advocate/api"
+	"github.com/advocate-oss/advocate/internal/referral"
+)
+
+// Handler returns every route of the API. This function is the one place
+// to go from a URL to its handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+
+	s.route(mux, "GET /healthz", public, s.healthz)
+	s.route(mux, "GET /readyz", public, s.readyz)
+	mux.Handle("GET /metrics", s.handleMetrics())
+	s.route(mux, "GET /openapi.yaml", public, serveOpenAPI)
+
+	s.route(mux, "GET /v1/program", secretOnly, s.getProgram)
+	s.route(mux, "PUT /v1/program", secretOnly, s.updateProgram)
+
+	s.route(mux, "POST /v1/customers", browserSafe, s.createCustomer)
+	s.route(mux, "GET /v1/customers", secretOnly, s.listCustomers)
+	s.route(mux, "GET /v1/customers/{key}", secretOnly, s.getCustomer)
+	s.route(mux, "PUT /v1/customers/{key}", secretOnly, s.updateCustomer)
+	s.route(mux, "DELETE /v1/customers/{key}", secretOnly, s.deleteCustomer)
+
+	s.route(mux, "GET /v1/customers/{key}/referral_links", secretOnly, s.listCustomerLinks)
+	s.route(mux, "POST /v1/customer_referral_links", secretOnly, s.createLink)
+	s.route(mux, "DELETE /v1/customer_referral_links/{id}", secretOnly, s.deleteLink)
+
+	return problemFallback(mux)
+}
+
+// problemFallback answers unknown paths (404) and wrong methods (405) with
+// problem documents instead of the mux's plain text.
+func problemFallback(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		rec := &probe{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.Code == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			writeProblem(w, http.StatusMethodNotAllowed, &referral.Error{Code: "method_not_allowed",
+				Message: "This endpoint does not accept " + r.Method + "; see the Allow header."})
+			return
+		}
+		if rec.Code == http.StatusNotFound {
+			writeProblem(w, http.StatusNotFound, errNotFound)
+			return
+		}
+		mux.ServeHTTP(w, r) // a redirect the mux makes, such as a cleaned path
+	})
+}
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Write(api.OpenAPI)
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// readyz says whether this node can serve traffic: the database answers.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if err := s.DB.Ping(r.Context()); err != nil {
+		s.Log.WarnContext(r.Context(), "not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// probe captures what the mux's own 404/405 handler would answer.
+type probe struct {
+	header http.Header
+	Code   int
+}
+
+func (p *probe) Header() http.Header         { return p.header }
+func (p *probe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *probe) WriteHeader(code int)        { p.Code = code }

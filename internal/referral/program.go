@@ -1,0 +1,118 @@
+package referral
+
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/text/currency"
+)
+
+// Attribution policies: which referral code wins when a visitor followed
+// several links within the cookie window.
+const (
+	FirstClick = "first_click"
+	LastClick  = "last_click"
+)
+
+// Program is one referral program of a business. Every customer, key and
+// reward belongs to exactly one program.
+type Program struct {
+	ID             string
+	Name           string
+	Currency       string
+	WebsiteURL     string
+	AllowedDomains []string
+	RefParam       string // query parameter carrying the code, "ref" by default
+	CookieDays     int
+	Attribution    string
+	WidgetSecret   string
+	RequireHash    bool // the widget needs a valid customer_hash
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// NewProgram returns a program with the documented defaults, validated.
+func NewProgram(name, cur, website string) (*Program, error) {
+	p := &Program{
+		Name:        strings.TrimSpace(name),
+		Currency:    strings.ToUpper(strings.TrimSpace(cur)),
+		WebsiteURL:  strings.TrimSpace(website),
+		RefParam:    "ref",
+		CookieDays:  30,
+		Attribution: FirstClick,
+		RequireHash: true,
+	}
+	return p, p.Validate()
+}
+
+// Validate checks every setting and names each bad field.
+func (p *Program) Validate() error {
+	var v Validation
+	if p.Name == "" || len(p.Name) > 200 {
+		v.Add("name", "Name must be 1 to 200 characters.")
+	}
+	if err := ValidCurrency(p.Currency); err != nil {
+		v.Add("currency", err.Error())
+	}
+	if u, err := url.Parse(p.WebsiteURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		v.Add("website_url", "Website URL must be an absolute http(s) URL such as https://example.com.")
+	}
+	for _, d := range p.AllowedDomains {
+		if !validDomain(d) {
+			v.Add("allowed_domains", "Allowed domains must be host names such as app.example.com.")
+		}
+	}
+	if !validParam(p.RefParam) {
+		v.Add("referral_param", "The referral parameter must be 1 to 32 letters, digits, '-' or '_'.")
+	}
+	if p.CookieDays < 1 || p.CookieDays > 365 {
+		v.Add("cookie_days", "The cookie window must be 1 to 365 days.")
+	}
+	if p.Attribution != FirstClick && p.Attribution != LastClick {
+		v.Add("attribution", "Attribution must be first_click or last_click.")
+	}
+	return v.Err("invalid_program")
+}
+
+// ValidCurrency reports whether code is an ISO 4217 currency code.
+func ValidCurrency(code string) error {
+	if len(code) != 3 || strings.ToUpper(code) != code {
+		return errCurrency
+	}
+	if _, err := currency.ParseISO(code); err != nil {
+		return errCurrency
+	}
+	return nil
+}
+
+var errCurrency = &Error{Kind: KindInvalid, Code: "invalid_currency", Message: "Currency must be an ISO 4217 code such as USD."}
+
+func validParam(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 || strings.Trim(d, ".") != d {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,55 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/advocate-oss/advocate/internal/id"
+)
+
+// AddEvent records an event in the same transaction as the change it
+// announces, so that webhooks and integrations reading this outbox never
+// announce what did not commit and never miss what did.
+func (tx *Tx) AddEvent(ctx context.Context, programID, typ string, data map[string]any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("event %s: %w", typ, err)
+	}
+	_, err = tx.tx.ExecContext(ctx, `INSERT INTO events (id, program_id, type, data, created_at)
+		VALUES ($1, $2, $3, $4, $5)`, id.New("evt", tx.now), programID, typ, string(b), micros(tx.now))
+	if err != nil {
+		return fmt.Errorf("event %s: %w", typ, err)
+	}
+	return nil
+}
+
+// Event is one row of the outbox.
+type Event struct {
+	ID        string
+	Type      string
+	Data      map[string]any
+}
+
+// Events lists a program's events, oldest first, after the given id.
+func (db *DB) Events(ctx context.Context, programID, after string, limit int) ([]Event, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, type, data FROM events
+		WHERE program_id = $1 AND id > $2 ORDER BY id LIMIT $3`, programID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var data string
+		if err := rows.Scan(&e.ID, &e.Type, &data); err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		if err := json.Unmarshal([]byte(data), &e.Data); err != nil {
+			return nil, fmt.Errorf("event %s: %w", e.ID, err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

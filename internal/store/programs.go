@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/advocate-oss/advocate/internal/id"
+	"github.com/advocate-oss/advocate/internal/referral"
+)
+
+const programColumns = `id, name, currency, website_url, allowed_domains, ref_param, cookie_days,
+	attribution, widget_secret, require_hash, created_at, updated_at`
+
+func scanProgram(row interface{ Scan(...any) error }) (*referral.Program, error) {
+	var p referral.Program
+	var domains string
+	var created, updated int64
+	err := row.Scan(&p.ID, &p.Name, &p.Currency, &p.WebsiteURL, &domains, &p.RefParam, &p.CookieDays,
+		&p.Attribution, &p.WidgetSecret, &p.RequireHash, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(domains), &p.AllowedDomains); err != nil {
+		return nil, fmt.Errorf("program %s allowed_domains: %w", p.ID, err)
+	}
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &p, nil
+}
+
+// CreateProgram stores a new program, giving it an id and a widget secret.
+func (tx *Tx) CreateProgram(ctx context.Context, p *referral.Program) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	p.ID = id.New("prg", tx.now)
+	if p.WidgetSecret == "" {
+		p.WidgetSecret = "whsec_" + rand.Text()
+	}
+	if p.AllowedDomains == nil {
+		p.AllowedDomains = []string{}
+	}
+	p.CreatedAt, p.UpdatedAt = tx.now, tx.now
+	domains, _ := json.Marshal(p.AllowedDomains)
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO programs (`+programColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		p.ID, p.Name, p.Currency, p.WebsiteURL, string(domains), p.RefParam, p.CookieDays,
+		p.Attribution, p.WidgetSecret, p.RequireHash, micros(p.CreatedAt), micros(p.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("create program: %w", err)
+	}
+	return nil
+}
+
+// UpdateProgram saves a program's settings.
+func (tx *Tx) UpdateProgram(ctx context.Context, p *referral.Program) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	p.UpdatedAt = tx.now
+	domains, _ := json.Marshal(p.AllowedDomains)
+	res, err := tx.tx.ExecContext(ctx, `UPDATE programs SET name = $2, currency = $3, website_url = $4,
+		allowed_domains = $5, ref_param = $6, cookie_days = $7, attribution = $8, widget_secret = $9,
+		require_hash = $10, updated_at = $11 WHERE id = $1`,
+		p.ID, p.Name, p.Currency, p.WebsiteURL, string(domains), p.RefParam, p.CookieDays,
+		p.Attribution, p.WidgetSecret, p.RequireHash, micros(p.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("update program: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return referral.ErrProgramNotFound
+	}
+	return nil
+}
+
+// Program returns one program.
+func (db *DB) Program(ctx context.Context, programID string) (*referral.Program, error) {
+	p, err := scanProgram(db.read.QueryRowContext(ctx, `SELECT `+programColumns+` FROM programs WHERE id = $1`, programID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, referral.ErrProgramNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get program: %w", err)
+	}
+	return p, nil
+}
+
+// Programs lists every program, oldest first.
+func (db *DB) Programs(ctx context.Context) ([]*referral.Program, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+programColumns+` FROM programs ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list programs: %w", err)
+	}
+	defer rows.Close()
+	var out []*referral.Program
+	for rows.Next() {
+		p, err := scanProgram(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list programs: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,279 @@
+// Package store keeps Advocate's data in SQLite (the embedded default) or
+// PostgreSQL through one hand-written SQL code path. Queries use $N
+// placeholders, which both drivers bind by number; the few places where the
+// engines differ go through the Dialect seam.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
+	"modernc.org/sqlite"
+	_ "modernc.org/sqlite" // registers "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Engine names a storage engine.
+type Engine string
+
+// The two engines.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// DB is an open store. On SQLite, writes go through a single connection
+// that starts transactions with BEGIN IMMEDIATE (so writers queue instead of
+// failing on upgrade), and reads use a pool; on PostgreSQL both are one pool.
+type DB struct {
+	Engine Engine
+	write  *sql.DB
+	read   *sql.DB
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// Open connects to dsn: a postgres:// (or postgresql://) URL, or a SQLite
+// file path whose directory is created if missing.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	db := &DB{Now: time.Now}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		db.Engine = Postgres
+		pool, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		pool.SetMaxOpenConns(20)
+		pool.SetMaxIdleConns(20)
+		pool.SetConnMaxIdleTime(5 * time.Minute)
+		db.write, db.read = pool, pool
+	} else {
+		db.Engine = SQLite
+		path := strings.TrimPrefix(dsn, "file:")
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("create data directory: %w", err)
+			}
+		}
+		// busy_timeout comes first so that it already applies to the pragmas after it.
+		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+		w, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&"+pragmas)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		r, err := sql.Open("sqlite", "file:"+path+"?mode=ro&"+pragmas+"&_pragma=query_only(1)")
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		n := max(4, runtime.NumCPU()*2)
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+		db.write, db.read = w, r
+	}
+	if err := db.write.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", db.Engine, err)
+	}
+	return db, nil
+}
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers; /readyz uses it.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return err
+	}
+	return db.read.PingContext(ctx)
+}
+
+// Migrate applies the embedded migrations of this engine.
+func (db *DB) Migrate(ctx context.Context) error {
+	p, err := db.migrator()
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// MigrationVersions lists the migration versions embedded for an engine.
+func MigrationVersions(e Engine) ([]int64, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+string(e))
+	if err != nil {
+		return nil, err
+	}
+	entries, err := fs.ReadDir(sub, ".")
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, e := range entries {
+		v, err := goose.NumericComponent(e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: %w", e.Name(), err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (db *DB) migrator() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.Engine))
+	if err != nil {
+		return nil, err
+	}
+	dialect := database.DialectSQLite3
+	if db.Engine == Postgres {
+		dialect = database.DialectPostgres
+	}
+	return goose.NewProvider(dialect, db.write, sub)
+}
+
+// Tx is a write transaction. Store methods that change data take one so
+// that callers can compose several changes atomically.
+type Tx struct {
+	tx  *sql.Tx
+	db  *DB
+	now time.Time
+}
+
+// Now is the time of the transaction: one value for every row it writes.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// InTx runs fn in a write transaction, committing if fn returns nil. On
+// PostgreSQL a serialization failure or deadlock is retried a few times.
+func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := db.inTx(ctx, fn)
+		if err != nil && attempt < 3 && retryable(err) {
+			continue
+		}
+		return err
+	}
+}
+
+func (db *DB) inTx(ctx context.Context, fn func(*Tx) error) (err error) {
+	sqltx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{tx: sqltx, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}
+	defer func() {
+		if p := recover(); p != nil {
+			sqltx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			sqltx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = sqltx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func retryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40001" || pg.Code == "40P01")
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// forUpdate locks the selected rows of the named tables on PostgreSQL.
+// SQLite needs no lock: its single writer already serialises every write
+// transaction.
+func (db *DB) forUpdate(tables ...string) string {
+	if db.Engine != Postgres {
+		return ""
+	}
+	if len(tables) == 0 {
+		return " FOR UPDATE"
+	}
+	return " FOR UPDATE OF " + strings.Join(tables, ", ")
+}
+
+// uniqueViolation reports whether err is a unique-constraint failure and
+// names what was violated: the constraint on PostgreSQL, the column list on
+// SQLite. Callers match on a column name, which both contain.
+func uniqueViolation(err error) (string, bool) {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23505" {
+		return pg.ConstraintName, true
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) && (lite.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || lite.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+		return lite.Error(), true
+	}
+	return "", false
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(n int64) time.Time { return time.UnixMicro(n).UTC() }
+
+func nullMicros(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromMicros(n.Int64)
+	return &t
+}
+
+// Redacted returns dsn with any password masked, for logs.
+func Redacted(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// WriteStats exposes the writer pool for metrics.
+func (db *DB) WriteStats() *sql.DB { return db.write }
+
+// ReadStats exposes the reader pool for metrics; on PostgreSQL it is the
+// writer pool too, so metrics register it once.
+func (db *DB) ReadStats() *sql.DB { return db.read }
