@@ -570,3 +570,36 @@ func checkOracle(t *testing.T, s, cur string, digits int, minor int64, err error
 		}
 	}
 }
+
+// FuzzProrate cross-checks Prorate against a math/big oracle, including the
+// panics for a zero whole and for results outside int64.
+func FuzzProrate(f *testing.F) {
+	f.Add(int64(1000), int64(2), int64(3))
+	f.Add(int64(math.MinInt64), int64(-1), int64(1))
+	f.Add(int64(65535), int64(281479271743489), int64(2))
+	f.Add(int64(1), int64(1), int64(0))
+	f.Fuzz(func(t *testing.T, amount, part, whole int64) {
+		var got int64
+		panicked := func() (p bool) {
+			defer func() { p = recover() != nil }()
+			got = Prorate(amount, part, whole)
+			return false
+		}()
+		if whole == 0 {
+			if !panicked {
+				t.Fatalf("Prorate(%d, %d, 0) did not panic", amount, part)
+			}
+			return
+		}
+		want := prorateOracle(amount, part, whole)
+		if !want.IsInt64() {
+			if !panicked {
+				t.Fatalf("Prorate(%d, %d, %d) = %d, want panic (true result %s)", amount, part, whole, got, want)
+			}
+			return
+		}
+		if panicked || got != want.Int64() {
+			t.Fatalf("Prorate(%d, %d, %d) = %d (panicked %v), want %s", amount, part, whole, got, panicked, want)
+		}
+	})
+}

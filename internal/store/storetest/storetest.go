@@ -1,0 +1,92 @@
+// Package storetest opens real databases for tests: a fresh SQLite file, and
+// a fresh PostgreSQL schema when ADVOCATE_TEST_POSTGRES names a server.
+// scripts/test.sh installs and starts PostgreSQL and sets that variable;
+// on CI (CI set) a missing PostgreSQL fails the tests instead of skipping.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/advocate-oss/advocate/internal/store"
+)
+
+// PostgresEnv names the variable holding the test server's URL.
+const PostgresEnv = "ADVOCATE_TEST_POSTGRES"
+
+// Engines lists the engines a test should run on.
+func Engines(t testing.TB) []store.Engine {
+	if os.Getenv(PostgresEnv) != "" {
+		return []store.Engine{store.SQLite, store.Postgres}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is not set: on CI every store test must also run on PostgreSQL (run scripts/test.sh)", PostgresEnv)
+	}
+	t.Logf("%s not set: testing SQLite only; scripts/test.sh runs both engines", PostgresEnv)
+	return []store.Engine{store.SQLite}
+}
+
+// Each runs fn as a subtest on every engine, each with a fresh migrated
+// database.
+func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	for _, e := range Engines(t) {
+		t.Run(string(e), func(t *testing.T) { fn(t, Open(t, e)) })
+	}
+}
+
+// Open returns a fresh, migrated database of engine e, removed after the test.
+func Open(t testing.TB, e store.Engine) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	dsn := DSN(t, e)
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("open %s: %v", e, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("migrate %s: %v", e, err)
+	}
+	return db
+}
+
+// DSN returns a connection string for a fresh, empty database of engine e:
+// a file in the test's temporary directory, or a new PostgreSQL schema that
+// is dropped after the test.
+func DSN(t testing.TB, e store.Engine) string {
+	t.Helper()
+	if e == store.SQLite {
+		return filepath.Join(t.TempDir(), "advocate.db")
+	}
+	base := os.Getenv(PostgresEnv)
+	if base == "" {
+		t.Fatalf("%s is not set", PostgresEnv)
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	schema := "t_" + strings.ToLower(rand.Text())
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		admin.Close()
+		t.Fatalf("postgres: create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		admin.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("%s: %v", PostgresEnv, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
