@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -184,18 +187,19 @@ func adminCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// explain turns a validation error into lines a person can act on.
+// explain turns a validation error into lines a person can act on, each
+// naming the flag to fix.
 func explain(err error) error {
 	e, ok := referral.AsError(err)
 	if !ok || len(e.Fields) == 0 {
 		return err
 	}
-	var b strings.Builder
-	b.WriteString(e.Message)
-	for f, m := range e.Fields {
-		if m != e.Message {
-			fmt.Fprintf(&b, "\n  --%s: %s", strings.ReplaceAll(f, "_", "-"), m)
-		}
+	var lines []string
+	if len(e.Fields) > 1 {
+		lines = append(lines, e.Message)
 	}
-	return fmt.Errorf("%s", b.String())
+	for _, f := range slices.Sorted(maps.Keys(e.Fields)) {
+		lines = append(lines, fmt.Sprintf("--%s: %s", strings.ReplaceAll(f, "_", "-"), e.Fields[f]))
+	}
+	return errors.New(strings.Join(lines, "\n  "))
 }

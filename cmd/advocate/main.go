@@ -5,6 +5,7 @@
 //	advocate program create   create a program and print its API keys
 //	advocate keys create|list|revoke
 //	advocate admin create
+//	advocate verify           prove every balance from the ledger
 package main
 
 import (
@@ -26,6 +27,7 @@ Usage:
   advocate program create        create a program and print its API keys
   advocate keys create|list|revoke
   advocate admin create          create a dashboard admin
+  advocate verify                recompute every balance from the ledger; non-zero exit on mismatch
 
 Every command takes --db (a SQLite file path or a postgres:// URL); flags
 override ADVOCATE_* environment variables, which override the defaults.
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return programCreate(ctx, rest[1:], stdout, stderr)
 	case cmd == "keys" && (sub == "create" || sub == "list" || sub == "revoke"):
 		return keys(ctx, sub, rest[1:], stdout, stderr)
+	case cmd == "verify":
+		return verify(ctx, rest, stdout, stderr)
 	case cmd == "admin" && sub == "create":
 		return adminCreate(ctx, rest[1:], stdout, stderr)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/httpapi"
@@ -82,7 +83,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	go purgeIdempotencyKeys(ctx, db, log)
+	var workers sync.WaitGroup
+	workers.Go(func() { purgeIdempotencyKeys(ctx, db, log) })
+	workers.Go(func() { releaseRewards(ctx, db, log, time.Minute) })
+	defer workers.Wait() // before the deferred db.Close
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -30,7 +30,10 @@ func toCustomerJSON(p *referral.Program, c *referral.Customer) customerJSON {
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 	if c.ReferredBy != "" {
-		out.ReferredBy, out.ReferrerKey = &c.ReferredBy, &c.ReferrerKey
+		out.ReferredBy = &c.ReferredBy
+	}
+	if c.ReferrerKey != "" { // "" once the referrer is deleted: their key is erased
+		out.ReferrerKey = &c.ReferrerKey
 	}
 	return out
 }

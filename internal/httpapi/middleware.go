@@ -110,12 +110,16 @@ func (s *Server) instrument(pattern string, next http.Handler) http.Handler {
 	})
 }
 
-func validRequestID(id string) bool {
-	if id == "" || len(id) > 128 {
+func validRequestID(id string) bool { return len(id) <= 128 && printable(id) }
+
+// printable reports whether s is non-empty printable ASCII without spaces,
+// safe to echo in a header and to log.
+func printable(s string) bool {
+	if s == "" {
 		return false
 	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; c <= ' ' || c >= 0x7f {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
 			return false
 		}
 	}
@@ -205,7 +209,7 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !validRequestID(ikey) || len(ikey) > 255 {
+		if !printable(ikey) || len(ikey) > 255 {
 			s.writeError(w, r, referral.Errorf(referral.KindMalformed, "invalid_idempotency_key",
 				"Idempotency-Key must be 1 to 255 printable characters."))
 			return

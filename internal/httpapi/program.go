@@ -20,6 +20,7 @@ type programJSON struct {
 	CookieDays          int       `json:"cookie_days"`
 	Attribution         string    `json:"attribution"`
 	RequireCustomerHash bool      `json:"require_customer_hash"`
+	RequireApproval     bool      `json:"require_approval"`
 	CreatedAt           time.Time `json:"created_at"`
 	UpdatedAt           time.Time `json:"updated_at"`
 }
@@ -28,7 +29,7 @@ func toProgramJSON(p *referral.Program) programJSON {
 	return programJSON{
 		ID: p.ID, Name: p.Name, Currency: p.Currency, WebsiteURL: p.WebsiteURL, AllowedDomains: p.AllowedDomains,
 		ReferralParam: p.RefParam, CookieDays: p.CookieDays, Attribution: p.Attribution,
-		RequireCustomerHash: p.RequireHash, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		RequireCustomerHash: p.RequireHash, RequireApproval: p.RequireApproval, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 }
 
@@ -52,6 +53,7 @@ func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) error {
 		CookieDays          *int      `json:"cookie_days"`
 		Attribution         *string   `json:"attribution"`
 		RequireCustomerHash *bool     `json:"require_customer_hash"`
+		RequireApproval     *bool     `json:"require_approval"`
 	}
 	if err := decode(body, &in); err != nil {
 		return err
@@ -64,6 +66,7 @@ func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) error {
 	set(&p.CookieDays, in.CookieDays)
 	set(&p.Attribution, in.Attribution)
 	set(&p.RequireHash, in.RequireCustomerHash)
+	set(&p.RequireApproval, in.RequireApproval)
 	if p.AllowedDomains == nil {
 		p.AllowedDomains = []string{}
 	}

@@ -30,6 +30,33 @@ func (s *Server) Handler() http.Handler {
 	s.route(mux, "POST /v1/customer_referral_links", secretOnly, s.createLink)
 	s.route(mux, "DELETE /v1/customer_referral_links/{id}", secretOnly, s.deleteLink)
 
+	s.route(mux, "GET /v1/reward_rules", secretOnly, s.listRules)
+	s.route(mux, "POST /v1/reward_rules", secretOnly, s.createRule)
+	s.route(mux, "GET /v1/reward_rules/{id}", secretOnly, s.getRule)
+	s.route(mux, "PUT /v1/reward_rules/{id}", secretOnly, s.updateRule)
+	s.route(mux, "DELETE /v1/reward_rules/{id}", secretOnly, s.deleteRule)
+
+	s.route(mux, "POST /v1/transactions", secretOnly, s.createTransaction)
+	s.route(mux, "GET /v1/transactions", secretOnly, s.listTransactions)
+	s.route(mux, "GET /v1/transactions/{key}", secretOnly, s.getTransaction)
+	s.route(mux, "POST /v1/transactions/{key}/refund", secretOnly, s.refundTransaction)
+	s.route(mux, "DELETE /v1/transactions/{key}", secretOnly, s.refundTransaction)
+	s.route(mux, "GET /v1/customers/{key}/transactions", secretOnly, s.listCustomerTransactions)
+
+	s.route(mux, "GET /v1/rewards", secretOnly, s.listRewards)
+	s.route(mux, "GET /v1/rewards/{id}", secretOnly, s.getReward)
+	s.route(mux, "POST /v1/rewards/{id}/approve", secretOnly, s.approveReward)
+	s.route(mux, "POST /v1/rewards/{id}/reject", secretOnly, s.rejectReward)
+
+	s.route(mux, "GET /v1/customers/{key}/stats", secretOnly, s.customerStats)
+	s.route(mux, "GET /v1/customers/{key}/balance", secretOnly, s.customerBalance)
+	s.route(mux, "POST /v1/customers/{key}/balance/credit", secretOnly, s.creditBalance)
+	s.route(mux, "POST /v1/customers/{key}/balance/debit", secretOnly, s.debitBalance)
+	s.route(mux, "GET /v1/customers/{key}/ledger", secretOnly, s.customerLedger)
+
+	s.route(mux, "GET /v1/customers/{key}/discount_codes", secretOnly, s.listDiscountCodes)
+	s.route(mux, "POST /v1/discount_codes/{code}/redeem", secretOnly, s.redeemDiscountCode)
+
 	return problemFallback(mux)
 }
 

@@ -9,17 +9,45 @@ package id
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
 const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 
-// New returns a fresh id such as "cus_01jd8x…" made at time now.
+var (
+	mu   sync.Mutex
+	last [16]byte // the latest id made, for monotonic ids within a millisecond
+)
+
+// New returns a fresh id such as "cus_01jd8x…" made at time now. Ids this
+// process makes within one millisecond increase too (the random part of the
+// one before plus one, as ULID's monotonic mode does), so that rows written
+// together, such as the events of one transaction, keep their order.
 func New(prefix string, now time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
-	rand.Read(b[6:])
+	mu.Lock()
+	if [6]byte(b[:6]) == [6]byte(last[:6]) && increment(last[6:]) {
+		copy(b[6:], last[6:])
+	} else {
+		rand.Read(b[6:])
+	}
+	last = b
+	mu.Unlock()
 	return prefix + "_" + encode(b)
+}
+
+// increment adds one to the big-endian number in b and reports whether it
+// did not overflow.
+func increment(b []byte) bool {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i]++
+		if b[i] != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func encode(b [16]byte) string {

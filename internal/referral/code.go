@@ -43,22 +43,28 @@ func ValidCode(code string) string {
 }
 
 // CodeStem derives the readable part of a code from a name, falling back to
-// the email's local part and then to "REF": "Jörg Müller" gives "JORG".
+// the email's local part and then to "REF": "Jörg Müller" gives "JORG", and
+// "张伟" <li.wei@x.com> gives "LIWEI".
 func CodeStem(name, email string) string {
 	if s := stem(name); len(s) >= 2 {
 		return s
 	}
 	if at := strings.IndexByte(email, '@'); at > 0 {
-		if s := stem(email[:at]); len(s) >= 2 {
+		// A local part joins a name's words with '.', '-' or '_' (li.wei),
+		// and a "+tag" is not part of the name.
+		local, _, _ := strings.Cut(email[:at], "+")
+		local = strings.NewReplacer(".", "", "-", "", "_", "").Replace(local)
+		if s := stem(local); len(s) >= 2 {
 			return s
 		}
 	}
 	return "REF"
 }
 
-var stripMarks = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-
 func stem(s string) string {
+	// A chained Transformer keeps state between calls, so concurrent
+	// requests cannot share one: each call makes its own.
+	stripMarks := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	s, _, _ = transform.String(stripMarks, s)
 	var b strings.Builder
 	for _, r := range strings.ToUpper(s) {
@@ -87,6 +93,10 @@ func CandidateCode(stem string, attempt int) string {
 		return stem + randomString(suffixChars, 6)
 	}
 }
+
+// RandomCode returns n characters that cannot be misread, for codes that
+// need no readable stem, such as discount codes.
+func RandomCode(n int) string { return randomString(suffixChars, n) }
 
 func randomString(alphabet string, n int) string {
 	b := make([]byte, n)

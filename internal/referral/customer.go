@@ -28,12 +28,12 @@ type Customer struct {
 
 // Limits on customer fields, chosen to match what billing systems allow.
 const (
-	MaxKeyLen          = 255
-	MaxNameLen         = 200
-	MaxEmailLen        = 254
-	MaxMetadataKeys    = 50
-	MaxMetadataKeyLen  = 40
-	MaxMetadataBytes   = 8 << 10
+	MaxKeyLen         = 255
+	MaxNameLen        = 200
+	MaxEmailLen       = 254
+	MaxMetadataKeys   = 50
+	MaxMetadataKeyLen = 40
+	MaxMetadataBytes  = 8 << 10
 )
 
 // ValidKey reports a problem with a customer key, or "". Keys appear in URL

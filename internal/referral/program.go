@@ -28,8 +28,11 @@ type Program struct {
 	Attribution    string
 	WidgetSecret   string
 	RequireHash    bool // the widget needs a valid customer_hash
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// RequireApproval holds every reward until a person approves it,
+	// instead of releasing it when its holding period ends.
+	RequireApproval bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // NewProgram returns a program with the documented defaults, validated.

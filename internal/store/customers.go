@@ -10,6 +10,7 @@ import (
 
 	"github.com/advocate-oss/advocate/internal/id"
 	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/rewards"
 )
 
 const customerColumns = `c.id, c.program_id, c.key, c.email, c.name, c.metadata, c.referral_code,
@@ -107,14 +108,23 @@ func (tx *Tx) CreateCustomer(ctx context.Context, p *referral.Program, in referr
 		return nil, err
 	}
 	if c.ReferrerID != "" {
-		if err := tx.AddEvent(ctx, p.ID, "referral.created", map[string]any{
-			"customer_id": c.ID, "customer_key": c.Key, "referrer_id": c.ReferrerID,
-			"referrer_key": c.ReferrerKey, "referral_code": c.ReferredBy,
-		}); err != nil {
+		if err := tx.referralCreated(ctx, p, c); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// referralCreated announces a new referral and fires the signup rules.
+func (tx *Tx) referralCreated(ctx context.Context, p *referral.Program, c *referral.Customer) error {
+	if err := tx.AddEvent(ctx, p.ID, "referral.created", map[string]any{
+		"customer_id": c.ID, "customer_key": c.Key, "referrer_id": c.ReferrerID,
+		"referrer_key": c.ReferrerKey, "referral_code": c.ReferredBy,
+	}); err != nil {
+		return err
+	}
+	_, err := tx.fire(ctx, p, c, rewards.Event{Trigger: rewards.Signup, OccurredAt: tx.now}, nil)
+	return err
 }
 
 // attachReferrer resolves code to its owner and makes them c's referrer,
@@ -277,10 +287,7 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, p *referral.Program, key strin
 		return nil, err
 	}
 	if newReferral {
-		if err := tx.AddEvent(ctx, p.ID, "referral.created", map[string]any{
-			"customer_id": c.ID, "customer_key": c.Key, "referrer_id": c.ReferrerID,
-			"referrer_key": c.ReferrerKey, "referral_code": c.ReferredBy,
-		}); err != nil {
+		if err := tx.referralCreated(ctx, p, c); err != nil {
 			return nil, err
 		}
 	}

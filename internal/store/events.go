@@ -26,9 +26,9 @@ func (tx *Tx) AddEvent(ctx context.Context, programID, typ string, data map[stri
 
 // Event is one row of the outbox.
 type Event struct {
-	ID        string
-	Type      string
-	Data      map[string]any
+	ID   string
+	Type string
+	Data map[string]any
 }
 
 // Events lists a program's events, oldest first, after the given id.

@@ -13,14 +13,14 @@ import (
 )
 
 const programColumns = `id, name, currency, website_url, allowed_domains, ref_param, cookie_days,
-	attribution, widget_secret, require_hash, created_at, updated_at`
+	attribution, widget_secret, require_hash, require_approval, created_at, updated_at`
 
 func scanProgram(row interface{ Scan(...any) error }) (*referral.Program, error) {
 	var p referral.Program
 	var domains string
 	var created, updated int64
 	err := row.Scan(&p.ID, &p.Name, &p.Currency, &p.WebsiteURL, &domains, &p.RefParam, &p.CookieDays,
-		&p.Attribution, &p.WidgetSecret, &p.RequireHash, &created, &updated)
+		&p.Attribution, &p.WidgetSecret, &p.RequireHash, &p.RequireApproval, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -46,9 +46,9 @@ func (tx *Tx) CreateProgram(ctx context.Context, p *referral.Program) error {
 	p.CreatedAt, p.UpdatedAt = tx.now, tx.now
 	domains, _ := json.Marshal(p.AllowedDomains)
 	_, err := tx.tx.ExecContext(ctx, `INSERT INTO programs (`+programColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		p.ID, p.Name, p.Currency, p.WebsiteURL, string(domains), p.RefParam, p.CookieDays,
-		p.Attribution, p.WidgetSecret, p.RequireHash, micros(p.CreatedAt), micros(p.UpdatedAt))
+		p.Attribution, p.WidgetSecret, p.RequireHash, p.RequireApproval, micros(p.CreatedAt), micros(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("create program: %w", err)
 	}
@@ -64,9 +64,9 @@ func (tx *Tx) UpdateProgram(ctx context.Context, p *referral.Program) error {
 	domains, _ := json.Marshal(p.AllowedDomains)
 	res, err := tx.tx.ExecContext(ctx, `UPDATE programs SET name = $2, currency = $3, website_url = $4,
 		allowed_domains = $5, ref_param = $6, cookie_days = $7, attribution = $8, widget_secret = $9,
-		require_hash = $10, updated_at = $11 WHERE id = $1`,
+		require_hash = $10, require_approval = $11, updated_at = $12 WHERE id = $1`,
 		p.ID, p.Name, p.Currency, p.WebsiteURL, string(domains), p.RefParam, p.CookieDays,
-		p.Attribution, p.WidgetSecret, p.RequireHash, micros(p.UpdatedAt))
+		p.Attribution, p.WidgetSecret, p.RequireHash, p.RequireApproval, micros(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("update program: %w", err)
 	}

@@ -48,6 +48,8 @@ type DB struct {
 	read   *sql.DB
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// batch group-commits SQLite write transactions; nil on PostgreSQL.
+	batch *groupCommit
 }
 
 // Open connects to dsn: a postgres:// (or postgresql://) URL, or a SQLite
@@ -90,6 +92,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 		db.write, db.read = w, r
+		db.batch = newGroupCommit(db)
 	}
 	if err := db.write.PingContext(ctx); err != nil {
 		db.Close()
@@ -100,6 +103,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	if db.batch != nil {
+		db.batch.stop()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -163,7 +169,7 @@ func (db *DB) migrator() (*goose.Provider, error) {
 // Tx is a write transaction. Store methods that change data take one so
 // that callers can compose several changes atomically.
 type Tx struct {
-	tx  *sql.Tx
+	tx  querier
 	db  *DB
 	now time.Time
 }
@@ -171,9 +177,16 @@ type Tx struct {
 // Now is the time of the transaction: one value for every row it writes.
 func (tx *Tx) Now() time.Time { return tx.now }
 
-// InTx runs fn in a write transaction, committing if fn returns nil. On
-// PostgreSQL a serialization failure or deadlock is retried a few times.
+// InTx runs fn in a write transaction, committing if fn returns nil and
+// rolling back everything fn did if it returns an error or panics (the
+// panic is re-raised in the caller). On PostgreSQL a serialization failure
+// or deadlock is retried a few times. On SQLite, concurrent calls are group
+// committed (see groupCommit); InTx still returns only once fn's changes
+// are durable.
 func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
+	if db.batch != nil {
+		return db.batch.run(ctx, fn)
+	}
 	for attempt := 0; ; attempt++ {
 		err := db.inTx(ctx, fn)
 		if err != nil && attempt < 3 && retryable(err) {

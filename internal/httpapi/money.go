@@ -1,0 +1,55 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/advocate-oss/advocate/internal/money"
+	"github.com/advocate-oss/advocate/internal/referral"
+)
+
+// parseAmount reads a positive amount in major units of currency exactly,
+// answering each way it can be wrong with a code and the field's name.
+func parseAmount(field string, n json.Number, currency string) (int64, error) {
+	if n == "" {
+		return 0, referral.FieldError("invalid_amount", field, "Amount is required.")
+	}
+	v, err := money.Parse(n, currency)
+	switch {
+	case errors.Is(err, money.ErrTooPrecise):
+		return 0, referral.FieldError("amount_too_precise", field, "The amount has more decimals than "+currency+" has.")
+	case errors.Is(err, money.ErrUnknownCurrency):
+		return 0, referral.FieldError("invalid_currency", "currency", "Currency must be an ISO 4217 code such as USD.")
+	case err != nil:
+		return 0, referral.FieldError("invalid_amount", field, "The amount must be a number in major units, such as 10 or 45.00.")
+	case v <= 0:
+		return 0, referral.FieldError("invalid_amount", field, "The amount must be more than 0.")
+	}
+	return v, nil
+}
+
+// currencyOr validates a given currency or falls back to the program's.
+func currencyOr(given, programCurrency string) (string, error) {
+	if given == "" {
+		return programCurrency, nil
+	}
+	if referral.ValidCurrency(given) != nil {
+		return "", referral.FieldError("invalid_currency", "currency", "Currency must be an ISO 4217 code such as USD.")
+	}
+	return given, nil
+}
+
+// queryCurrency reads ?currency=, defaulting to the program's.
+func queryCurrency(v, programCurrency string) (string, error) {
+	return currencyOr(strings.TrimSpace(v), programCurrency)
+}
+
+// amountJSON renders minor units of currency as a JSON number in major
+// units; percent-off amounts (no currency) render as a percentage.
+func amountJSON(minor int64, currency string) json.Number {
+	if currency == "" {
+		return money.FormatPercent(minor)
+	}
+	return money.Format(minor, currency)
+}

@@ -1,0 +1,266 @@
+// Package rewards decides who is rewarded for what: reward rules, the
+// triggers that fire them, the amounts they give, holding periods and how
+// refunds claw rewards back. It is pure logic; the store applies it inside
+// database transactions.
+package rewards
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/advocate-oss/advocate/internal/money"
+	"github.com/advocate-oss/advocate/internal/referral"
+)
+
+// Triggers, recipients, reward types, units and recurrences.
+const (
+	Signup       = "signup"
+	Purchase     = "purchase"
+	Subscription = "subscription"
+
+	Referrer = "referrer"
+	Friend   = "friend"
+
+	Credit   = "credit"
+	Discount = "discount"
+	Cash     = "cash"
+
+	Fixed      = "fixed"
+	Percentage = "percentage"
+
+	First = "first"
+	Every = "every"
+)
+
+// Reward statuses.
+const (
+	Pending   = "pending"
+	Available = "available"
+	Paid      = "paid"
+	Reversed  = "reversed"
+	Rejected  = "rejected"
+)
+
+// Rule says when a reward is given, to whom and how much.
+type Rule struct {
+	ID                    string
+	ProgramID             string
+	Name                  string
+	Trigger               string
+	Recipient             string
+	RewardType            string
+	Unit                  string
+	Amount                int64  // minor units of Currency (fixed), or basis points (percentage)
+	Currency              string // fixed rules only
+	Recurrence            string
+	MaxCount              int // with Every: most rewards per friend (0: no limit)
+	MaxMonths             int // with Every: only within this many months of the friend's first transaction
+	MinAmount             int64
+	MinAmountCurrency     string
+	HoldingDays           int
+	MaxRewardsPerReferrer int // 0: no limit
+	DiscountExpiresDays   int // discount codes expire this many days after issue (0: never)
+	PayoutMethod          string
+	Active                bool
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+}
+
+// RuleInput is a rule as a client sends it. Pointers tell absent fields
+// (which take defaults, or keep their value on update) from given ones.
+type RuleInput struct {
+	Name                  *string      `json:"name"`
+	Trigger               *string      `json:"trigger"`
+	Recipient             *string      `json:"recipient"`
+	RewardType            *string      `json:"reward_type"`
+	Amount                *json.Number `json:"amount"`
+	Unit                  *string      `json:"unit"`
+	Currency              *string      `json:"currency"`
+	Recurrence            *string      `json:"recurrence"`
+	MaxCount              *int         `json:"max_count"`
+	MaxMonths             *int         `json:"max_months"`
+	MinAmount             *json.Number `json:"min_amount"`
+	HoldingDays           *int         `json:"holding_days"`
+	MaxRewardsPerReferrer *int         `json:"max_rewards_per_referrer"`
+	ExpiresInDays         *int         `json:"expires_in_days"`
+	PayoutMethod          *string      `json:"payout_method"`
+	Active                *bool        `json:"active"`
+}
+
+// Apply builds a rule from in over base (a new rule's defaults, or the
+// stored rule on update) and validates the result, naming every bad field.
+//
+// Defaults, so that the seed's three reward objects are accepted as they
+// are: trigger purchase, recipient referrer, unit fixed (percentage when no
+// currency is given and the unit says so), currency the program's,
+// recurrence first, holding 0 days, active.
+func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
+	r := base
+	var v referral.Validation
+	setStr(&r.Name, in.Name)
+	setStr(&r.Trigger, in.Trigger)
+	setStr(&r.Recipient, in.Recipient)
+	setStr(&r.RewardType, in.RewardType)
+	setStr(&r.Unit, in.Unit)
+	setStr(&r.Recurrence, in.Recurrence)
+	setStr(&r.PayoutMethod, in.PayoutMethod)
+	setInt(&r.MaxCount, in.MaxCount)
+	setInt(&r.MaxMonths, in.MaxMonths)
+	setInt(&r.HoldingDays, in.HoldingDays)
+	setInt(&r.MaxRewardsPerReferrer, in.MaxRewardsPerReferrer)
+	setInt(&r.DiscountExpiresDays, in.ExpiresInDays)
+	if in.Active != nil {
+		r.Active = *in.Active
+	}
+	if in.Currency != nil {
+		r.Currency = *in.Currency
+	}
+	if r.Unit == "" {
+		r.Unit = Fixed
+	}
+	if r.Unit == Fixed && r.Currency == "" {
+		r.Currency = programCurrency
+	}
+	if len(r.Name) > 100 {
+		v.Add("name", "Name must be at most 100 characters.")
+	}
+	if !oneOf(r.Trigger, Signup, Purchase, Subscription) {
+		v.Add("trigger", "Trigger must be signup, purchase or subscription.")
+	}
+	if !oneOf(r.Recipient, Referrer, Friend) {
+		v.Add("recipient", "Recipient must be referrer or friend.")
+	}
+	if !oneOf(r.RewardType, Credit, Discount, Cash) {
+		v.Add("reward_type", "Reward type must be credit, discount or cash.")
+	}
+	if !oneOf(r.Recurrence, First, Every) {
+		v.Add("recurrence", "Recurrence must be first or every.")
+	}
+	switch r.Unit {
+	case Fixed:
+		if err := referral.ValidCurrency(r.Currency); err != nil {
+			v.Add("currency", err.Error())
+		} else if in.Amount != nil {
+			amount, err := money.Parse(*in.Amount, r.Currency)
+			if msg := amountProblem(amount, err); msg != "" {
+				v.Add("amount", msg)
+			} else {
+				r.Amount = amount
+			}
+		}
+	case Percentage:
+		if r.Currency != "" {
+			v.Add("currency", "A percentage reward takes the currency of the transaction; leave currency out.")
+		}
+		if r.Trigger == Signup {
+			v.Add("unit", "A signup has no amount to take a percentage of; use a fixed amount.")
+		}
+		if in.Amount != nil {
+			bp, err := money.ParsePercent(*in.Amount)
+			switch {
+			case errors.Is(err, money.ErrTooPrecise):
+				v.Add("amount", "A percentage may have at most 2 decimals.")
+			case err != nil || bp <= 0:
+				v.Add("amount", "A percentage must be more than 0 and at most 100.")
+			default:
+				r.Amount = bp
+			}
+		}
+	default:
+		v.Add("unit", "Unit must be fixed or percentage.")
+	}
+	if r.Amount <= 0 {
+		v.Add("amount", "Amount is required and must be more than 0.")
+	}
+	// The stored amount means minor units of one currency or basis points:
+	// changing what it means needs a new amount.
+	if base.ID != "" && in.Amount == nil && (r.Unit != base.Unit || r.Currency != base.Currency) {
+		v.Add("amount", "Give the amount again when changing unit or currency.")
+	}
+	if r.Recurrence == First && (r.MaxCount != 0 || r.MaxMonths != 0) {
+		v.Add("recurrence", "max_count and max_months apply only to recurrence every.")
+	}
+	if r.MaxCount < 0 || r.MaxCount > 1000 {
+		v.Add("max_count", "max_count must be 1 to 1000.")
+	}
+	if r.MaxMonths < 0 || r.MaxMonths > 120 {
+		v.Add("max_months", "max_months must be 1 to 120.")
+	}
+	if r.Trigger == Signup && r.Recurrence == Every {
+		v.Add("recurrence", "A friend signs up once; signup rules fire once.")
+	}
+	if in.MinAmount != nil {
+		r.MinAmountCurrency = r.Currency
+		if r.MinAmountCurrency == "" {
+			r.MinAmountCurrency = programCurrency
+		}
+		min, err := money.Parse(*in.MinAmount, r.MinAmountCurrency)
+		if msg := amountProblem(min, err); msg != "" && !(err == nil && min == 0) {
+			v.Add("min_amount", msg)
+		} else {
+			r.MinAmount = min
+		}
+		if r.Trigger == Signup {
+			v.Add("min_amount", "A signup has no amount; min_amount applies to purchases and subscriptions.")
+		}
+	}
+	if r.HoldingDays < 0 || r.HoldingDays > 365 {
+		v.Add("holding_days", "holding_days must be 0 to 365.")
+	}
+	if r.MaxRewardsPerReferrer < 0 {
+		v.Add("max_rewards_per_referrer", "max_rewards_per_referrer must be at least 1.")
+	}
+	if r.DiscountExpiresDays != 0 && r.RewardType != Discount {
+		v.Add("expires_in_days", "expires_in_days applies only to discount rewards.")
+	}
+	if r.DiscountExpiresDays < 0 || r.DiscountExpiresDays > 3650 {
+		v.Add("expires_in_days", "expires_in_days must be 1 to 3650.")
+	}
+	if r.PayoutMethod != "" {
+		if r.RewardType != Cash {
+			v.Add("payout_method", "payout_method applies only to cash rewards.")
+		} else if !oneOf(r.PayoutMethod, "paypal", "wise") {
+			v.Add("payout_method", "payout_method must be paypal or wise.")
+		}
+	}
+	return r, v.Err("invalid_reward_rule")
+}
+
+// NewRule returns the defaults of a new rule.
+func NewRule() Rule {
+	return Rule{Trigger: Purchase, Recipient: Referrer, Recurrence: First, Active: true}
+}
+
+func amountProblem(amount int64, err error) string {
+	switch {
+	case errors.Is(err, money.ErrTooPrecise):
+		return "The amount has more decimals than the currency has."
+	case err != nil:
+		return "The amount must be a number."
+	case amount <= 0:
+		return "The amount must be more than 0."
+	}
+	return ""
+}
+
+func oneOf(s string, options ...string) bool {
+	for _, o := range options {
+		if s == o {
+			return true
+		}
+	}
+	return false
+}
+
+func setStr(dst *string, v *string) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+func setInt(dst *int, v *int) {
+	if v != nil {
+		*dst = *v
+	}
+}

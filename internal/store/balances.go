@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/advocate-oss/advocate/internal/ledger"
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/rewards"
+)
+
+// Balance reads a customer's cached balances in one currency: one indexed
+// query, however long the ledger grows.
+func (db *DB) Balance(ctx context.Context, programID, customerID, currency string) (*rewards.Balance, error) {
+	return balance(ctx, db.read, programID, customerID, currency)
+}
+
+// Balance reads balances inside the transaction, seeing its own changes.
+func (tx *Tx) Balance(ctx context.Context, programID, customerID, currency string) (*rewards.Balance, error) {
+	return balance(ctx, tx.tx, programID, customerID, currency)
+}
+
+func balance(ctx context.Context, q querier, programID, customerID, currency string) (*rewards.Balance, error) {
+	rows, err := q.QueryContext(ctx, `SELECT type, balance FROM ledger_accounts
+		WHERE program_id = $1 AND owner = $2 AND currency = $3`, programID, customerID, currency)
+	if err != nil {
+		return nil, fmt.Errorf("read balance: %w", err)
+	}
+	defer rows.Close()
+	b := &rewards.Balance{Currency: currency}
+	for rows.Next() {
+		var typ string
+		var amount int64
+		if err := rows.Scan(&typ, &amount); err != nil {
+			return nil, fmt.Errorf("read balance: %w", err)
+		}
+		switch typ {
+		case ledger.CreditAvailable:
+			b.CreditAvailable = amount
+		case ledger.CreditPending:
+			b.CreditPending = amount
+		case ledger.CashAvailable:
+			b.CashAvailable = amount
+		case ledger.CashPending:
+			b.CashPending = amount
+		case ledger.CashPaid:
+			b.CashPaid = amount
+		}
+	}
+	return b, rows.Err()
+}
+
+// Stats computes a customer's referral figures from indexed counts.
+// total_rewards sums the referrer rewards earned in currency that were not
+// reversed or rejected (after partial clawbacks); percent-off discounts
+// have no amount and are not in it.
+func (db *DB) Stats(ctx context.Context, programID, customerID, currency string) (*rewards.Stats, error) {
+	s := &rewards.Stats{Currency: currency}
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(converted_at) FROM customers WHERE referrer_id = $1`,
+		customerID).Scan(&s.TotalReferrals, &s.SuccessfulReferrals)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	s.PendingReferrals = s.TotalReferrals - s.SuccessfulReferrals
+	err = db.read.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount - reversed_amount), 0) FROM rewards
+		WHERE customer_id = $1 AND recipient = 'referrer' AND currency = $2 AND status NOT IN ('reversed', 'rejected')`,
+		customerID, currency).Scan(&s.TotalRewards)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	return s, nil
+}
+
+// ErrInsufficientBalance is returned for a debit above the available credit.
+var ErrInsufficientBalance = referral.FieldError("insufficient_balance", "amount", "The amount is more than the customer's available credit.")
+
+// Credit adds a manual credit to a customer's available credit.
+func (tx *Tx) Credit(ctx context.Context, programID string, c *referral.Customer, amount int64, currency, note string) error {
+	if _, err := tx.Post(ctx, programID, ledger.Transaction{Kind: ledger.KindManualCredit, Note: note,
+		Postings: ledger.Move(ledger.ProgramOwner, ledger.Adjustments, c.ID, ledger.CreditAvailable, amount, currency)}); err != nil {
+		return err
+	}
+	return tx.AddEvent(ctx, programID, "balance.credited", map[string]any{"customer_id": c.ID, "amount": amount, "currency": currency, "note": note})
+}
+
+// Debit spends a customer's available credit (at checkout). It never takes
+// the balance below zero: the check and the debit are one transaction, with
+// the account row locked on PostgreSQL.
+func (tx *Tx) Debit(ctx context.Context, programID string, c *referral.Customer, amount int64, currency, note string) error {
+	avail, err := tx.accountBalance(ctx, programID, c.ID, ledger.CreditAvailable, currency)
+	if err != nil {
+		return err
+	}
+	if amount > avail {
+		return ErrInsufficientBalance
+	}
+	if _, err := tx.Post(ctx, programID, ledger.Transaction{Kind: ledger.KindDebit, Note: note,
+		Postings: ledger.Move(c.ID, ledger.CreditAvailable, ledger.ProgramOwner, ledger.Redemptions, amount, currency)}); err != nil {
+		return err
+	}
+	return tx.AddEvent(ctx, programID, "balance.debited", map[string]any{"customer_id": c.ID, "amount": amount, "currency": currency, "note": note})
+}

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/advocate-oss/advocate/internal/id"
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/rewards"
+)
+
+const codeColumns = `d.id, d.program_id, d.customer_id, c.key, d.reward_id, d.code, d.percent_off, d.amount_off, d.currency,
+	d.expires_at, d.redeemed_at, d.voided_at, d.created_at`
+
+const codeFrom = ` FROM discount_codes d JOIN customers c ON c.id = d.customer_id`
+
+func scanCode(row interface{ Scan(...any) error }) (*rewards.DiscountCode, error) {
+	var dc rewards.DiscountCode
+	var key, cur sql.NullString
+	var pct, off, expires, redeemed, voided sql.NullInt64
+	var created int64
+	if err := row.Scan(&dc.ID, &dc.ProgramID, &dc.CustomerID, &key, &dc.RewardID, &dc.Code, &pct, &off, &cur,
+		&expires, &redeemed, &voided, &created); err != nil {
+		return nil, err
+	}
+	dc.CustomerKey, dc.Currency, dc.PercentOff, dc.AmountOff = key.String, cur.String, pct.Int64, off.Int64
+	dc.ExpiresAt, dc.RedeemedAt, dc.VoidedAt, dc.CreatedAt = nullMicros(expires), nullMicros(redeemed), nullMicros(voided), fromMicros(created)
+	return &dc, nil
+}
+
+func queryCodes(ctx context.Context, q querier, query string, args ...any) ([]*rewards.DiscountCode, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list discount codes: %w", err)
+	}
+	defer rows.Close()
+	var out []*rewards.DiscountCode
+	for rows.Next() {
+		dc, err := scanCode(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list discount codes: %w", err)
+		}
+		out = append(out, dc)
+	}
+	return out, rows.Err()
+}
+
+// issueDiscountCode creates the single-use code of a discount reward: the
+// recipient's code stem and six characters that cannot be misread.
+func (tx *Tx) issueDiscountCode(ctx context.Context, rw *rewards.Reward, expiresDays int) (*rewards.DiscountCode, error) {
+	dc := &rewards.DiscountCode{ID: id.New("dc", tx.now), ProgramID: rw.ProgramID, CustomerID: rw.CustomerID,
+		CustomerKey: rw.CustomerKey, RewardID: rw.ID, CreatedAt: tx.now}
+	if rw.Unit == rewards.Percentage {
+		dc.PercentOff = rw.Amount
+	} else {
+		dc.AmountOff, dc.Currency = rw.Amount, rw.Currency
+	}
+	if expiresDays > 0 {
+		t := tx.now.AddDate(0, 0, expiresDays)
+		dc.ExpiresAt = &t
+	}
+	var expires sql.NullInt64
+	if dc.ExpiresAt != nil {
+		expires = sql.NullInt64{Int64: micros(*dc.ExpiresAt), Valid: true}
+	}
+	for attempt := 0; ; attempt++ {
+		dc.Code = "GIFT-" + referral.RandomCode(8)
+		var one int
+		err := tx.tx.QueryRowContext(ctx, `SELECT 1 FROM discount_codes WHERE program_id = $1 AND code = $2`, rw.ProgramID, dc.Code).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("check discount code: %w", err)
+		}
+		if attempt == 10 {
+			return nil, errors.New("no free discount code after 10 attempts")
+		}
+	}
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO discount_codes (id, program_id, customer_id, reward_id, code, percent_off,
+		amount_off, currency, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		dc.ID, dc.ProgramID, dc.CustomerID, dc.RewardID, dc.Code, nullInt(dc.PercentOff), nullInt(dc.AmountOff),
+		nullString(dc.Currency), expires, micros(dc.CreatedAt))
+	if err != nil {
+		return nil, fmt.Errorf("issue discount code: %w", err)
+	}
+	return dc, nil
+}
+
+// CustomerDiscountCodes lists a customer's codes, newest first.
+func (db *DB) CustomerDiscountCodes(ctx context.Context, programID, customerID string) ([]*rewards.DiscountCode, error) {
+	return queryCodes(ctx, db.read, `SELECT `+codeColumns+codeFrom+` WHERE d.program_id = $1 AND d.customer_id = $2
+		ORDER BY d.id DESC`, programID, customerID)
+}
+
+// Discount code errors a client can cause.
+var (
+	ErrDiscountCodeNotFound = referral.Errorf(referral.KindNotFound, "discount_code_not_found", "No discount code like that exists in this program.")
+	ErrDiscountCodeRedeemed = referral.Errorf(referral.KindConflict, "discount_code_redeemed", "This discount code was already used.")
+	ErrDiscountCodeVoid     = referral.Errorf(referral.KindConflict, "discount_code_void", "This discount code was cancelled because its reward was reversed.")
+	ErrDiscountCodeExpired  = referral.Errorf(referral.KindInvalid, "discount_code_expired", "This discount code has expired.")
+)
+
+// RedeemDiscountCode marks a code used, once.
+func (tx *Tx) RedeemDiscountCode(ctx context.Context, programID, code string) (*rewards.DiscountCode, error) {
+	dc, err := scanCode(tx.tx.QueryRowContext(ctx, `SELECT `+codeColumns+codeFrom+` WHERE d.program_id = $1 AND d.code = $2`+
+		tx.db.forUpdate("d"), programID, referral.NormalizeCode(code)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrDiscountCodeNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redeem discount code: %w", err)
+	}
+	switch {
+	case dc.RedeemedAt != nil:
+		return nil, ErrDiscountCodeRedeemed
+	case dc.VoidedAt != nil:
+		return nil, ErrDiscountCodeVoid
+	case dc.ExpiresAt != nil && !tx.now.Before(*dc.ExpiresAt):
+		return nil, ErrDiscountCodeExpired
+	}
+	now := tx.now
+	dc.RedeemedAt = &now
+	if _, err := tx.tx.ExecContext(ctx, `UPDATE discount_codes SET redeemed_at = $2 WHERE id = $1`, dc.ID, micros(now)); err != nil {
+		return nil, fmt.Errorf("redeem discount code: %w", err)
+	}
+	return dc, tx.AddEvent(ctx, programID, "discount_code.redeemed", map[string]any{"code": dc.Code, "customer_id": dc.CustomerID, "reward_id": dc.RewardID})
+}

@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/advocate-oss/advocate/internal/id"
+	"github.com/advocate-oss/advocate/internal/ledger"
+)
+
+// Post writes a balanced ledger transaction and updates the cached balance
+// of every account it touches, in the caller's database transaction. It
+// returns the ledger transaction's id.
+func (tx *Tx) Post(ctx context.Context, programID string, lt ledger.Transaction) (string, error) {
+	if err := lt.Validate(); err != nil {
+		return "", err
+	}
+	ltID := id.New("ltx", tx.now)
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO ledger_transactions (id, program_id, kind, reward_id, reverses, note, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		ltID, programID, lt.Kind, nullString(lt.RewardID), nullString(lt.Reverses), lt.Note, micros(tx.now))
+	if err != nil {
+		return "", fmt.Errorf("post %s: %w", lt.Kind, err)
+	}
+	for _, p := range lt.Postings {
+		// One statement finds or creates the account and moves its balance.
+		var accountID string
+		err := tx.tx.QueryRowContext(ctx, `INSERT INTO ledger_accounts (id, program_id, owner, type, currency, balance, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (program_id, owner, type, currency) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance
+			RETURNING id`, id.New("acc", tx.now), programID, p.Owner, p.Account, p.Currency, p.Amount, micros(tx.now)).Scan(&accountID)
+		if err != nil {
+			return "", fmt.Errorf("post %s to %s: %w", lt.Kind, p.Account, err)
+		}
+		_, err = tx.tx.ExecContext(ctx, `INSERT INTO ledger_entries (id, ledger_transaction_id, account_id, amount, currency, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, id.New("ent", tx.now), ltID, accountID, p.Amount, p.Currency, micros(tx.now))
+		if err != nil {
+			return "", fmt.Errorf("post %s entry: %w", lt.Kind, err)
+		}
+	}
+	return ltID, nil
+}
+
+// accountBalance reads one account's cached balance, locking it on
+// PostgreSQL so that a check-then-debit cannot race.
+func (tx *Tx) accountBalance(ctx context.Context, programID, owner, account, currency string) (int64, error) {
+	var b int64
+	err := tx.tx.QueryRowContext(ctx, `SELECT balance FROM ledger_accounts
+		WHERE program_id = $1 AND owner = $2 AND type = $3 AND currency = $4`+tx.db.forUpdate(),
+		programID, owner, account, currency).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read balance: %w", err)
+	}
+	return b, nil
+}
+
+// LedgerEntry is one line of a customer's ledger.
+type LedgerEntry struct {
+	ID                  string
+	LedgerTransactionID string
+	Kind                string
+	Account             string
+	Amount              int64
+	Currency            string
+	RewardID            string
+	Note                string
+	CreatedAt           int64
+}
+
+// CustomerLedger lists a customer's ledger entries, newest first.
+func (db *DB) CustomerLedger(ctx context.Context, programID, customerID string, p Page) ([]*LedgerEntry, bool, error) {
+	w := where{}
+	w.add("a.program_id = ", programID)
+	w.add("a.owner = ", customerID)
+	if p.After != "" {
+		w.add("e.id < ", p.After)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT e.id, e.ledger_transaction_id, t.kind, a.type, e.amount, e.currency,
+		COALESCE(t.reward_id, ''), t.note, e.created_at
+		FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
+		JOIN ledger_transactions t ON t.id = e.ledger_transaction_id`+w.sql()+
+		` ORDER BY e.id DESC LIMIT `+fmt.Sprint(p.limit()+1), w.args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("list ledger: %w", err)
+	}
+	defer rows.Close()
+	var out []*LedgerEntry
+	for rows.Next() {
+		var e LedgerEntry
+		if err := rows.Scan(&e.ID, &e.LedgerTransactionID, &e.Kind, &e.Account, &e.Amount, &e.Currency, &e.RewardID, &e.Note, &e.CreatedAt); err != nil {
+			return nil, false, fmt.Errorf("list ledger: %w", err)
+		}
+		out = append(out, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	out, more := trim(p, out)
+	return out, more, nil
+}
+
+// Mismatch is one way in which stored data breaks a ledger invariant.
+type Mismatch struct {
+	Check   string
+	Subject string
+	Want    int64
+	Got     int64
+}
+
+func (m Mismatch) String() string {
+	return fmt.Sprintf("%s: %s: want %d, got %d", m.Check, m.Subject, m.Want, m.Got)
+}
+
+// Verify recomputes everything the ledger promises and reports each
+// mismatch: every ledger transaction sums to zero per currency; every
+// cached balance equals the sum of its entries; entries match their
+// account's currency; every credit and cash reward's customer-side entries
+// net to what the reward is still worth; and each customer's pending and
+// available accounts equal the rewards in that state plus manual moves.
+func (db *DB) Verify(ctx context.Context) ([]Mismatch, error) {
+	var out []Mismatch
+	checks := []struct {
+		name, query string
+	}{
+		{"transaction does not sum to zero", `SELECT ledger_transaction_id || ' ' || currency, 0, SUM(amount)
+			FROM ledger_entries GROUP BY ledger_transaction_id, currency HAVING SUM(amount) <> 0`},
+		{"cached balance differs from entries", `SELECT a.id || ' ' || a.type || ' ' || a.currency, COALESCE(SUM(e.amount), 0), a.balance
+			FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id
+			GROUP BY a.id, a.type, a.currency, a.balance HAVING a.balance <> COALESCE(SUM(e.amount), 0)`},
+		{"entry currency differs from account", `SELECT e.id, 0, 1 FROM ledger_entries e
+			JOIN ledger_accounts a ON a.id = e.account_id WHERE e.currency <> a.currency`},
+		{"reward entries differ from its net amount", `SELECT r.id, r.amount - r.reversed_amount, COALESCE(SUM(e.amount), 0)
+			FROM rewards r
+			LEFT JOIN ledger_transactions t ON t.reward_id = r.id
+			LEFT JOIN ledger_entries e ON e.ledger_transaction_id = t.id
+			  AND e.account_id IN (SELECT id FROM ledger_accounts WHERE owner <> '')
+			WHERE r.reward_type <> 'discount'
+			GROUP BY r.id, r.amount, r.reversed_amount
+			HAVING r.amount - r.reversed_amount <> COALESCE(SUM(e.amount), 0)`},
+		{"pending balance differs from pending rewards", `SELECT a.id || ' ' || a.type || ' ' || a.currency,
+			COALESCE((SELECT SUM(r.amount - r.reversed_amount) FROM rewards r
+			  WHERE r.customer_id = a.owner AND r.status = 'pending' AND r.currency = a.currency
+			  AND r.reward_type = CASE a.type WHEN 'cash_pending' THEN 'cash' ELSE 'credit' END), 0), a.balance
+			FROM ledger_accounts a WHERE a.type IN ('credit_pending', 'cash_pending')
+			AND a.balance <> COALESCE((SELECT SUM(r.amount - r.reversed_amount) FROM rewards r
+			  WHERE r.customer_id = a.owner AND r.status = 'pending' AND r.currency = a.currency
+			  AND r.reward_type = CASE a.type WHEN 'cash_pending' THEN 'cash' ELSE 'credit' END), 0)`},
+		{"reward status and reversal disagree", `SELECT id, 0, 1 FROM rewards
+			WHERE (status IN ('reversed', 'rejected') AND reversed_amount <> amount)
+			   OR (status NOT IN ('reversed', 'rejected') AND reversed_amount >= amount)
+			   OR reversed_amount < 0`},
+	}
+	for _, c := range checks {
+		rows, err := db.read.QueryContext(ctx, c.query)
+		if err != nil {
+			return nil, fmt.Errorf("verify %s: %w", c.name, err)
+		}
+		for rows.Next() {
+			m := Mismatch{Check: c.name}
+			if err := rows.Scan(&m.Subject, &m.Want, &m.Got); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("verify %s: %w", c.name, err)
+			}
+			out = append(out, m)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

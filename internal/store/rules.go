@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/advocate-oss/advocate/internal/id"
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/rewards"
+)
+
+// ErrRuleNotFound is returned for an unknown or deleted reward rule.
+var ErrRuleNotFound = referral.Errorf(referral.KindNotFound, "reward_rule_not_found", "No reward rule with that id exists in this program.")
+
+const ruleColumns = `id, program_id, name, trigger_type, recipient, reward_type, unit, amount, currency, recurrence,
+	max_count, max_months, min_amount, min_amount_currency, holding_days, max_rewards_per_referrer,
+	discount_expires_days, payout_method, active, created_at, updated_at`
+
+func scanRule(row interface{ Scan(...any) error }) (*rewards.Rule, error) {
+	var r rewards.Rule
+	var cur, minCur, payout sql.NullString
+	var maxCount, maxMonths, maxPerReferrer, expires sql.NullInt64
+	var minAmount sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&r.ID, &r.ProgramID, &r.Name, &r.Trigger, &r.Recipient, &r.RewardType, &r.Unit, &r.Amount, &cur, &r.Recurrence,
+		&maxCount, &maxMonths, &minAmount, &minCur, &r.HoldingDays, &maxPerReferrer, &expires, &payout, &r.Active, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	r.Currency, r.MinAmountCurrency, r.PayoutMethod = cur.String, minCur.String, payout.String
+	r.MaxCount, r.MaxMonths, r.MaxRewardsPerReferrer = int(maxCount.Int64), int(maxMonths.Int64), int(maxPerReferrer.Int64)
+	r.DiscountExpiresDays, r.MinAmount = int(expires.Int64), minAmount.Int64
+	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &r, nil
+}
+
+func nullInt(n int64) sql.NullInt64 { return sql.NullInt64{Int64: n, Valid: n != 0} }
+
+// CreateRule stores a validated rule.
+func (tx *Tx) CreateRule(ctx context.Context, r *rewards.Rule) error {
+	r.ID = id.New("rule", tx.now)
+	r.CreatedAt, r.UpdatedAt = tx.now, tx.now
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO reward_rules (`+ruleColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+		r.ID, r.ProgramID, r.Name, r.Trigger, r.Recipient, r.RewardType, r.Unit, r.Amount, nullString(r.Currency), r.Recurrence,
+		nullInt(int64(r.MaxCount)), nullInt(int64(r.MaxMonths)), nullInt(r.MinAmount), nullString(r.MinAmountCurrency), r.HoldingDays,
+		nullInt(int64(r.MaxRewardsPerReferrer)), nullInt(int64(r.DiscountExpiresDays)), nullString(r.PayoutMethod), r.Active,
+		micros(r.CreatedAt), micros(r.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("create reward rule: %w", err)
+	}
+	return nil
+}
+
+// UpdateRule saves a changed rule. Rewards already given keep the values
+// they were given with.
+func (tx *Tx) UpdateRule(ctx context.Context, r *rewards.Rule) error {
+	r.UpdatedAt = tx.now
+	res, err := tx.tx.ExecContext(ctx, `UPDATE reward_rules SET name = $3, trigger_type = $4, recipient = $5, reward_type = $6,
+		unit = $7, amount = $8, currency = $9, recurrence = $10, max_count = $11, max_months = $12, min_amount = $13,
+		min_amount_currency = $14, holding_days = $15, max_rewards_per_referrer = $16, discount_expires_days = $17,
+		payout_method = $18, active = $19, updated_at = $20
+		WHERE id = $1 AND program_id = $2 AND deleted_at IS NULL`,
+		r.ID, r.ProgramID, r.Name, r.Trigger, r.Recipient, r.RewardType, r.Unit, r.Amount, nullString(r.Currency), r.Recurrence,
+		nullInt(int64(r.MaxCount)), nullInt(int64(r.MaxMonths)), nullInt(r.MinAmount), nullString(r.MinAmountCurrency), r.HoldingDays,
+		nullInt(int64(r.MaxRewardsPerReferrer)), nullInt(int64(r.DiscountExpiresDays)), nullString(r.PayoutMethod), r.Active,
+		micros(r.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("update reward rule: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrRuleNotFound
+	}
+	return nil
+}
+
+// DeleteRule retires a rule: it fires no more, and the rewards it gave stay.
+func (tx *Tx) DeleteRule(ctx context.Context, programID, ruleID string) error {
+	res, err := tx.tx.ExecContext(ctx, `UPDATE reward_rules SET deleted_at = $3, active = FALSE, updated_at = $3
+		WHERE id = $1 AND program_id = $2 AND deleted_at IS NULL`, ruleID, programID, micros(tx.now))
+	if err != nil {
+		return fmt.Errorf("delete reward rule: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrRuleNotFound
+	}
+	return nil
+}
+
+// Rule returns a live rule.
+func (db *DB) Rule(ctx context.Context, programID, ruleID string) (*rewards.Rule, error) {
+	r, err := scanRule(db.read.QueryRowContext(ctx, `SELECT `+ruleColumns+` FROM reward_rules
+		WHERE id = $1 AND program_id = $2 AND deleted_at IS NULL`, ruleID, programID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrRuleNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get reward rule: %w", err)
+	}
+	return r, nil
+}
+
+// Rules lists a program's live rules, oldest first.
+func (db *DB) Rules(ctx context.Context, programID string) ([]*rewards.Rule, error) {
+	return listRules(ctx, db.read, `SELECT `+ruleColumns+` FROM reward_rules
+		WHERE program_id = $1 AND deleted_at IS NULL ORDER BY id`, programID)
+}
+
+// activeRules lists the rules a trigger may fire, inside the transaction
+// so that a rule changed concurrently is seen consistently.
+func (tx *Tx) activeRules(ctx context.Context, programID, trigger string) ([]*rewards.Rule, error) {
+	return listRules(ctx, tx.tx, `SELECT `+ruleColumns+` FROM reward_rules
+		WHERE program_id = $1 AND trigger_type = $2 AND active = TRUE AND deleted_at IS NULL ORDER BY id`, programID, trigger)
+}
+
+func listRules(ctx context.Context, q querier, query string, args ...any) ([]*rewards.Rule, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list reward rules: %w", err)
+	}
+	defer rows.Close()
+	var out []*rewards.Rule
+	for rows.Next() {
+		r, err := scanRule(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list reward rules: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

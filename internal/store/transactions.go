@@ -1,0 +1,283 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/advocate-oss/advocate/internal/id"
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/rewards"
+)
+
+// NewTransaction is a payment as a client reports it, already parsed.
+type NewTransaction struct {
+	CustomerKey string
+	Key         string
+	Type        string
+	Amount      int64
+	Currency    string
+	OccurredAt  *time.Time
+	Metadata    map[string]any
+}
+
+// hash fingerprints what the client sent, so that a retry with the same key
+// can be told from a different payment reusing the key.
+func (n *NewTransaction) hash() string {
+	var occurred int64
+	if n.OccurredAt != nil {
+		occurred = n.OccurredAt.UnixMicro()
+	}
+	meta, _ := json.Marshal(n.Metadata) // map keys are sorted: stable
+	b, _ := json.Marshal([]any{n.CustomerKey, n.Type, n.Amount, n.Currency, occurred, string(meta)})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Transaction errors a client can cause.
+var (
+	ErrTransactionNotFound = referral.Errorf(referral.KindNotFound, "transaction_not_found", "No transaction with that key exists in this program.")
+	ErrTransactionKeyReuse = referral.Errorf(referral.KindConflict, "transaction_key_conflict",
+		"A different transaction was already recorded with this key; transaction keys identify one payment.")
+	ErrAlreadyRefunded    = referral.Errorf(referral.KindConflict, "already_refunded", "This transaction was already refunded in full.")
+	ErrRefundExceedsTotal = referral.FieldError("refund_exceeds_amount", "amount", "The refund is more than what remains unrefunded of the transaction.")
+)
+
+// errTransactionRace means a concurrent request inserted the same key
+// first; the caller's retry will find and return it.
+var errTransactionRace = errors.New("transaction key inserted concurrently")
+
+// RecordTransaction records a payment and creates the rewards it earns, in
+// one database transaction. The key is unique per program: the same key
+// and body again returns the original (created=false); the same key with
+// another body is a conflict.
+func (db *DB) RecordTransaction(ctx context.Context, p *referral.Program, in NewTransaction) (t *rewards.Transaction, created bool, err error) {
+	for attempt := 0; ; attempt++ {
+		err = db.InTx(ctx, func(tx *Tx) error {
+			t, created, err = tx.RecordTransaction(ctx, p, in)
+			return err
+		})
+		if errors.Is(err, errTransactionRace) && attempt < 3 {
+			continue
+		}
+		return t, created, err
+	}
+}
+
+// RecordTransaction: see DB.RecordTransaction.
+func (tx *Tx) RecordTransaction(ctx context.Context, p *referral.Program, in NewTransaction) (*rewards.Transaction, bool, error) {
+	hash := in.hash()
+	if existing, err := tx.transactionByKey(ctx, p.ID, in.Key, false); err == nil {
+		if existing.RequestHash != hash {
+			return nil, false, ErrTransactionKeyReuse
+		}
+		existing.Rewards, err = tx.db.transactionRewards(ctx, tx.tx, existing.ID)
+		return existing, false, err
+	} else if !errors.Is(err, ErrTransactionNotFound) {
+		return nil, false, err
+	}
+	c, err := tx.Customer(ctx, p.ID, in.CustomerKey)
+	if errors.Is(err, referral.ErrCustomerNotFound) {
+		return nil, false, referral.FieldError("customer_not_found", "customer_key", "No customer with that key exists in this program.")
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	t := &rewards.Transaction{
+		ID: id.New("txn", tx.now), ProgramID: p.ID, CustomerID: c.ID, CustomerKey: c.Key, Key: in.Key, Type: in.Type,
+		Amount: in.Amount, Currency: in.Currency, Metadata: in.Metadata, RequestHash: hash,
+		OccurredAt: tx.now, CreatedAt: tx.now, UpdatedAt: tx.now,
+	}
+	if in.OccurredAt != nil {
+		t.OccurredAt = in.OccurredAt.UTC().Truncate(time.Microsecond)
+	}
+	if t.Metadata == nil {
+		t.Metadata = map[string]any{}
+	}
+	meta, _ := json.Marshal(t.Metadata)
+	_, err = tx.tx.ExecContext(ctx, `INSERT INTO transactions (id, program_id, customer_id, key, type, amount, currency,
+		metadata, request_hash, occurred_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		t.ID, p.ID, c.ID, t.Key, t.Type, t.Amount, t.Currency, string(meta), hash, micros(t.OccurredAt), micros(tx.now), micros(tx.now))
+	if _, ok := uniqueViolation(err); ok {
+		return nil, false, errTransactionRace
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("record transaction: %w", err)
+	}
+	if err := tx.AddEvent(ctx, p.ID, "transaction.created", map[string]any{"transaction_id": t.ID, "key": t.Key,
+		"customer_id": c.ID, "amount": t.Amount, "currency": t.Currency}); err != nil {
+		return nil, false, err
+	}
+	t.Rewards, err = tx.fire(ctx, p, c, rewards.Event{Trigger: t.Type, Amount: t.Amount, Currency: t.Currency,
+		OccurredAt: t.OccurredAt, FirstAt: t.OccurredAt}, t)
+	if errors.Is(err, errDuplicateReward) {
+		return nil, false, errTransactionRace
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return t, true, nil
+}
+
+const transactionColumns = `t.id, t.program_id, t.customer_id, c.key, t.key, t.type, t.amount, t.currency,
+	t.refunded_amount, t.metadata, t.request_hash, t.occurred_at, t.created_at, t.updated_at`
+
+const transactionFrom = ` FROM transactions t JOIN customers c ON c.id = t.customer_id`
+
+func scanTransaction(row interface{ Scan(...any) error }) (*rewards.Transaction, error) {
+	var t rewards.Transaction
+	var key sql.NullString
+	var meta string
+	var occurred, created, updated int64
+	if err := row.Scan(&t.ID, &t.ProgramID, &t.CustomerID, &key, &t.Key, &t.Type, &t.Amount, &t.Currency,
+		&t.Refunded, &meta, &t.RequestHash, &occurred, &created, &updated); err != nil {
+		return nil, err
+	}
+	t.CustomerKey = key.String
+	t.OccurredAt, t.CreatedAt, t.UpdatedAt = fromMicros(occurred), fromMicros(created), fromMicros(updated)
+	if err := json.Unmarshal([]byte(meta), &t.Metadata); err != nil {
+		return nil, fmt.Errorf("transaction %s metadata: %w", t.ID, err)
+	}
+	return &t, nil
+}
+
+func (tx *Tx) transactionByKey(ctx context.Context, programID, key string, lock bool) (*rewards.Transaction, error) {
+	suffix := ""
+	if lock {
+		suffix = tx.db.forUpdate("t")
+	}
+	t, err := scanTransaction(tx.tx.QueryRowContext(ctx, `SELECT `+transactionColumns+transactionFrom+
+		` WHERE t.program_id = $1 AND t.key = $2`+suffix, programID, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrTransactionNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get transaction: %w", err)
+	}
+	return t, nil
+}
+
+// TransactionCurrency returns the currency of a transaction.
+func (tx *Tx) TransactionCurrency(ctx context.Context, programID, key string) (string, error) {
+	t, err := tx.transactionByKey(ctx, programID, key, false)
+	if err != nil {
+		return "", err
+	}
+	return t.Currency, nil
+}
+
+// Transaction returns a transaction by key with its rewards.
+func (db *DB) Transaction(ctx context.Context, programID, key string) (*rewards.Transaction, error) {
+	t, err := scanTransaction(db.read.QueryRowContext(ctx, `SELECT `+transactionColumns+transactionFrom+
+		` WHERE t.program_id = $1 AND t.key = $2`, programID, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrTransactionNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get transaction: %w", err)
+	}
+	t.Rewards, err = db.transactionRewards(ctx, db.read, t.ID)
+	return t, err
+}
+
+// TransactionFilter narrows a transaction listing.
+type TransactionFilter struct {
+	CustomerID string
+	Page
+}
+
+// Transactions lists transactions, newest first, with their rewards.
+func (db *DB) Transactions(ctx context.Context, programID string, f TransactionFilter) ([]*rewards.Transaction, bool, error) {
+	w := where{}
+	w.add("t.program_id = ", programID)
+	if f.CustomerID != "" {
+		w.add("t.customer_id = ", f.CustomerID)
+	}
+	if f.After != "" {
+		w.add("t.id < ", f.After)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+transactionColumns+transactionFrom+w.sql()+
+		` ORDER BY t.id DESC LIMIT `+fmt.Sprint(f.limit()+1), w.args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("list transactions: %w", err)
+	}
+	var out []*rewards.Transaction
+	for rows.Next() {
+		t, err := scanTransaction(rows)
+		if err != nil {
+			rows.Close()
+			return nil, false, fmt.Errorf("list transactions: %w", err)
+		}
+		out = append(out, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	out, more := trim(f.Page, out)
+	for _, t := range out {
+		if t.Rewards, err = db.transactionRewards(ctx, db.read, t.ID); err != nil {
+			return nil, false, err
+		}
+	}
+	return out, more, nil
+}
+
+// Refund records a refund of amount (0: everything not yet refunded) and
+// claws back the transaction's rewards: pending ones are reversed, available
+// and paid ones debited; percentage rewards shrink in proportion to a
+// partial refund, fixed ones are reversed when the whole payment is.
+func (tx *Tx) Refund(ctx context.Context, p *referral.Program, key string, amount int64, reason string) (*rewards.Transaction, error) {
+	t, err := tx.transactionByKey(ctx, p.ID, key, true)
+	if err != nil {
+		return nil, err
+	}
+	remaining := t.Amount - t.Refunded
+	if remaining == 0 {
+		return nil, ErrAlreadyRefunded
+	}
+	if amount == 0 {
+		amount = remaining
+	}
+	if amount > remaining {
+		return nil, ErrRefundExceedsTotal
+	}
+	t.Refunded += amount
+	t.UpdatedAt = tx.now
+	if _, err := tx.tx.ExecContext(ctx, `UPDATE transactions SET refunded_amount = $2, updated_at = $3 WHERE id = $1`,
+		t.ID, t.Refunded, micros(tx.now)); err != nil {
+		return nil, fmt.Errorf("refund: %w", err)
+	}
+	if _, err := tx.tx.ExecContext(ctx, `INSERT INTO refunds (id, program_id, transaction_id, amount, reason, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, id.New("ref", tx.now), p.ID, t.ID, amount, reason, micros(tx.now)); err != nil {
+		return nil, fmt.Errorf("refund: %w", err)
+	}
+	rws, err := tx.db.queryRewards(ctx, tx.tx, `SELECT `+rewardColumns+rewardFrom+` WHERE r.transaction_id = $1 ORDER BY r.id`+
+		tx.db.forUpdate("r"), t.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, rw := range rws {
+		if rw.Status == rewards.Reversed || rw.Status == rewards.Rejected {
+			continue
+		}
+		delta := rewards.ClawbackTarget(rw.Amount, rw.Unit, rw.RewardType, t.Refunded, t.Amount) - rw.Reversed
+		if delta <= 0 {
+			continue
+		}
+		if err := tx.reverse(ctx, rw, delta, rewards.Reversed, "refund of "+t.Key); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.AddEvent(ctx, p.ID, "transaction.refunded", map[string]any{"transaction_id": t.ID, "key": t.Key,
+		"amount": amount, "refunded_amount": t.Refunded, "currency": t.Currency}); err != nil {
+		return nil, err
+	}
+	t.Rewards, err = tx.db.transactionRewards(ctx, tx.tx, t.ID)
+	return t, err
+}
