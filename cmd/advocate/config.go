@@ -18,15 +18,18 @@ import (
 // configuration. Each comes from its flag, else ADVOCATE_<NAME>, else the
 // default.
 type config struct {
-	Addr            string
-	DB              string
-	BaseURL         string
-	LogFormat       string
-	LogLevel        string
-	RateLimit       int
-	RateBurst       int
-	ShutdownTimeout time.Duration
-	AdminEmail      string
+	Addr              string
+	DB                string
+	BaseURL           string
+	LogFormat         string
+	LogLevel          string
+	RateLimit         int
+	RateBurst         int
+	ShutdownTimeout   time.Duration
+	AdminEmail        string
+	IPRateLimit       int
+	IPRateBurst       int
+	TrustForwardedFor bool
 
 	envErrs []error // malformed ADVOCATE_* values, reported by validate
 }
@@ -46,6 +49,9 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.RateLimit, "rate-limit", c.envInt("RATE_LIMIT", 100), "requests per second per API key, 0 for none (ADVOCATE_RATE_LIMIT)")
 	fs.IntVar(&c.RateBurst, "rate-burst", c.envInt("RATE_BURST", 200), "burst size per API key (ADVOCATE_RATE_BURST)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.envDuration("SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may finish on SIGTERM (ADVOCATE_SHUTDOWN_TIMEOUT)")
+	fs.IntVar(&c.IPRateLimit, "ip-rate-limit", c.envInt("IP_RATE_LIMIT", 20), "browser requests per second per client address, 0 for none (ADVOCATE_IP_RATE_LIMIT)")
+	fs.IntVar(&c.IPRateBurst, "ip-rate-burst", c.envInt("IP_RATE_BURST", 60), "burst size per client address (ADVOCATE_IP_RATE_BURST)")
+	fs.BoolVar(&c.TrustForwardedFor, "trust-forwarded-for", env("TRUST_FORWARDED_FOR", "") == "true", "take client addresses from X-Forwarded-For; only behind a proxy that sets it (ADVOCATE_TRUST_FORWARDED_FOR=true)")
 	fs.StringVar(&c.AdminEmail, "admin-email", env("ADMIN_EMAIL", "admin@advocate.localhost"), "email of the first admin, made on an empty database (ADVOCATE_ADMIN_EMAIL)")
 }
 
@@ -61,8 +67,8 @@ func (c *config) validate() error {
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	if c.RateLimit < 0 || c.RateBurst < 1 {
-		return fmt.Errorf("--rate-limit must be ≥ 0 and --rate-burst ≥ 1")
+	if c.RateLimit < 0 || c.RateBurst < 1 || c.IPRateLimit < 0 || c.IPRateBurst < 1 {
+		return fmt.Errorf("--rate-limit and --ip-rate-limit must be ≥ 0, --rate-burst and --ip-rate-burst ≥ 1")
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	return nil

@@ -73,7 +73,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nAdvocate is running at %s\n  API:     %s/v1\n  OpenAPI: %s/openapi.yaml\n\n", c.BaseURL, c.BaseURL, c.BaseURL)
 
-	api := httpapi.New(db, log, httpapi.Config{BaseURL: c.BaseURL, RateLimit: c.RateLimit, RateBurst: c.RateBurst})
+	api := httpapi.New(db, log, httpapi.Config{BaseURL: c.BaseURL, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
+		IPRateLimit: c.IPRateLimit, IPRateBurst: c.IPRateBurst, TrustForwardedFor: c.TrustForwardedFor})
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -86,6 +87,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var workers sync.WaitGroup
 	workers.Go(func() { purgeIdempotencyKeys(ctx, db, log) })
 	workers.Go(func() { releaseRewards(ctx, db, log, time.Minute) })
+	// Clicks are written until the HTTP server has drained, then flushed.
+	clicksCtx, stopClicks := context.WithCancel(context.WithoutCancel(ctx))
+	workers.Go(func() { api.Run(clicksCtx) })
+	defer stopClicks()
 	defer workers.Wait() // before the deferred db.Close
 
 	errc := make(chan error, 1)

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
+	"strings"
 	"net/http"
 	"time"
 
@@ -74,11 +76,46 @@ func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) error {
 		Key: in.Key, Email: in.Email, Name: in.Name, Metadata: meta,
 		ReferralCode: in.ReferralCode, ReferredBy: in.ReferredBy,
 	})
+	browser := authFrom(r.Context()).Key.Kind == referral.PublishableKey
+	if browser && (errors.Is(err, referral.ErrCustomerKeyTaken) || errors.Is(err, referral.ErrCustomerEmailTaken)) {
+		// The SDK may call createCustomer on every sign-in: the same key and
+		// email again is the same customer, not a duplicate.
+		existing, gerr := s.DB.Customer(r.Context(), p.ID, in.Key)
+		if gerr == nil && strings.EqualFold(existing.Email, strings.TrimSpace(in.Email)) {
+			writeJSON(w, http.StatusOK, publicCustomerEnvelope{toPublicCustomerJSON(p, existing)})
+			return nil
+		}
+	}
 	if err != nil {
 		return err
 	}
+	if browser {
+		writeJSON(w, http.StatusCreated, publicCustomerEnvelope{toPublicCustomerJSON(p, c)})
+		return nil
+	}
 	writeJSON(w, http.StatusCreated, customerEnvelope{toCustomerJSON(p, c)})
 	return nil
+}
+
+// publicCustomerJSON is what a publishable key may see of a customer: what
+// the browser that created them already knows, and their referral link.
+type publicCustomerJSON struct {
+	Key          string    `json:"key"`
+	Name         string    `json:"name"`
+	ReferralCode string    `json:"referral_code"`
+	ReferralURL  string    `json:"referral_url"`
+	ReferredBy   *string   `json:"referred_by"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+type publicCustomerEnvelope struct {
+	Customer publicCustomerJSON `json:"customer"`
+}
+
+func toPublicCustomerJSON(p *referral.Program, c *referral.Customer) publicCustomerJSON {
+	full := toCustomerJSON(p, c)
+	return publicCustomerJSON{Key: full.Key, Name: full.Name, ReferralCode: full.ReferralCode,
+		ReferralURL: full.ReferralURL, ReferredBy: full.ReferredBy, CreatedAt: full.CreatedAt}
 }
 
 func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) error {
@@ -152,12 +189,15 @@ func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request) error {
-	err := s.DB.InTx(r.Context(), func(tx *store.Tx) error {
-		return tx.DeleteCustomer(r.Context(), program(r).ID, r.PathValue("key"))
+	var codes []string
+	err := s.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
+		codes, err = tx.DeleteCustomer(r.Context(), program(r).ID, r.PathValue("key"))
+		return err
 	})
 	if err != nil {
 		return err
 	}
+	s.links.Forget(codes...)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -18,6 +18,8 @@ type linkJSON struct {
 	ShortURL       string    `json:"short_url"`
 	DestinationURL string    `json:"destination_url"`
 	Default        bool      `json:"default"`
+	Clicks         int64     `json:"clicks"`
+	UniqueClicks   int64     `json:"unique_clicks"`
 	CreatedAt      time.Time `json:"created_at"`
 }
 
@@ -30,7 +32,7 @@ func (s *Server) toLinkJSON(p *referral.Program, l *referral.Link) linkJSON {
 		ID: l.ID, CustomerKey: l.CustomerKey, Code: l.Code,
 		URL:            referral.WithRef(dest, p.RefParam, l.Code),
 		ShortURL:       strings.TrimRight(s.Config.BaseURL, "/") + "/r/" + l.Code,
-		DestinationURL: dest, Default: l.Default, CreatedAt: l.CreatedAt,
+		DestinationURL: dest, Default: l.Default, Clicks: l.Clicks, UniqueClicks: l.UniqueClicks, CreatedAt: l.CreatedAt,
 	}
 }
 
@@ -85,12 +87,15 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) error {
-	err := s.DB.InTx(r.Context(), func(tx *store.Tx) error {
-		return tx.DeleteLink(r.Context(), program(r).ID, r.PathValue("id"))
+	var code string
+	err := s.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
+		code, err = tx.DeleteLink(r.Context(), program(r).ID, r.PathValue("id"))
+		return err
 	})
 	if err != nil {
 		return err
 	}
+	s.links.Forget(code)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

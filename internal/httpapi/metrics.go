@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/advocate-oss/advocate/internal/store"
+	"github.com/advocate-oss/advocate/internal/track"
 )
 
 type metrics struct {
@@ -17,7 +18,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 }
 
-func newMetrics(reg *prometheus.Registry, db *store.DB) *metrics {
+func newMetrics(reg *prometheus.Registry, db *store.DB, clicks *track.Recorder) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "advocate_http_requests_total", Help: "HTTP requests by route and status.",
@@ -27,6 +28,14 @@ func newMetrics(reg *prometheus.Registry, db *store.DB) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route"}),
 	}
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "advocate_clicks_dropped_total",
+			Help: "Clicks lost because the click buffer was full."}, func() float64 { return float64(clicks.Dropped()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "advocate_clicks_failed_total",
+			Help: "Clicks whose batch could not be written."}, func() float64 { return float64(clicks.Failed()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "advocate_clicks_queued",
+			Help: "Clicks waiting to be written."}, func() float64 { return float64(clicks.Queued()) }),
+	)
 	reg.MustRegister(m.requests, m.duration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.WriteStats(), "write"), collectors.NewDBStatsCollector(db.ReadStats(), "read"))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
+	"github.com/advocate-oss/advocate/internal/track"
 )
 
 // handlerFunc is an API handler: it writes a response and returns nil, or
@@ -27,9 +28,10 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 type access int
 
 const (
-	public      access = iota // no key
-	secretOnly                // sk_ keys
-	browserSafe               // sk_ or pk_ keys
+	public        access = iota // no key
+	secretOnly                  // sk_ keys
+	browserSafe                 // sk_ or pk_ keys, also from the program's site
+	browserPublic               // no key in the header (the handler checks one), called from sites
 )
 
 // route wraps h in the middleware every API route shares, outermost first:
@@ -42,6 +44,16 @@ func (s *Server) route(mux *http.ServeMux, pattern string, acc access, h handler
 			s.writeError(w, r, err)
 		}
 	})
+	if acc == browserSafe || acc == browserPublic {
+		_, path, _ := strings.Cut(pattern, " ")
+		if !s.preflights[path] {
+			s.preflights[path] = true
+			mux.Handle("OPTIONS "+path, s.instrument("OPTIONS "+path, http.HandlerFunc(preflight)))
+		}
+	}
+	if acc == browserPublic {
+		acc = public
+	}
 	if method == http.MethodPost && acc != public {
 		next = s.idempotent(next)
 	}
@@ -51,6 +63,20 @@ func (s *Server) route(mux *http.ServeMux, pattern string, acc access, h handler
 	next = s.recoverPanics(next)
 	next = s.instrument(pattern, next)
 	mux.Handle(pattern, next)
+}
+
+// hot registers a high-volume public route (short-link redirects): like
+// route, but its successful requests are counted in metrics, not logged
+// one by one.
+func (s *Server) hot(mux *http.ServeMux, pattern string, h handlerFunc) {
+	var next http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+	next = s.recoverPanics(next)
+	s.quiet[pattern] = true
+	mux.Handle(pattern, s.instrument(pattern, next))
 }
 
 // statusWriter remembers the status a handler wrote.
@@ -103,6 +129,9 @@ func (s *Server) instrument(pattern string, next http.Handler) http.Handler {
 			attrs = append(attrs, slog.String("program_id", a.Program.ID), slog.String("key", a.Key.Prefix))
 		}
 		level := slog.LevelInfo
+		if s.quiet[pattern] {
+			level = slog.LevelDebug
+		}
 		if sw.status >= 500 {
 			level = slog.LevelError
 		}
@@ -143,47 +172,114 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 
 // authenticate resolves the bearer key to its program. Unknown, malformed
 // and revoked keys get one and the same 401, so a caller learns nothing
-// about which keys exist.
+// about which keys exist. Publishable keys are for browsers: their requests
+// must come from the program's own site and are also limited per address.
 func (s *Server) authenticate(acc access, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		plain, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		plain = strings.TrimSpace(plain)
-		kind, valid := referral.ParseAPIKey(plain)
-		if !ok || !valid {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="advocate"`)
-			s.writeError(w, r, errUnauthorized)
-			return
+		plain, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !bearer {
+			plain = "" // a key must come as a bearer token, never bare
 		}
-		key, err := s.DB.APIKeyByHash(r.Context(), referral.HashAPIKey(plain))
-		if errors.Is(err, store.ErrKeyNotFound) || (err == nil && key.Kind != kind) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="advocate"`)
-			s.writeError(w, r, errUnauthorized)
-			return
-		}
+		key, prog, err := s.lookupKey(r, strings.TrimSpace(plain))
 		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		prog, err := s.DB.Program(r.Context(), key.ProgramID)
-		if err != nil {
+			if errors.Is(err, errUnauthorized) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="advocate"`)
+			}
 			s.writeError(w, r, err)
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), keyAuth, &auth{Key: key, Program: prog}))
-		if acc == secretOnly && key.Kind != referral.SecretKey {
-			s.writeError(w, r, errSecretKeyRequired)
-			return
+		if key.Kind == referral.PublishableKey {
+			if acc == secretOnly {
+				s.writeError(w, r, errSecretKeyRequired)
+				return
+			}
+			if err := s.allowOrigin(w, r, prog); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if err := s.limitIP(w, r, prog.ID); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
 		if s.limiter != nil {
 			if wait, ok := s.limiter.allow(key.ID); !ok {
-				w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-				s.writeError(w, r, referral.Errorf(referral.KindTooMany, "rate_limited",
-					"Too many requests for this API key; retry after the time in the Retry-After header."))
+				s.writeError(w, r, tooMany(w, wait, "this API key"))
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// lookupKey finds an active key and its program.
+func (s *Server) lookupKey(r *http.Request, plain string) (*referral.APIKey, *referral.Program, error) {
+	kind, valid := referral.ParseAPIKey(plain)
+	if !valid {
+		return nil, nil, errUnauthorized
+	}
+	key, err := s.DB.APIKeyByHash(r.Context(), referral.HashAPIKey(plain))
+	if errors.Is(err, store.ErrKeyNotFound) || (err == nil && key.Kind != kind) {
+		return nil, nil, errUnauthorized
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	prog, err := s.DB.Program(r.Context(), key.ProgramID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, prog, nil
+}
+
+func tooMany(w http.ResponseWriter, wait time.Duration, what string) error {
+	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	return referral.Errorf(referral.KindTooMany, "rate_limited",
+		"Too many requests for %s; retry after the time in the Retry-After header.", what)
+}
+
+// limitIP applies the per-address limit of browser requests.
+func (s *Server) limitIP(w http.ResponseWriter, r *http.Request, programID string) error {
+	if s.ipLimiter == nil {
+		return nil
+	}
+	if wait, ok := s.ipLimiter.allow(programID + "|" + track.RemoteIP(r, s.Config.TrustForwardedFor)); !ok {
+		return tooMany(w, wait, "this address")
+	}
+	return nil
+}
+
+var errOrigin = referral.Errorf(referral.KindForbidden, "origin_not_allowed",
+	"This page's origin is not the program's website or one of its allowed domains (see PUT /v1/program).")
+
+// allowOrigin lets a browser on the program's own site read the response.
+// Requests without an Origin (servers, curl) pass.
+func (s *Server) allowOrigin(w http.ResponseWriter, r *http.Request, p *referral.Program) error {
+	origin := r.Header.Get("Origin")
+	w.Header().Add("Vary", "Origin")
+	if origin == "" {
+		return nil
+	}
+	if !p.AllowsOrigin(origin) {
+		return errOrigin
+	}
+	w.Header().Set("Access-Control-Allow-Origin", origin)
+	return nil
+}
+
+// preflight answers CORS preflight requests of browser routes. It cannot
+// know the key yet (browsers send none), so it allows the request shape;
+// the real request is checked against the program's domains.
+func preflight(w http.ResponseWriter, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" {
+		w.Header().Set("Access-Control-Allow-Origin", o)
+		w.Header().Add("Vary", "Origin")
+	}
+	w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
+	w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key")
+	w.Header().Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // recorder keeps a copy of a response so that idempotency can store it.

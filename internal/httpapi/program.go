@@ -8,8 +8,9 @@ import (
 	"github.com/advocate-oss/advocate/internal/store"
 )
 
-// programJSON is the key's program on the wire. The widget secret is not
-// part of it: it is shown in the dashboard only.
+// programJSON is the key's program on the wire. It includes the widget
+// secret: only secret keys read it, and the business's backend needs it
+// to compute customer_hash for the widget.
 type programJSON struct {
 	ID                  string    `json:"id"`
 	Name                string    `json:"name"`
@@ -21,6 +22,7 @@ type programJSON struct {
 	Attribution         string    `json:"attribution"`
 	RequireCustomerHash bool      `json:"require_customer_hash"`
 	RequireApproval     bool      `json:"require_approval"`
+	WidgetSecret        string    `json:"widget_secret"`
 	CreatedAt           time.Time `json:"created_at"`
 	UpdatedAt           time.Time `json:"updated_at"`
 }
@@ -29,7 +31,7 @@ func toProgramJSON(p *referral.Program) programJSON {
 	return programJSON{
 		ID: p.ID, Name: p.Name, Currency: p.Currency, WebsiteURL: p.WebsiteURL, AllowedDomains: p.AllowedDomains,
 		ReferralParam: p.RefParam, CookieDays: p.CookieDays, Attribution: p.Attribution,
-		RequireCustomerHash: p.RequireHash, RequireApproval: p.RequireApproval, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		RequireCustomerHash: p.RequireHash, RequireApproval: p.RequireApproval, WidgetSecret: p.WidgetSecret, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 }
 

@@ -14,7 +14,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.route(mux, "GET /healthz", public, s.healthz)
 	s.route(mux, "GET /readyz", public, s.readyz)
-	mux.Handle("GET /metrics", s.handleMetrics())
+	mux.Handle("GET /metrics", s.instrument("GET /metrics", s.handleMetrics()))
 	s.route(mux, "GET /openapi.yaml", public, serveOpenAPI)
 
 	s.route(mux, "GET /v1/program", secretOnly, s.getProgram)
@@ -57,18 +57,21 @@ func (s *Server) Handler() http.Handler {
 	s.route(mux, "GET /v1/customers/{key}/discount_codes", secretOnly, s.listDiscountCodes)
 	s.route(mux, "POST /v1/discount_codes/{code}/redeem", secretOnly, s.redeemDiscountCode)
 
-	return problemFallback(mux)
+	s.hot(mux, "GET /r/{code}", s.shortLink)
+	s.route(mux, "GET /js/po.js", public, s.poJS)
+	s.route(mux, "GET /v1/sdk/config", browserSafe, s.sdkConfig)
+	s.route(mux, "POST /v1/track/click", browserPublic, s.trackClick)
+	s.route(mux, "GET /v1/widget", browserSafe, s.widget)
+
+	return s.problemFallback(mux)
 }
 
 // problemFallback answers unknown paths (404) and wrong methods (405) with
-// problem documents instead of the mux's plain text.
-func problemFallback(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, pattern := mux.Handler(r)
-		if pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
-		}
+// problem documents instead of the mux's plain text, instrumented like
+// every route so that they too carry a request id and are logged.
+func (s *Server) problemFallback(mux *http.ServeMux) http.Handler {
+	unmatched := s.instrument("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, _ := mux.Handler(r)
 		rec := &probe{header: http.Header{}}
 		h.ServeHTTP(rec, r)
 		if rec.Code == http.StatusMethodNotAllowed {
@@ -82,6 +85,13 @@ func problemFallback(mux *http.ServeMux) http.Handler {
 			return
 		}
 		mux.ServeHTTP(w, r) // a redirect the mux makes, such as a cleaned path
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		unmatched.ServeHTTP(w, r)
 	})
 }
 

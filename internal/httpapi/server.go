@@ -12,6 +12,7 @@ import (
 
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
+	"github.com/advocate-oss/advocate/internal/track"
 )
 
 // Config holds what the API needs beyond its store.
@@ -25,16 +26,31 @@ type Config struct {
 	// IdempotencyStale is how long an unfinished Idempotency-Key claim
 	// blocks retries before another request may take it over.
 	IdempotencyStale time.Duration
+	// IPRateLimit is requests per second allowed per client address and
+	// program on browser endpoints (publishable keys, click beacons); 0
+	// for none. Bursts of IPRateBurst.
+	IPRateLimit int
+	IPRateBurst int
+	// TrustForwardedFor takes the client address from X-Forwarded-For;
+	// set it only behind a proxy that sets that header.
+	TrustForwardedFor bool
+	// LinkCacheTTL is how long a resolved short-link code is reused.
+	LinkCacheTTL time.Duration
 }
 
 // Server is the API: handlers are its methods.
 type Server struct {
-	DB      *store.DB
-	Log     *slog.Logger
-	Config  Config
-	limiter *limiter
-	metrics *metrics
-	reg     *prometheus.Registry
+	DB         *store.DB
+	Log        *slog.Logger
+	Config     Config
+	limiter    *limiter
+	ipLimiter  *limiter
+	metrics    *metrics
+	reg        *prometheus.Registry
+	clicks     *track.Recorder
+	links      *track.Resolver
+	preflights map[string]bool // paths with an OPTIONS route
+	quiet      map[string]bool // routes logged only on errors
 }
 
 // New returns a Server with its own Prometheus registry.
@@ -42,13 +58,30 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 	if cfg.IdempotencyStale == 0 {
 		cfg.IdempotencyStale = time.Minute
 	}
+	if cfg.LinkCacheTTL == 0 {
+		cfg.LinkCacheTTL = 30 * time.Second
+	}
 	reg := prometheus.NewRegistry()
-	s := &Server{DB: db, Log: log, Config: cfg, reg: reg, metrics: newMetrics(reg, db)}
+	s := &Server{DB: db, Log: log, Config: cfg, reg: reg, preflights: map[string]bool{}, quiet: map[string]bool{},
+		clicks: track.NewRecorder(db, log),
+		links:  track.NewResolver(db.ResolveCode, db.DefaultWebsite, db.Now, cfg.LinkCacheTTL)}
+	s.metrics = newMetrics(reg, db, s.clicks)
 	if cfg.RateLimit > 0 {
 		s.limiter = newLimiter(cfg.RateLimit, max(cfg.RateBurst, cfg.RateLimit), db.Now)
 	}
+	if cfg.IPRateLimit > 0 {
+		s.ipLimiter = newLimiter(cfg.IPRateLimit, max(cfg.IPRateBurst, cfg.IPRateLimit), db.Now)
+	}
 	return s
 }
+
+// Run does the server's background work until ctx ends: writing buffered
+// clicks. It writes what is still buffered before it returns.
+func (s *Server) Run(ctx context.Context) { s.clicks.Run(ctx) }
+
+// FlushClicks writes the clicks buffered so far; tests and load tests call
+// it before counting.
+func (s *Server) FlushClicks(ctx context.Context) { s.clicks.Flush(ctx) }
 
 // Registry is where the server's metrics live; serve adds its own.
 func (s *Server) Registry() *prometheus.Registry { return s.reg }

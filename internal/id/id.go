@@ -16,25 +16,37 @@ import (
 const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 
 var (
-	mu   sync.Mutex
-	last [16]byte // the latest id made, for monotonic ids within a millisecond
+	mu     sync.Mutex
+	shared Seq
 )
 
 // New returns a fresh id such as "cus_01jd8x…" made at time now. Ids this
-// process makes within one millisecond increase too (the random part of the
-// one before plus one, as ULID's monotonic mode does), so that rows written
-// together, such as the events of one transaction, keep their order.
+// process makes one after another within one millisecond increase too.
 func New(prefix string, now time.Time) string {
+	mu.Lock()
+	defer mu.Unlock()
+	return shared.New(prefix, now)
+}
+
+// Seq makes ids that increase even within one millisecond: after the first,
+// each is the one before plus one (ULID's monotonic mode). A transaction
+// uses its own Seq so that the rows it writes at its single time, such as
+// its events, keep their order however other transactions interleave. A Seq
+// is not safe for concurrent use.
+type Seq struct {
+	last [16]byte
+}
+
+// New returns the next id made at time now.
+func (s *Seq) New(prefix string, now time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
-	mu.Lock()
-	if [6]byte(b[:6]) == [6]byte(last[:6]) && increment(last[6:]) {
-		copy(b[6:], last[6:])
+	if [6]byte(b[:6]) == [6]byte(s.last[:6]) && increment(s.last[6:]) {
+		copy(b[6:], s.last[6:])
 	} else {
 		rand.Read(b[6:])
 	}
-	last = b
-	mu.Unlock()
+	s.last = b
 	return prefix + "_" + encode(b)
 }
 

@@ -17,6 +17,8 @@ type Link struct {
 	Code           string
 	DestinationURL string
 	Default        bool
+	Clicks         int64
+	UniqueClicks   int64
 	CreatedAt      time.Time
 }
 
@@ -82,4 +84,49 @@ func (p *Program) domains() []string {
 		out = append(out, strings.ToLower(d))
 	}
 	return out
+}
+
+// Click sources.
+const (
+	ClickShortLink = "short_link"
+	ClickSDK       = "sdk"
+)
+
+// Click is one visit through a referral link, recorded off the request
+// path. Visitor is an opaque hash; Unique is decided when it is stored.
+type Click struct {
+	ID         string
+	ProgramID  string
+	LinkID     string
+	Source     string
+	Visitor    string
+	LandingURL string
+	Referrer   string
+	UserAgent  string
+	At         time.Time
+}
+
+// LinkTarget is where a code sends a visitor, resolved once and cached.
+type LinkTarget struct {
+	ProgramID string
+	LinkID    string
+	Code      string
+	URL       string // destination with the referral parameter added
+}
+
+// AllowsOrigin reports whether a browser origin ("https://shop.example.com")
+// belongs to the program: its website's domain or a subdomain of it, or an
+// allowed domain.
+func (p *Program) AllowsOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, d := range p.domains() {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	return false
 }

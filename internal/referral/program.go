@@ -1,6 +1,9 @@
 package referral
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/url"
 	"strings"
 	"time"
@@ -83,7 +86,9 @@ func ValidCurrency(code string) error {
 	if len(code) != 3 || strings.ToUpper(code) != code {
 		return errCurrency
 	}
-	if _, err := currency.ParseISO(code); err != nil {
+	// ParseISO accepts "XXX" ("no currency") as the zero Unit; money has no
+	// digits for it, so amounts in it could be neither parsed nor shown.
+	if u, err := currency.ParseISO(code); err != nil || u == (currency.Unit{}) {
 		return errCurrency
 	}
 	return nil
@@ -118,4 +123,17 @@ func validDomain(d string) bool {
 		}
 	}
 	return true
+}
+
+// CustomerHash is what the business's backend computes to let the widget
+// show a customer's data: hex(HMAC-SHA256(widget_secret, customer_key)).
+func (p *Program) CustomerHash(customerKey string) string {
+	m := hmac.New(sha256.New, []byte(p.WidgetSecret))
+	m.Write([]byte(customerKey))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// ValidCustomerHash checks a presented hash in constant time.
+func (p *Program) ValidCustomerHash(customerKey, hash string) bool {
+	return hmac.Equal([]byte(p.CustomerHash(customerKey)), []byte(strings.ToLower(hash)))
 }

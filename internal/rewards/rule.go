@@ -115,6 +115,10 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 	}
 	if in.Currency != nil {
 		r.Currency = *in.Currency
+	} else if in.Unit != nil && *in.Unit == Percentage {
+		// A fixed rule turned percentage drops its currency: a percentage
+		// is paid in the transaction's.
+		r.Currency = ""
 	}
 	if r.Unit == "" {
 		r.Unit = Fixed
@@ -190,20 +194,27 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 	if r.Trigger == Signup && r.Recurrence == Every {
 		v.Add("recurrence", "A friend signs up once; signup rules fire once.")
 	}
+	// The minimum is in the rule's currency (the program's for a
+	// percentage rule): a transaction in another never meets it.
+	minCurrency := r.Currency
+	if minCurrency == "" {
+		minCurrency = programCurrency
+	}
 	if in.MinAmount != nil {
-		r.MinAmountCurrency = r.Currency
-		if r.MinAmountCurrency == "" {
-			r.MinAmountCurrency = programCurrency
-		}
+		r.MinAmountCurrency = minCurrency
 		min, err := money.Parse(*in.MinAmount, r.MinAmountCurrency)
 		if msg := amountProblem(min, err); msg != "" && !(err == nil && min == 0) {
 			v.Add("min_amount", msg)
 		} else {
 			r.MinAmount = min
 		}
-		if r.Trigger == Signup {
-			v.Add("min_amount", "A signup has no amount; min_amount applies to purchases and subscriptions.")
-		}
+	} else if r.MinAmount > 0 && r.MinAmountCurrency != minCurrency {
+		v.Add("min_amount", "Give min_amount again (or 0) when changing the rule's currency.")
+	}
+	// Checked on the resulting rule, so that an update cannot make a
+	// signup rule with a minimum that no signup could ever meet.
+	if r.Trigger == Signup && r.MinAmount > 0 {
+		v.Add("min_amount", "A signup has no amount; min_amount applies to purchases and subscriptions.")
 	}
 	if r.HoldingDays < 0 || r.HoldingDays > 365 {
 		v.Add("holding_days", "holding_days must be 0 to 365.")

@@ -77,7 +77,7 @@ func (tx *Tx) CreateCustomer(ctx context.Context, p *referral.Program, in referr
 	code := in.ReferralCode
 	if code == "" {
 		var err error
-		if code, err = tx.freeCode(ctx, p.ID, referral.CodeStem(in.Name, in.Email)); err != nil {
+		if code, err = tx.freeCode(ctx, referral.CodeStem(in.Name, in.Email)); err != nil {
 			return nil, err
 		}
 	}
@@ -152,11 +152,12 @@ func (tx *Tx) attachReferrer(ctx context.Context, programID string, c *referral.
 }
 
 // freeCode finds an unused code for stem.
-func (tx *Tx) freeCode(ctx context.Context, programID, stem string) (string, error) {
+func (tx *Tx) freeCode(ctx context.Context, stem string) (string, error) {
 	for attempt := 0; attempt < 20; attempt++ {
 		code := referral.CandidateCode(stem, attempt)
 		var one int
-		err := tx.tx.QueryRowContext(ctx, `SELECT 1 FROM referral_links WHERE program_id = $1 AND code = $2`, programID, code).Scan(&one)
+		// Codes are unique across programs: /r/{code} carries no program.
+		err := tx.tx.QueryRowContext(ctx, `SELECT 1 FROM referral_links WHERE code = $1`, code).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return code, nil
 		}
@@ -298,18 +299,36 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, p *referral.Program, key strin
 // metadata) and hides them from the API, but keeps the row, their code and
 // every referral and ledger row that money depends on. The key is freed so
 // that the business may create a customer with it again.
-func (tx *Tx) DeleteCustomer(ctx context.Context, programID, key string) error {
+// It returns the codes of the customer's links, which stop redirecting.
+func (tx *Tx) DeleteCustomer(ctx context.Context, programID, key string) ([]string, error) {
 	c, err := tx.Customer(ctx, programID, key)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, err = tx.tx.ExecContext(ctx, `UPDATE customers SET key = NULL, email = NULL, email_key = NULL,
 		email_identity = NULL, name = '', metadata = '{}', deleted_at = $2, updated_at = $2 WHERE id = $1`,
 		c.ID, micros(tx.now))
 	if err != nil {
-		return fmt.Errorf("delete customer: %w", err)
+		return nil, fmt.Errorf("delete customer: %w", err)
 	}
-	return tx.AddEvent(ctx, programID, "customer.deleted", map[string]any{"customer_id": c.ID})
+	rows, err := tx.tx.QueryContext(ctx, `SELECT code FROM referral_links WHERE customer_id = $1`, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("delete customer: %w", err)
+	}
+	var codes []string
+	for rows.Next() {
+		var code string
+		if err := rows.Scan(&code); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("delete customer: %w", err)
+		}
+		codes = append(codes, code)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return codes, tx.AddEvent(ctx, programID, "customer.deleted", map[string]any{"customer_id": c.ID})
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

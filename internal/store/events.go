@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-
-	"github.com/advocate-oss/advocate/internal/id"
 )
 
 // AddEvent records an event in the same transaction as the change it
@@ -17,7 +15,7 @@ func (tx *Tx) AddEvent(ctx context.Context, programID, typ string, data map[stri
 		return fmt.Errorf("event %s: %w", typ, err)
 	}
 	_, err = tx.tx.ExecContext(ctx, `INSERT INTO events (id, program_id, type, data, created_at)
-		VALUES ($1, $2, $3, $4, $5)`, id.New("evt", tx.now), programID, typ, string(b), micros(tx.now))
+		VALUES ($1, $2, $3, $4, $5)`, tx.ids.New("evt", tx.now), programID, typ, string(b), micros(tx.now))
 	if err != nil {
 		return fmt.Errorf("event %s: %w", typ, err)
 	}

@@ -18,9 +18,10 @@ import (
 // and all of them share one COMMIT and one fsync. Every caller gets its
 // result only after that COMMIT, so what InTx reports as done is on disk.
 type groupCommit struct {
-	jobs chan *job
-	quit chan struct{}
-	wg   sync.WaitGroup
+	jobs     chan *job
+	quit     chan struct{}
+	wg       sync.WaitGroup
+	stopOnce sync.Once
 }
 
 type job struct {
@@ -60,8 +61,9 @@ func (g *groupCommit) run(ctx context.Context, fn func(*Tx) error) error {
 
 var errClosed = errors.New("store is closed")
 
+// stop ends the committing goroutine; calling it again is harmless.
 func (g *groupCommit) stop() {
-	close(g.quit)
+	g.stopOnce.Do(func() { close(g.quit) })
 	g.wg.Wait()
 }
 

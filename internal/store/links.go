@@ -49,7 +49,7 @@ func (tx *Tx) CreateLink(ctx context.Context, p *referral.Program, customerKey, 
 		return nil, err
 	}
 	if code == "" {
-		if code, err = tx.freeCode(ctx, p.ID, referral.CodeStem(c.Name, c.Email)); err != nil {
+		if code, err = tx.freeCode(ctx, referral.CodeStem(c.Name, c.Email)); err != nil {
 			return nil, err
 		}
 	}
@@ -66,32 +66,36 @@ func (tx *Tx) CreateLink(ctx context.Context, p *referral.Program, customerKey, 
 
 // DeleteLink removes an extra link. Its code stays reserved so that a link
 // already shared can never start pointing at somebody else.
-func (tx *Tx) DeleteLink(ctx context.Context, programID, linkID string) error {
+// It returns the link's code.
+func (tx *Tx) DeleteLink(ctx context.Context, programID, linkID string) (string, error) {
 	var isDefault bool
-	err := tx.tx.QueryRowContext(ctx, `SELECT l.is_default FROM referral_links l JOIN customers c ON c.id = l.customer_id
-		WHERE l.id = $1 AND l.program_id = $2 AND l.deleted_at IS NULL AND c.deleted_at IS NULL`, linkID, programID).Scan(&isDefault)
+	var code string
+	err := tx.tx.QueryRowContext(ctx, `SELECT l.is_default, l.code FROM referral_links l JOIN customers c ON c.id = l.customer_id
+		WHERE l.id = $1 AND l.program_id = $2 AND l.deleted_at IS NULL AND c.deleted_at IS NULL`, linkID, programID).Scan(&isDefault, &code)
 	if errors.Is(err, sql.ErrNoRows) {
-		return referral.ErrLinkNotFound
+		return "", referral.ErrLinkNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("delete referral link: %w", err)
+		return "", fmt.Errorf("delete referral link: %w", err)
 	}
 	if isDefault {
-		return referral.Errorf(referral.KindInvalid, "default_link_not_deletable", "A customer's default referral link cannot be deleted.")
+		return "", referral.Errorf(referral.KindInvalid, "default_link_not_deletable", "A customer's default referral link cannot be deleted.")
 	}
 	if _, err := tx.tx.ExecContext(ctx, `UPDATE referral_links SET deleted_at = $2 WHERE id = $1`, linkID, micros(tx.now)); err != nil {
-		return fmt.Errorf("delete referral link: %w", err)
+		return "", fmt.Errorf("delete referral link: %w", err)
 	}
-	return nil
+	return code, nil
 }
 
-const linkColumns = `l.id, l.program_id, l.customer_id, c.key, l.code, l.destination_url, l.is_default, l.created_at`
+const linkColumns = `l.id, l.program_id, l.customer_id, c.key, l.code, l.destination_url, l.is_default,
+	l.clicks, l.unique_clicks, l.created_at`
 
 func scanLink(row interface{ Scan(...any) error }) (*referral.Link, error) {
 	var l referral.Link
 	var key, dest sql.NullString
 	var created int64
-	if err := row.Scan(&l.ID, &l.ProgramID, &l.CustomerID, &key, &l.Code, &dest, &l.Default, &created); err != nil {
+	if err := row.Scan(&l.ID, &l.ProgramID, &l.CustomerID, &key, &l.Code, &dest, &l.Default,
+		&l.Clicks, &l.UniqueClicks, &created); err != nil {
 		return nil, err
 	}
 	l.CustomerKey, l.DestinationURL, l.CreatedAt = key.String, dest.String, fromMicros(created)

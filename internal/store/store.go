@@ -25,6 +25,8 @@ import (
 	"modernc.org/sqlite"
 	_ "modernc.org/sqlite" // registers "sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/advocate-oss/advocate/internal/id"
 )
 
 //go:embed migrations
@@ -172,6 +174,7 @@ type Tx struct {
 	tx  querier
 	db  *DB
 	now time.Time
+	ids id.Seq // ids in write order, for rows whose order matters (events)
 }
 
 // Now is the time of the transaction: one value for every row it writes.

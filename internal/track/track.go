@@ -1,0 +1,89 @@
+// Package track records referral clicks and resolves short links without
+// putting the database on the visitor's path: codes resolve from a small
+// cache and clicks are written in batches in the background.
+package track
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"strings"
+)
+
+// botMarkers are user-agent fragments of crawlers, link-preview fetchers
+// and HTTP libraries; their visits are not counted as clicks. Headless
+// browsers are counted: they are real browsers and may be real people.
+var botMarkers = []string{
+	"bot", "crawl", "spider", "slurp", "preview", "facebookexternalhit", "embedly", "whatsapp",
+	"telegram", "skype", "discord", "slack", "bingpreview", "curl/", "wget/", "python-", "python/",
+	"go-http-client", "java/", "okhttp", "libwww", "httpclient", "axios/", "node-fetch", "lighthouse",
+	"pingdom", "uptime", "monitor", "scanner", "feedfetcher", "apache-httpclient",
+}
+
+// IsBot reports whether a user agent belongs to software rather than a
+// person. An empty user agent counts as software.
+func IsBot(userAgent string) bool {
+	if userAgent == "" {
+		return true
+	}
+	ua := strings.ToLower(userAgent)
+	for _, m := range botMarkers {
+		if strings.Contains(ua, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// VisitorCookie is the first-party cookie on Advocate's own domain that
+// keeps a short-link visitor recognisable for unique-click counting.
+const VisitorCookie = "adv_vid"
+
+// Visitor returns an opaque id for the person behind r: their visitor
+// cookie if they have one, else a hash of their address and user agent
+// (which also serves clients that keep no cookies). fresh says whether the
+// caller should set the cookie.
+func Visitor(r *http.Request, remoteIP string) (id string, fresh bool) {
+	if c, err := r.Cookie(VisitorCookie); err == nil && validVisitor(c.Value) {
+		return c.Value, false
+	}
+	return Fingerprint(remoteIP, r.UserAgent()), true
+}
+
+// Fingerprint hashes an address and a user agent; nothing is kept in clear.
+func Fingerprint(ip, userAgent string) string {
+	sum := sha256.Sum256([]byte(ip + "\x00" + userAgent))
+	return hex.EncodeToString(sum[:16])
+}
+
+func validVisitor(v string) bool {
+	if len(v) < 8 || len(v) > 64 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// RemoteIP is the client's address from the connection (proxies are not
+// trusted unless the server says so).
+func RemoteIP(r *http.Request, trustForwarded bool) string {
+	if trustForwarded {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
