@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/dashboard"
 	"github.com/advocate-oss/advocate/internal/httpapi"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
@@ -71,12 +72,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ln.Close()
 		return err
 	}
-	fmt.Fprintf(stdout, "\nAdvocate is running at %s\n  API:     %s/v1\n  OpenAPI: %s/openapi.yaml\n\n", c.BaseURL, c.BaseURL, c.BaseURL)
+	fmt.Fprintf(stdout, "\nAdvocate is running at %s\n  Dashboard: %s/dashboard/\n  API:       %s/v1\n  OpenAPI:   %s/openapi.yaml\n\n", c.BaseURL, c.BaseURL, c.BaseURL, c.BaseURL)
 
 	api := httpapi.New(db, log, httpapi.Config{BaseURL: c.BaseURL, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
 		IPRateLimit: c.IPRateLimit, IPRateBurst: c.IPRateBurst, TrustForwardedFor: c.TrustForwardedFor})
+	dash := dashboard.New(db, log, c.BaseURL)
+	dash.OnLinksChanged = api.ForgetLinks
 	srv := &http.Server{
-		Handler:           api.Handler(),
+		Handler:           dash.Wrap(api.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -90,8 +93,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Clicks are written until the HTTP server has drained, then flushed.
 	clicksCtx, stopClicks := context.WithCancel(context.WithoutCancel(ctx))
 	workers.Go(func() { api.Run(clicksCtx) })
+	// Deferred calls run last first: stop the click writer, wait for every
+	// worker, and only then (deferred earlier) close the database.
+	defer workers.Wait()
 	defer stopClicks()
-	defer workers.Wait() // before the deferred db.Close
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -76,6 +76,7 @@ func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.links.Forget() // default links point at the website, which may have changed
 	writeJSON(w, http.StatusOK, map[string]programJSON{"program": toProgramJSON(&p)})
 	return nil
 }

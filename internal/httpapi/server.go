@@ -79,6 +79,10 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 // clicks. It writes what is still buffered before it returns.
 func (s *Server) Run(ctx context.Context) { s.clicks.Run(ctx) }
 
+// ForgetLinks drops codes from the short-link cache after they changed;
+// with none, it drops every code (a program's website changed).
+func (s *Server) ForgetLinks(codes ...string) { s.links.Forget(codes...) }
+
 // FlushClicks writes the clicks buffered so far; tests and load tests call
 // it before counting.
 func (s *Server) FlushClicks(ctx context.Context) { s.clicks.Flush(ctx) }

@@ -58,8 +58,8 @@ func (p *Program) Validate() error {
 	if p.Name == "" || len(p.Name) > 200 {
 		v.Add("name", "Name must be 1 to 200 characters.")
 	}
-	if err := ValidCurrency(p.Currency); err != nil {
-		v.Add("currency", err.Error())
+	if ValidCurrency(p.Currency) != nil {
+		v.Add("currency", errCurrency.Message)
 	}
 	if u, err := url.Parse(p.WebsiteURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		v.Add("website_url", "Website URL must be an absolute http(s) URL such as https://example.com.")

@@ -82,10 +82,14 @@ func (r *Resolver) Home(ctx context.Context) (string, error) {
 	return u, nil
 }
 
-// Forget drops codes from the cache after they changed on this node.
+// Forget drops codes from the cache after they changed on this node; with
+// no codes it drops everything (a program's website or parameter changed).
 func (r *Resolver) Forget(codes ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if len(codes) == 0 {
+		r.entries = map[string]entry{}
+	}
 	for _, c := range codes {
 		delete(r.entries, c)
 	}

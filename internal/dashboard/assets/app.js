@@ -1,0 +1,31 @@
+// Small progressive enhancements for the dashboard; every page works
+// without them.
+(function () {
+  'use strict';
+  // Program switcher: navigate on change.
+  document.querySelectorAll('select[data-autosubmit]').forEach(function (s) {
+    s.addEventListener('change', function () { s.form.submit(); });
+  });
+  // "Select all" checkboxes for bulk actions.
+  document.querySelectorAll('input[data-select-all]').forEach(function (all) {
+    var name = all.getAttribute('data-select-all');
+    all.addEventListener('change', function () {
+      document.querySelectorAll('input[name="' + name + '"]').forEach(function (c) { c.checked = all.checked; });
+    });
+  });
+  // Copy buttons: data-copy holds the id of the element whose text or value to copy.
+  document.querySelectorAll('button[data-copy]').forEach(function (b) {
+    b.addEventListener('click', function () {
+      var el = document.getElementById(b.getAttribute('data-copy'));
+      if (!el) return;
+      var text = el.value !== undefined ? el.value : el.textContent;
+      var done = function () { var t = b.textContent; b.textContent = 'Copied'; setTimeout(function () { b.textContent = t; }, 1500); };
+      if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, function () {});
+      else { el.select && el.select(); document.execCommand('copy'); done(); }
+    });
+  });
+  // Confirmations for destructive buttons.
+  document.querySelectorAll('[data-confirm]').forEach(function (b) {
+    b.addEventListener('click', function (e) { if (!window.confirm(b.getAttribute('data-confirm'))) e.preventDefault(); });
+  });
+})();

@@ -1,0 +1,133 @@
+// Package dashboard is Advocate's admin UI: server-rendered pages
+// (html/template, embedded assets, no build step) for setting up and
+// running referral programs. Admins sign in with email and password;
+// owners may change anything, viewers only look.
+package dashboard
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+// Dashboard serves /dashboard/.
+type Dashboard struct {
+	DB      *store.DB
+	Log     *slog.Logger
+	BaseURL string
+	pages   *pages
+	signIns *attempts
+	// OnLinksChanged is told of codes whose links changed, so that the
+	// API's short-link cache forgets them.
+	OnLinksChanged func(codes ...string)
+}
+
+// New returns the dashboard.
+func New(db *store.DB, log *slog.Logger, baseURL string) *Dashboard {
+	return &Dashboard{DB: db, Log: log, BaseURL: strings.TrimRight(baseURL, "/"), pages: mustParsePages(),
+		signIns: newAttempts(5, 15*time.Minute, db.Now), OnLinksChanged: func(...string) {}}
+}
+
+// Wrap serves the dashboard under /dashboard/ and everything else with
+// api; the bare root redirects to the dashboard.
+func (d *Dashboard) Wrap(api http.Handler) http.Handler {
+	root := http.NewServeMux()
+	root.Handle("/dashboard/", d.Handler())
+	root.Handle("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound))
+	root.Handle("/", api)
+	return root
+}
+
+// ctxKey keys request-scoped values.
+type ctxKey int
+
+const keyAdmin ctxKey = iota
+
+func adminFrom(ctx context.Context) *store.Admin {
+	a, _ := ctx.Value(keyAdmin).(*store.Admin)
+	return a
+}
+
+// sessionCookie holds the session token; its SHA-256 is stored.
+const sessionCookie = "adv_session"
+
+// signedIn requires a live session; pages redirect to sign-in, and owners-
+// only actions answer 403 to viewers.
+func (d *Dashboard) signedIn(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		var a *store.Admin
+		if err == nil {
+			a, err = d.DB.SessionAdmin(r.Context(), c.Value)
+		}
+		if errors.Is(err, store.ErrNoSession) || errors.Is(err, http.ErrNoCookie) {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/dashboard/login?next="+safeNext(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			d.fail(w, r, http.StatusUnauthorized, "Your session has ended. Sign in again.")
+			return
+		}
+		if err != nil {
+			d.serverError(w, r, err)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && a.Role != store.RoleOwner {
+			d.fail(w, r, http.StatusForbidden, "Viewers can look but not change anything. Ask an owner.")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyAdmin, a)))
+	})
+}
+
+// safeNext keeps only local dashboard paths as a post-sign-in target, so
+// the sign-in page cannot be used as an open redirect.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/dashboard/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/dashboard/"
+	}
+	return next
+}
+
+// program loads the program named in the URL; an unknown id is a 404.
+func (d *Dashboard) program(w http.ResponseWriter, r *http.Request) (*referral.Program, bool) {
+	p, err := d.DB.Program(r.Context(), r.PathValue("pid"))
+	if errors.Is(err, referral.ErrProgramNotFound) {
+		d.fail(w, r, http.StatusNotFound, "No such program.")
+		return nil, false
+	}
+	if err != nil {
+		d.serverError(w, r, err)
+		return nil, false
+	}
+	return p, true
+}
+
+func (d *Dashboard) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	d.Log.ErrorContext(r.Context(), "dashboard", "err", err, "path", r.URL.Path)
+	d.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side. Nothing was changed; try again.")
+}
+
+// fail renders an error page with status.
+func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, status int, message string) {
+	d.render(w, r, status, "error", &view{Title: http.StatusText(status), Data: map[string]any{"Status": status, "Message": message}})
+}
+
+// secure says whether cookies should be Secure: behind TLS, or when the
+// public URL is https (TLS ends at a proxy).
+func (d *Dashboard) secure(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(d.BaseURL, "https://")
+}

@@ -1,0 +1,58 @@
+package dashboard
+
+import (
+	"net/http"
+)
+
+// Handler returns every dashboard route. Every state-changing request is
+// checked by http.CrossOriginProtection (Sec-Fetch-Site / Origin), and
+// session cookies are SameSite=Lax; viewers may only use GET.
+func (d *Dashboard) Handler() http.Handler {
+	mux := http.NewServeMux()
+	in := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, d.signedIn(h)) }
+
+	mux.Handle("GET /dashboard/assets/", http.StripPrefix("/dashboard/", assets()))
+	mux.HandleFunc("GET /dashboard/login", d.loginPage)
+	mux.HandleFunc("POST /dashboard/login", d.login)
+	in("POST /dashboard/logout", d.logout)
+
+	in("GET /dashboard/{$}", d.home)
+	in("GET /dashboard/switch", d.switchProgram)
+	in("GET /dashboard/programs", d.programList)
+	in("GET /dashboard/programs/new", d.programNew)
+	in("POST /dashboard/programs", d.programCreate)
+
+	// One program's pages. Every handler loads the program with d.program,
+	// so another or unknown program id is a 404.
+	in("GET /dashboard/p/{pid}/settings", d.settingsPage)
+	in("POST /dashboard/p/{pid}/settings", d.settingsSave)
+	// overview: begin
+	// overview: end
+	// customers: begin
+	// customers: end
+	// rewards: begin
+	// rewards: end
+	// rules: begin
+	// rules: end
+	// developers: begin
+	// developers: end
+	// team: begin
+	// team: end
+	// export: begin
+	// export: end
+
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.fail(w, r, http.StatusForbidden, "This request came from another site and was refused.")
+	}))
+	return csrf.Handler(mux)
+}
+
+func assets() http.Handler {
+	fs := http.FileServerFS(assetFS)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		fs.ServeHTTP(w, r)
+	})
+}
