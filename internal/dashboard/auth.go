@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"crypto/rand"
 	"errors"
 	"net"
 	"net/http"
@@ -57,3 +58,6 @@ func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/dashboard/", MaxAge: -1, HttpOnly: true, Secure: d.secure(r), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
 }
+
+// newPassword makes a one-time password for an invited admin.
+func newPassword() string { return rand.Text()[:20] }

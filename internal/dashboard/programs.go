@@ -231,4 +231,3 @@ func (d *Dashboard) settingsSave(w http.ResponseWriter, r *http.Request) {
 	d.OnLinksChanged() // the website or parameter may have changed every default link
 	d.redirect(w, r, "/dashboard/p/"+p.ID+"/settings", "Settings saved.")
 }
-

@@ -27,6 +27,7 @@ func (d *Dashboard) Handler() http.Handler {
 	in("GET /dashboard/p/{pid}/settings", d.settingsPage)
 	in("POST /dashboard/p/{pid}/settings", d.settingsSave)
 	// overview: begin
+	in("GET /dashboard/p/{pid}/{$}", d.overview)
 	// overview: end
 	// customers: begin
 	// customers: end
@@ -35,8 +36,14 @@ func (d *Dashboard) Handler() http.Handler {
 	// rules: begin
 	// rules: end
 	// developers: begin
+	in("GET /dashboard/p/{pid}/developers", d.developersPage)
+	in("POST /dashboard/p/{pid}/developers/keys", d.keyCreate)
+	in("POST /dashboard/p/{pid}/developers/keys/{id}/revoke", d.keyRevoke)
 	// developers: end
 	// team: begin
+	in("GET /dashboard/team", d.teamPage)
+	in("POST /dashboard/team", d.invite)
+	in("POST /dashboard/team/{id}/remove", d.removeAdmin)
 	// team: end
 	// export: begin
 	// export: end

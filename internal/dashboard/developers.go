@@ -1,0 +1,168 @@
+package dashboard
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/store"
+)
+
+// developersData is what the API keys and widget page shows.
+type developersData struct {
+	Keys        []*referral.APIKey
+	NewKey      string // a key just created, shown this once
+	Snippet     string
+	Widget      string
+	Backend     string
+	BaseURL     string
+	Hash        string // the hash for an example customer key
+	Example     string
+	Publishable string
+}
+
+func (d *Dashboard) developersPage(w http.ResponseWriter, r *http.Request) {
+	p, ok := d.program(w, r)
+	if !ok {
+		return
+	}
+	d.renderDevelopers(w, r, p, "")
+}
+
+func (d *Dashboard) renderDevelopers(w http.ResponseWriter, r *http.Request, p *referral.Program, newKey string) {
+	keys, err := d.DB.APIKeys(r.Context(), p.ID)
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	pk := "pk_…"
+	if strings.HasPrefix(newKey, "pk_") {
+		pk = newKey
+	}
+	data := developersData{Keys: keys, NewKey: newKey, BaseURL: d.BaseURL, Example: "cust_123", Publishable: pk}
+	data.Hash = p.CustomerHash(data.Example)
+	data.Snippet = `<script>
+!function(w,d,u){w.po=w.po||function(){(w.po.q=w.po.q||[]).push(arguments)};var s=d.createElement('script');s.async=1;s.src=u;d.head.appendChild(s)}(window,document,'` + d.BaseURL + `/js/po.js');
+po('init', {publishable_key: '` + pk + `'});
+</script>`
+	data.Widget = `<div id="referral-widget"></div>
+<script>
+  po('renderReferralWidget', {
+    container: '#referral-widget',
+    customer_key: 'cust_123',
+    customer_hash: '<computed by your backend>',
+    theme: 'light',
+    show_stats: true
+  });
+</script>`
+	data.Backend = `// Node.js: compute customer_hash on your server, never in the browser.
+const crypto = require('crypto');
+const customerHash = crypto.createHmac('sha256', process.env.ADVOCATE_WIDGET_SECRET)
+  .update(customer.key).digest('hex');`
+	d.render(w, r, http.StatusOK, "developers", &view{Title: "API keys & widget", Nav: "developers", Program: p, Data: data})
+}
+
+// keyCreate makes an API key and shows it once; only its hash is kept.
+func (d *Dashboard) keyCreate(w http.ResponseWriter, r *http.Request) {
+	p, ok := d.program(w, r)
+	if !ok {
+		return
+	}
+	kind := r.PostFormValue("kind")
+	if kind != referral.SecretKey && kind != referral.PublishableKey {
+		d.fail(w, r, http.StatusUnprocessableEntity, "Choose a secret or a publishable key.")
+		return
+	}
+	var plain string
+	err := d.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
+		plain, _, err = tx.CreateAPIKey(r.Context(), p.ID, kind)
+		return err
+	})
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	d.renderDevelopers(w, r, p, plain)
+}
+
+func (d *Dashboard) keyRevoke(w http.ResponseWriter, r *http.Request) {
+	p, ok := d.program(w, r)
+	if !ok {
+		return
+	}
+	err := d.DB.InTx(r.Context(), func(tx *store.Tx) error { return tx.RevokeAPIKey(r.Context(), p.ID, r.PathValue("id")) })
+	if e, ok := referral.AsError(err); ok && e.Kind == referral.KindNotFound {
+		d.fail(w, r, http.StatusNotFound, "No such API key in this program.")
+		return
+	}
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	d.redirect(w, r, "/dashboard/p/"+p.ID+"/developers", "Key revoked. Requests with it are refused from now on.")
+}
+
+func (d *Dashboard) teamPage(w http.ResponseWriter, r *http.Request) {
+	d.renderTeam(w, r, http.StatusOK, nil, nil, "")
+}
+
+func (d *Dashboard) renderTeam(w http.ResponseWriter, r *http.Request, status int, form url.Values, errs map[string]string, invited string) {
+	admins, err := d.DB.Admins(r.Context())
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	if form == nil {
+		form = url.Values{"role": {store.RoleViewer}}
+	}
+	d.render(w, r, status, "team", &view{Title: "Team", Nav: "team", Form: form, Errors: errs,
+		Data: map[string]any{"Admins": admins, "Invited": invited, "Me": adminFrom(r.Context()).ID}})
+}
+
+// invite adds an admin with a one-time password shown to the inviting
+// owner, who passes it on; there is no email sending in a self-hosted
+// install without a mail server.
+func (d *Dashboard) invite(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		d.fail(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	password := newPassword()
+	var a *store.Admin
+	err := d.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
+		a, err = tx.CreateAdmin(r.Context(), r.PostForm.Get("email"), password, r.PostForm.Get("role"))
+		return err
+	})
+	if errs := clientErrors(err); errs != nil {
+		d.renderTeam(w, r, http.StatusUnprocessableEntity, r.PostForm, errs, "")
+		return
+	}
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	d.renderTeam(w, r, http.StatusOK, nil, nil, a.Email+" can sign in with the password "+password)
+}
+
+func (d *Dashboard) removeAdmin(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if id == adminFrom(r.Context()).ID {
+		d.redirect(w, r, "/dashboard/team", "!You cannot remove yourself.")
+		return
+	}
+	err := d.DB.InTx(r.Context(), func(tx *store.Tx) error { return tx.DeleteAdmin(r.Context(), id) })
+	if e, ok := referral.AsError(err); ok {
+		if e.Kind == referral.KindNotFound {
+			d.fail(w, r, http.StatusNotFound, e.Message)
+			return
+		}
+		d.redirect(w, r, "/dashboard/team", "!"+e.Message)
+		return
+	}
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	d.redirect(w, r, "/dashboard/team", "Removed. Their sessions have ended.")
+}
