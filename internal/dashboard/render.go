@@ -72,7 +72,10 @@ var funcs = template.FuncMap{
 		}
 		return strings.ToUpper(s[:1]) + s[1:]
 	},
-	"add": func(a, b int) int { return a + b },
+	"add":     func(a, b int) int { return a + b },
+	"summary": ruleSummary,
+	"list":    func(v ...string) []string { return v },
+	"even":    func(i int) bool { return i%2 == 0 },
 	// dict builds a map for passing several values to a sub-template.
 	"dict": func(kv ...any) map[string]any {
 		m := make(map[string]any, len(kv)/2)

@@ -34,6 +34,11 @@ func (d *Dashboard) Handler() http.Handler {
 	// rewards: begin
 	// rewards: end
 	// rules: begin
+	in("GET /dashboard/p/{pid}/rules", d.rulesPage)
+	in("POST /dashboard/p/{pid}/rules", d.ruleSave)
+	in("GET /dashboard/p/{pid}/rules/{id}", d.ruleEdit)
+	in("POST /dashboard/p/{pid}/rules/{id}", d.ruleSave)
+	in("POST /dashboard/p/{pid}/rules/{id}/delete", d.ruleDelete)
 	// rules: end
 	// developers: begin
 	in("GET /dashboard/p/{pid}/developers", d.developersPage)
