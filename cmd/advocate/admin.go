@@ -33,8 +33,15 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // stringList is a repeatable flag.
 type stringList []string
 
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error {
+	for _, d := range strings.Split(v, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			*l = append(*l, d)
+		}
+	}
+	return nil
+}
 
 func programCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c config
@@ -46,7 +53,7 @@ func programCreate(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fs.StringVar(&name, "name", "", "program name (required)")
 		fs.StringVar(&currency, "currency", "USD", "ISO 4217 currency of rewards and balances")
 		fs.StringVar(&website, "website-url", "", "the site referral links point to, e.g. https://yoursite.com (required)")
-		fs.Var(&domains, "allowed-domain", "another domain extra links may point to (repeatable)")
+		fs.Var(&domains, "allowed-domains", "other domains that links and the SDK may use, comma-separated or repeated")
 		fs.BoolVar(&asJSON, "json", false, "print {program_id, secret_key, publishable_key} as JSON")
 	})
 	if err != nil {

@@ -8,14 +8,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/advocate-oss/advocate/api"
 	"github.com/advocate-oss/advocate/internal/httpapi"
@@ -62,6 +66,10 @@ func newEnv(t *testing.T, db *store.DB, cfg httpapi.Config) *env {
 		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	a := httpapi.New(db, log, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
 	e := &env{t: t, db: db, api: a, srv: httptest.NewServer(a.Handler())}
 	t.Cleanup(e.srv.Close)
 	e.program, e.sk, e.pk = e.newProgram("Acme", "USD", "https://yoursite.com")
@@ -95,7 +103,10 @@ func (e *env) newProgram(name, currency, website string) (*referral.Program, str
 
 type testWriter struct{ t *testing.T }
 
-func (w *testWriter) Write(b []byte) (int, error) { w.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
+func (w *testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
 
 // response is what a request got back.
 type response struct {
@@ -168,7 +179,11 @@ func (e *env) do(r req) *response {
 	for k, v := range r.header {
 		hr.Header.Set(k, v)
 	}
-	hresp, err := e.srv.Client().Do(hr)
+	// Redirects are answers too: the exchange checked is the server's own,
+	// not wherever a Location leads.
+	client := *e.srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hresp, err := client.Do(hr)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -192,6 +207,13 @@ func checkSpec(t *testing.T, hr *http.Request, body []byte, resp *response) {
 	vr := hr.Clone(context.Background())
 	vr.Body = io.NopCloser(bytes.NewReader(body))
 	route, params, err := router.FindRoute(vr)
+	for _, v := range params {
+		// The router lets a path variable match nothing ("/v1/customers"
+		// matches "/v1/customers/{key}"), but that is not the operation.
+		if v == "" {
+			err = routers.ErrPathNotFound
+		}
+	}
 	if err != nil {
 		if resp.Status != http.StatusNotFound && resp.Status != http.StatusMethodNotAllowed {
 			t.Errorf("%s %s is not in api/openapi.yaml (%v) but answered %d", hr.Method, hr.URL.Path, err, resp.Status)
@@ -210,4 +232,139 @@ func checkSpec(t *testing.T, hr *http.Request, body []byte, resp *response) {
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
 		t.Errorf("%s %s → %d does not match api/openapi.yaml: %v\nbody: %s", hr.Method, hr.URL.Path, resp.Status, err, resp.Body)
 	}
+}
+
+// in returns e reporting to t, for requests made inside a subtest.
+func (e *env) in(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
+// customer is a customer as the API returns it.
+type customer struct {
+	Key          string         `json:"key"`
+	Email        string         `json:"email"`
+	Name         string         `json:"name"`
+	Metadata     map[string]any `json:"metadata"`
+	ReferralCode string         `json:"referral_code"`
+	ReferralURL  string         `json:"referral_url"`
+	ReferredBy   *string        `json:"referred_by"`
+	ReferrerKey  *string        `json:"referrer_key"`
+	CreatedAt    time.Time      `json:"created_at"`
+	UpdatedAt    time.Time      `json:"updated_at"`
+}
+
+// createCustomer creates a customer with the secret key and fails the test
+// unless that succeeds.
+func (e *env) createCustomer(body map[string]any) customer {
+	e.t.Helper()
+	return e.createCustomerAs(e.sk, body)
+}
+
+// createCustomerAs creates a customer with the given API key.
+func (e *env) createCustomerAs(key string, body map[string]any) customer {
+	e.t.Helper()
+	resp := e.do(req{method: "POST", path: "/v1/customers", key: key, body: body})
+	if resp.Status != http.StatusCreated {
+		e.t.Fatalf("create customer %v: %d %s", body, resp.Status, resp.Body)
+	}
+	var out struct{ Customer customer }
+	resp.json(e.t, &out)
+	return out.Customer
+}
+
+// getCustomer returns a customer, failing the test unless it exists.
+func (e *env) getCustomer(key string) customer {
+	e.t.Helper()
+	resp := e.do(req{method: "GET", path: "/v1/customers/" + key, key: e.sk})
+	if resp.Status != http.StatusOK {
+		e.t.Fatalf("get customer %s: %d %s", key, resp.Status, resp.Body)
+	}
+	var out struct{ Customer customer }
+	resp.json(e.t, &out)
+	return out.Customer
+}
+
+// customerPage is one page of GET /v1/customers.
+type customerPage struct {
+	Data       []customer `json:"data"`
+	HasMore    bool       `json:"has_more"`
+	NextCursor *string    `json:"next_cursor"`
+}
+
+// allCustomers follows the cursor through every page of GET /v1/customers
+// with the given query (such as "email=x&limit=2") and returns the keys in
+// the order served.
+func (e *env) allCustomers(apiKey, query string) []string {
+	e.t.Helper()
+	var keys []string
+	cursor := ""
+	for page := 0; ; page++ {
+		if page > 100 {
+			e.t.Fatal("more than 100 pages: the cursor does not advance")
+		}
+		q := query
+		if cursor != "" {
+			q += "&cursor=" + url.QueryEscape(cursor)
+		}
+		resp := e.do(req{method: "GET", path: "/v1/customers?" + q, key: apiKey})
+		if resp.Status != http.StatusOK {
+			e.t.Fatalf("list customers ?%s: %d %s", q, resp.Status, resp.Body)
+		}
+		var p customerPage
+		resp.json(e.t, &p)
+		for _, c := range p.Data {
+			keys = append(keys, c.Key)
+		}
+		if !p.HasMore {
+			return keys
+		}
+		if p.NextCursor == nil {
+			e.t.Fatalf("has_more without next_cursor: %s", resp.Body)
+		}
+		cursor = *p.NextCursor
+	}
+}
+
+// counts returns how many rows the tables that API writes hold, so that a
+// test can show a failed request wrote nothing. It reads the database
+// directly, below the API, so that soft-deleted or hidden rows count too.
+func (e *env) counts() map[string]int {
+	e.t.Helper()
+	tables := []string{"programs", "api_keys", "customers", "referral_links", "events", "idempotency_keys"}
+	var sel []string
+	for _, table := range tables {
+		sel = append(sel, "(SELECT count(*) FROM "+table+")")
+	}
+	n := make([]int, len(tables))
+	dest := make([]any, len(tables))
+	for i := range n {
+		dest[i] = &n[i]
+	}
+	if err := e.db.ReadStats().QueryRow("SELECT " + strings.Join(sel, ", ")).Scan(dest...); err != nil {
+		e.t.Fatalf("count rows: %v", err)
+	}
+	out := map[string]int{}
+	for i, table := range tables {
+		out[table] = n[i]
+	}
+	return out
+}
+
+// unchanged fails the test if any table's row count differs from before.
+func (e *env) unchanged(before map[string]int) {
+	e.t.Helper()
+	if diff := cmp.Diff(before, e.counts()); diff != "" {
+		e.t.Errorf("a failed request wrote rows (-before +after):\n%s", diff)
+	}
+}
+
+// tickingClock returns a clock that starts at start and moves on one
+// millisecond each time it is read, so that rows made one after another
+// get increasing times and ids. Set it as store.DB.Now before the server
+// starts.
+func tickingClock(start time.Time) func() time.Time {
+	var ms atomic.Int64
+	return func() time.Time { return start.Add(time.Duration(ms.Add(1)) * time.Millisecond) }
 }

@@ -18,6 +18,10 @@ const (
 	RoleViewer = "viewer"
 )
 
+// PasswordCost is the bcrypt cost of admin passwords. Tests lower it
+// (storetest does) because the race detector makes each hash take seconds.
+var PasswordCost = bcrypt.DefaultCost
+
 // Admin is a person who signs in to the dashboard.
 type Admin struct {
 	ID           string
@@ -43,7 +47,7 @@ func (tx *Tx) CreateAdmin(ctx context.Context, email, password, role string) (*A
 	if err := v.Err("invalid_admin"); err != nil {
 		return nil, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), tx.db.passwordCost())
 	if err != nil {
 		return nil, fmt.Errorf("hash password: %w", err)
 	}
@@ -57,6 +61,13 @@ func (tx *Tx) CreateAdmin(ctx context.Context, email, password, role string) (*A
 		return nil, fmt.Errorf("create admin: %w", err)
 	}
 	return a, nil
+}
+
+func (db *DB) passwordCost() int {
+	if db.PasswordCost == 0 {
+		return bcrypt.DefaultCost
+	}
+	return db.PasswordCost
 }
 
 // AdminCount says how many admins exist; serve uses it to spot an empty

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -35,16 +36,26 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// dummyHash makes a sign-in with an unknown email cost as much as one with
-// a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("advocate-dummy-password"), bcrypt.DefaultCost)
+// dummyHashes make a sign-in with an unknown email cost as much as one
+// with a wrong password: one hash per bcrypt cost, made on first use.
+var dummyHashes sync.Map
+
+func (db *DB) dummyHash() []byte {
+	cost := db.passwordCost()
+	if h, ok := dummyHashes.Load(cost); ok {
+		return h.([]byte)
+	}
+	h, _ := bcrypt.GenerateFromPassword([]byte("advocate-dummy-password"), cost)
+	dummyHashes.Store(cost, h)
+	return h
+}
 
 // SignIn checks an admin's password and opens a session, returning the
 // token for the cookie.
 func (db *DB) SignIn(ctx context.Context, email, password string) (string, *Admin, error) {
 	a, err := db.adminByEmail(ctx, email)
 	if errors.Is(err, sql.ErrNoRows) {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		bcrypt.CompareHashAndPassword(db.dummyHash(), []byte(password))
 		return "", nil, ErrBadCredentials
 	}
 	if err != nil {

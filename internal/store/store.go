@@ -50,6 +50,10 @@ type DB struct {
 	read   *sql.DB
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// PasswordCost is the bcrypt cost of admin passwords, bcrypt.DefaultCost
+	// when 0. Tests lower it: one hash at the default takes a tenth of a
+	// second, and seconds under the race detector.
+	PasswordCost int
 	// batch group-commits SQLite write transactions; nil on PostgreSQL.
 	batch *groupCommit
 }

@@ -14,8 +14,15 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/advocate-oss/advocate/internal/store"
 )
+
+func init() {
+	// Tests need real bcrypt, not slow bcrypt: production keeps the default cost.
+	store.PasswordCost = bcrypt.MinCost
+}
 
 // PostgresEnv names the variable holding the test server's URL.
 const PostgresEnv = "ADVOCATE_TEST_POSTGRES"

@@ -1,0 +1,349 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/store"
+	"github.com/advocate-oss/advocate/internal/store/storetest"
+)
+
+var (
+	runningRe = regexp.MustCompile(`Advocate is running at (https?://\S+)`)
+	secretRe  = regexp.MustCompile(`Secret key:\s+(sk_\S+)`)
+	publicRe  = regexp.MustCompile(`Publishable key:\s+(pk_\S+)`)
+	loginRe   = regexp.MustCompile(`Dashboard login:\s+(\S+)\n\s+Password:\s+(\S+)`)
+	programRe = regexp.MustCompile(`Program:\s+.*\((prg_\w+),`)
+)
+
+// served is a running "advocate serve".
+type served struct {
+	url            string
+	stdout, stderr *syncBuffer
+	cancel         context.CancelFunc // what SIGTERM does through signal.NotifyContext
+	exited         chan struct{}
+	err            error // serve's result, once exited is closed
+}
+
+// startServe runs serve on a free port and waits until it says it is
+// running. The server is stopped when the test ends.
+func startServe(t *testing.T, args ...string) *served {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, exited: make(chan struct{})}
+	go func() {
+		s.err = run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), s.stdout, s.stderr)
+		close(s.exited)
+	}()
+	t.Cleanup(func() { s.stop(t) })
+	deadline := time.After(30 * time.Second)
+	for {
+		if m := runningRe.FindStringSubmatch(s.stdout.String()); m != nil {
+			s.url = m[1]
+			return s
+		}
+		select {
+		case <-s.exited:
+			t.Fatalf("serve returned %v before running\nstdout:\n%s\nstderr:\n%s", s.err, s.stdout, s.stderr)
+		case <-deadline:
+			t.Fatalf("serve did not start\nstdout:\n%s\nstderr:\n%s", s.stdout, s.stderr)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// stop cancels serve's context and returns what serve returned.
+func (s *served) stop(t *testing.T) error {
+	t.Helper()
+	s.cancel()
+	select {
+	case <-s.exited:
+		return s.err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not stop\nstderr:\n%s", s.stderr)
+		return nil
+	}
+}
+
+func TestServeFirstStart(t *testing.T) {
+	t.Parallel()
+	for _, e := range storetest.Engines(t) {
+		t.Run(string(e), func(t *testing.T) {
+			dsn := storetest.DSN(t, e)
+			s := startServe(t, "--db", dsn)
+			out := s.stdout.String()
+			login, sk, pk, prog := loginRe.FindStringSubmatch(out), secretRe.FindStringSubmatch(out), publicRe.FindStringSubmatch(out), programRe.FindStringSubmatch(out)
+			if login == nil || sk == nil || pk == nil || prog == nil {
+				t.Fatalf("first start printed:\n%s\nwant the dashboard login, password, program and both keys", out)
+			}
+			if login[1] != "admin@advocate.localhost" || len(login[2]) < 20 {
+				t.Errorf("login %q with password %q, want the default admin and a long random password", login[1], login[2])
+			}
+			if !strings.HasPrefix(s.url, "http://127.0.0.1:") || strings.HasSuffix(s.url, ":0") {
+				t.Errorf("url %q, want the port actually listened on", s.url)
+			}
+
+			status, body := call(t, "POST", s.url+"/v1/customers", sk[1], `{"key":"cus_1","email":"jane@x.com","name":"Jane Doe"}`)
+			if status != 201 {
+				t.Fatalf("POST /v1/customers with the printed key = %d %s", status, body)
+			}
+			var res struct {
+				Customer struct {
+					Key          string `json:"key"`
+					ReferralCode string `json:"referral_code"`
+					ReferralURL  string `json:"referral_url"`
+				} `json:"customer"`
+			}
+			json.Unmarshal([]byte(body), &res)
+			c := res.Customer
+			if c.Key != "cus_1" || !strings.HasPrefix(c.ReferralCode, "JANE") || c.ReferralURL != "https://example.com/?ref="+c.ReferralCode {
+				t.Errorf("created %+v", c)
+			}
+			if status, _ := call(t, "GET", s.url+"/v1/program", pk[1], ""); status != 403 {
+				t.Errorf("printed publishable key on a secret endpoint = %d, want 403", status)
+			}
+			if status, _ := call(t, "GET", s.url+"/healthz", "", ""); status != 200 {
+				t.Errorf("/healthz = %d", status)
+			}
+			if err := s.stop(t); err != nil {
+				t.Errorf("serve returned %v, want nil", err)
+			}
+
+			// A second start finds the admin and prints no credentials.
+			again := startServe(t, "--db", dsn)
+			out2 := again.stdout.String()
+			for _, secret := range []string{"Password", "sk_", "pk_", login[2]} {
+				if strings.Contains(out2, secret) {
+					t.Errorf("second start printed %q:\n%s", secret, out2)
+				}
+			}
+			if status, body := call(t, "GET", again.url+"/v1/customers/cus_1", sk[1], ""); status != 200 {
+				t.Errorf("the first start's key after a restart: %d %s", status, body)
+			}
+			if err := again.stop(t); err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+			db, err := store.Open(t.Context(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			n, _ := db.AdminCount(t.Context())
+			ps, _ := db.Programs(t.Context())
+			if n != 1 || len(ps) != 1 || ps[0].ID != prog[1] {
+				t.Errorf("%d admins and %d programs after two starts, want 1 and the printed %s", n, len(ps), prog[1])
+			}
+		})
+	}
+}
+
+// TestServeGracefulShutdown cancels serve's context (what SIGTERM does)
+// while a request is being received, and checks that the request still
+// completes and commits, and that serve then returns nil.
+func TestServeGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	dsn := filepath.Join(t.TempDir(), "advocate.db")
+	s := startServe(t, "--db", dsn)
+	sk := secretRe.FindStringSubmatch(s.stdout.String())[1]
+
+	// With "Expect: 100-continue" the client sends the body only once the
+	// handler starts reading it, so a write to the pipe returning means the
+	// request is in flight on the server.
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest("POST", s.url+"/v1/customers", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+sk)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Expect", "100-continue")
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := client.Do(req)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		done <- result{res.StatusCode, string(b), err}
+	}()
+	body := `{"key":"slow","email":"slow@x.com","name":"Slow Poke"}`
+	if _, err := io.WriteString(pw, body[:12]); err != nil {
+		t.Fatal(err)
+	}
+
+	s.cancel()
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-s.exited:
+		t.Fatalf("serve returned %v with a request in flight", s.err)
+	default:
+	}
+	if _, err := (&http.Client{Transport: &http.Transport{}, Timeout: 5 * time.Second}).Get(s.url + "/healthz"); err == nil {
+		t.Error("a new connection was accepted after shutdown began")
+	}
+
+	if _, err := io.WriteString(pw, body[12:]); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	res := <-done
+	if res.err != nil || res.status != 201 {
+		t.Fatalf("in-flight request: %d %s %v, want 201", res.status, res.body, res.err)
+	}
+	select {
+	case <-s.exited:
+		if s.err != nil {
+			t.Errorf("serve returned %v, want nil", s.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not return after the last request")
+	}
+	if !strings.Contains(s.stderr.String(), "msg=stopped") {
+		t.Errorf("log has no stopped line:\n%s", s.stderr)
+	}
+
+	db, err := store.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	k, err := db.APIKeyByHash(t.Context(), referral.HashAPIKey(sk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := db.Customer(t.Context(), k.ProgramID, "slow"); err != nil || c.Name != "Slow Poke" {
+		t.Errorf("customer of the in-flight request: %+v, %v", c, err)
+	}
+}
+
+// TestServeConfig: flags beat ADVOCATE_* variables, which beat defaults,
+// and a malformed variable stops serve before it touches anything.
+func TestServeConfig(t *testing.T) {
+	t.Run("environment and flags", func(t *testing.T) {
+		t.Setenv("ADVOCATE_ADDR", "256.0.0.1:1") // overridden by --addr
+		t.Setenv("ADVOCATE_ADMIN_EMAIL", "boss@x.com")
+		t.Setenv("ADVOCATE_LOG_FORMAT", "json")
+		t.Setenv("ADVOCATE_BASE_URL", "https://refer.example.com/")
+		s := startServe(t, "--db", filepath.Join(t.TempDir(), "advocate.db"))
+		out := s.stdout.String()
+		if m := loginRe.FindStringSubmatch(out); m == nil || m[1] != "boss@x.com" {
+			t.Errorf("printed:\n%s\nwant the admin email from ADVOCATE_ADMIN_EMAIL", out)
+		}
+		if s.url != "https://refer.example.com" {
+			t.Errorf("running at %q, want ADVOCATE_BASE_URL without its trailing slash", s.url)
+		}
+		first, _, _ := strings.Cut(s.stderr.String(), "\n")
+		var line struct{ Msg, Config string }
+		if err := json.Unmarshal([]byte(first), &line); err != nil || line.Msg != "starting" {
+			t.Errorf("first log line %q, want JSON (ADVOCATE_LOG_FORMAT)", first)
+		}
+		if !strings.Contains(line.Config, "addr=127.0.0.1:0") {
+			t.Errorf("config %q, want --addr over ADVOCATE_ADDR", line.Config)
+		}
+		if err := s.stop(t); err != nil {
+			t.Error(err)
+		}
+	})
+	bad := []struct {
+		name, env, value string
+		args             []string
+		want             []string
+	}{
+		{"rate limit not a number", "ADVOCATE_RATE_LIMIT", "abc", nil, []string{"ADVOCATE_RATE_LIMIT", "abc", "not a whole number"}},
+		{"timeout not a duration", "ADVOCATE_SHUTDOWN_TIMEOUT", "soon", nil, []string{"ADVOCATE_SHUTDOWN_TIMEOUT", "duration"}},
+		{"log level", "ADVOCATE_LOG_LEVEL", "loud", nil, []string{"--log-level"}},
+		{"log format flag over good env", "ADVOCATE_LOG_FORMAT", "json", []string{"--log-format", "xml"}, []string{"--log-format", "xml"}},
+		{"negative rate limit flag", "ADVOCATE_RATE_LIMIT", "10", []string{"--rate-limit", "-1"}, []string{"--rate-limit"}},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(tt.env, tt.value)
+			path := filepath.Join(t.TempDir(), "advocate.db")
+			_, _, err := runCmd(t, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", path}, tt.args...)...)
+			wantErr(t, err, tt.want...)
+			if _, err := os.Stat(path); err == nil {
+				t.Error("the database was created before the configuration was checked")
+			}
+		})
+	}
+}
+
+// TestBinarySIGTERM builds the real binary and stops it with SIGTERM.
+func TestBinarySIGTERM(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "advocate")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "advocate.db"))
+	cmd.Env = append(os.Environ(), "ADVOCATE_LOG_FORMAT=text")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := runningRe.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- m[1]
+			}
+		}
+	}()
+	var url string
+	select {
+	case url = <-urls:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the binary did not start:\n%s", stderr)
+	}
+	if status, _ := call(t, "GET", url+"/readyz", "", ""); status != 200 {
+		t.Fatalf("/readyz = %d", status)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Errorf("exit: %v, want status 0\n%s", err, stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the binary did not exit on SIGTERM")
+	}
+	log := stderr.String()
+	if !strings.Contains(log, "msg=stopped") || !strings.Contains(log, `msg="shutting down"`) {
+		t.Errorf("log lacks the shutdown lines:\n%s", log)
+	}
+	if strings.Contains(log, "level=ERROR") || strings.Contains(log, "level=WARN") {
+		t.Errorf("unclean shutdown:\n%s", log)
+	}
+}
