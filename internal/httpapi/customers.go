@@ -3,8 +3,8 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
-	"strings"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/referral"

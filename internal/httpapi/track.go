@@ -85,6 +85,9 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if key.Kind != referral.PublishableKey { // a secret key in a web page is a leak, not a credential
+		return errUnauthorized
+	}
 	if err := s.allowOrigin(w, r, prog); err != nil {
 		return err
 	}

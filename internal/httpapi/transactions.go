@@ -160,7 +160,8 @@ func (s *Server) refundTransaction(w http.ResponseWriter, r *http.Request) error
 		Amount json.Number `json:"amount"`
 		Reason string      `json:"reason"`
 	}
-	if len(body) > 0 {
+	// DELETE is the full-refund alias: any body is ignored.
+	if len(body) > 0 && r.Method != http.MethodDelete {
 		if err := decode(body, &in); err != nil {
 			return err
 		}

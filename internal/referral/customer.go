@@ -259,5 +259,5 @@ var (
 	ErrAlreadyReferred     = FieldError("already_referred", "referred_by", "This customer was already referred by someone else; a referrer cannot be changed.")
 	ErrCustomerKeyTaken    = &Error{Kind: KindConflict, Code: "customer_key_taken", Message: "A customer with this key already exists.", Fields: map[string]string{"key": "A customer with this key already exists."}}
 	ErrCustomerEmailTaken  = &Error{Kind: KindConflict, Code: "customer_email_taken", Message: "A customer with this email already exists.", Fields: map[string]string{"email": "A customer with this email already exists."}}
-	ErrReferralCodeTaken   = &Error{Kind: KindConflict, Code: "referral_code_taken", Message: "This referral code is already in use in this program.", Fields: map[string]string{"referral_code": "This referral code is already in use in this program."}}
+	ErrReferralCodeTaken   = &Error{Kind: KindConflict, Code: "referral_code_taken", Message: "This referral code is already in use.", Fields: map[string]string{"referral_code": "This referral code is already in use."}}
 )

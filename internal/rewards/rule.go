@@ -144,7 +144,8 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 	switch r.Unit {
 	case Fixed:
 		if err := referral.ValidCurrency(r.Currency); err != nil {
-			v.Add("currency", err.Error())
+			e, _ := referral.AsError(err)
+			v.Add("currency", e.Message)
 		} else if in.Amount != nil {
 			amount, err := money.Parse(*in.Amount, r.Currency)
 			if msg := amountProblem(amount, err); msg != "" {

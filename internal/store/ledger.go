@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/advocate-oss/advocate/internal/id"
 	"github.com/advocate-oss/advocate/internal/ledger"
@@ -24,7 +27,16 @@ func (tx *Tx) Post(ctx context.Context, programID string, lt ledger.Transaction)
 	if err != nil {
 		return "", fmt.Errorf("post %s: %w", lt.Kind, err)
 	}
-	for _, p := range lt.Postings {
+	// Touch accounts in one global order (program accounts first, then
+	// customers' by id) so that on PostgreSQL two transactions moving value
+	// between the same accounts in opposite directions, such as a reward
+	// earned and another reversed for one referrer, queue instead of
+	// deadlocking.
+	postings := slices.Clone(lt.Postings)
+	slices.SortFunc(postings, func(a, b ledger.Posting) int {
+		return cmp.Or(strings.Compare(a.Owner, b.Owner), strings.Compare(a.Account, b.Account), strings.Compare(a.Currency, b.Currency))
+	})
+	for _, p := range postings {
 		// One statement finds or creates the account and moves its balance.
 		var accountID string
 		err := tx.tx.QueryRowContext(ctx, `INSERT INTO ledger_accounts (id, program_id, owner, type, currency, balance, created_at)
@@ -142,14 +154,18 @@ func (db *DB) Verify(ctx context.Context) ([]Mismatch, error) {
 			WHERE r.reward_type <> 'discount'
 			GROUP BY r.id, r.amount, r.reversed_amount
 			HAVING r.amount - r.reversed_amount <> COALESCE(SUM(e.amount), 0)`},
+		// Pending rewards are summed once and joined: a subquery per account
+		// made this check quadratic (SQLite scanned every pending reward for
+		// every account).
 		{"pending balance differs from pending rewards", `SELECT a.id || ' ' || a.type || ' ' || a.currency,
-			COALESCE((SELECT SUM(r.amount - r.reversed_amount) FROM rewards r
-			  WHERE r.customer_id = a.owner AND r.status = 'pending' AND r.currency = a.currency
-			  AND r.reward_type = CASE a.type WHEN 'cash_pending' THEN 'cash' ELSE 'credit' END), 0), a.balance
-			FROM ledger_accounts a WHERE a.type IN ('credit_pending', 'cash_pending')
-			AND a.balance <> COALESCE((SELECT SUM(r.amount - r.reversed_amount) FROM rewards r
-			  WHERE r.customer_id = a.owner AND r.status = 'pending' AND r.currency = a.currency
-			  AND r.reward_type = CASE a.type WHEN 'cash_pending' THEN 'cash' ELSE 'credit' END), 0)`},
+			COALESCE(p.net, 0), a.balance
+			FROM ledger_accounts a LEFT JOIN (SELECT customer_id, currency,
+			    CASE reward_type WHEN 'cash' THEN 'cash_pending' ELSE 'credit_pending' END AS type,
+			    SUM(amount - reversed_amount) AS net
+			  FROM rewards WHERE status = 'pending' AND reward_type IN ('credit', 'cash')
+			  GROUP BY customer_id, currency, reward_type) p
+			  ON p.customer_id = a.owner AND p.currency = a.currency AND p.type = a.type
+			WHERE a.type IN ('credit_pending', 'cash_pending') AND a.balance <> COALESCE(p.net, 0)`},
 		{"reward status and reversal disagree", `SELECT id, 0, 1 FROM rewards
 			WHERE (status IN ('reversed', 'rejected') AND reversed_amount <> amount)
 			   OR (status NOT IN ('reversed', 'rejected') AND reversed_amount >= amount)

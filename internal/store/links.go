@@ -57,7 +57,7 @@ func (tx *Tx) CreateLink(ctx context.Context, p *referral.Program, customerKey, 
 	if err := tx.insertLink(ctx, l); err != nil {
 		if errors.Is(err, referral.ErrReferralCodeTaken) {
 			return nil, &referral.Error{Kind: referral.KindConflict, Code: "referral_code_taken",
-				Message: "This referral code is already in use in this program.", Fields: map[string]string{"code": "This referral code is already in use in this program."}}
+				Message: "This referral code is already in use.", Fields: map[string]string{"code": "This referral code is already in use."}}
 		}
 		return nil, err
 	}
