@@ -34,7 +34,8 @@ stop_server() {
     server_pid=
   fi
 }
-trap stop_server EXIT
+sqlite_dir=
+trap 'stop_server; [[ -z $sqlite_dir ]] || rm -rf "$sqlite_dir"' EXIT
 
 # start_server NAME DB starts the built binary on a free port and sets url
 # and key from what it prints on first start.
@@ -79,11 +80,10 @@ if [[ $what == all || $what == load ]]; then
   go build -o "$out/loadgen" ./cmd/loadgen
   echo "# load: $concurrency workers for $duration after a 1s warm-up; server and load generator share the machine"
 
-  dir=$(mktemp -d "$out/sqlite.XXXXXX")
-  load_engine sqlite "$dir/advocate.db"
-  rm -rf "$dir"
+  sqlite_dir=$(mktemp -d "$out/sqlite.XXXXXX")
+  load_engine sqlite "$sqlite_dir/advocate.db"
 
-  runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 \
+  PGOPTIONS=--client-min-messages=warning runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 \
     -c "DROP DATABASE IF EXISTS advocate_bench" -c "CREATE DATABASE advocate_bench OWNER advocate"
   load_engine postgres "${pg/\/advocate_test\?//advocate_bench?}"
 fi

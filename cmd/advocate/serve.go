@@ -87,9 +87,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// The workers stop when serve returns for any reason, not only on a
+	// signal: an early Serve failure must not leave serve waiting on them.
+	workCtx, stopWork := context.WithCancel(ctx)
 	var workers sync.WaitGroup
-	workers.Go(func() { purgeIdempotencyKeys(ctx, db, log) })
-	workers.Go(func() { releaseRewards(ctx, db, log, time.Minute) })
+	workers.Go(func() { purgeIdempotencyKeys(workCtx, db, log) })
+	workers.Go(func() { releaseRewards(workCtx, db, log, time.Minute) })
 	// Clicks are written until the HTTP server has drained, then flushed.
 	clicksCtx, stopClicks := context.WithCancel(context.WithoutCancel(ctx))
 	workers.Go(func() { api.Run(clicksCtx) })
@@ -97,6 +100,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// worker, and only then (deferred earlier) close the database.
 	defer workers.Wait()
 	defer stopClicks()
+	defer stopWork()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

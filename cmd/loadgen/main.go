@@ -1,0 +1,364 @@
+// Command loadgen drives a running Advocate server with concurrent requests
+// and prints throughput and latency percentiles. It is the load tool of
+// scripts/bench.sh.
+//
+//	loadgen -url http://127.0.0.1:8080/healthz -c 32 -d 10s
+//	loadgen -url http://127.0.0.1:8080/v1/customers -key sk_… -c 32 -d 10s \
+//	  -body '{"email":"u{n}@example.com","name":"User {n}","key":"u{n}"}'
+//	loadgen -url http://127.0.0.1:8080/v1/customers -key sk_… -n 200 \
+//	  -body '{"email":"r{i}@example.com","name":"Referrer {i}","key":"r{i}","referral_code":"REF{i}"}'
+//	loadgen -url http://127.0.0.1:8080/r/REF1 -rate 8000 -d 10s -status 302 -H 'User-Agent: Mozilla/5.0'
+//	loadgen bare302 -addr 127.0.0.1:9000 -location 'https://example.com/?ref=REF1'
+//
+// With -body every request is a POST. In the body, {n} becomes a number
+// that is unique within the run, prefixed by a random run id, so that
+// repeated runs against one database never collide; {i} becomes the
+// request's number in this run (1, 2, …) and {i%K} cycles through 1…K.
+//
+// By default workers send requests back to back (a closed loop) for -d
+// after a warm-up. With -n they send exactly that many requests and stop.
+// With -rate they send requests on a fixed schedule whether or not earlier
+// ones have come back (an open loop, like wrk2), and each latency is
+// measured from the moment its request was due, so a server that stalls is
+// charged for the requests that queued behind the stall.
+//
+// The bare302 subcommand serves the baseline of the redirect benchmark: a
+// bare net/http handler answering every request with the same 302 as
+// Advocate's short links.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "bare302" {
+		err = bare302(ctx, os.Args[2:], os.Stdout)
+	} else {
+		err = run(os.Args[1:], os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+// config is one load run.
+type config struct {
+	URL         string
+	Key         string
+	Body        string
+	Label       string
+	Header      http.Header
+	Status      int // the status that counts as success; 0: any 2xx
+	Concurrency int
+	Duration    time.Duration
+	Warmup      time.Duration
+	Requests    int     // > 0: send exactly this many, then stop
+	Rate        float64 // > 0: requests per second on a fixed schedule
+}
+
+func run(args []string, stdout io.Writer) error {
+	c := config{Header: http.Header{}}
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.StringVar(&c.URL, "url", "", "URL to request (required)")
+	fs.StringVar(&c.Key, "key", "", "API key sent as Authorization: Bearer KEY")
+	fs.StringVar(&c.Body, "body", "", "JSON body to POST; {n} becomes a number unique to the request, {i} its number in the run, {i%K} cycles 1…K")
+	fs.StringVar(&c.Label, "label", "", "name printed at the start of the result line (default METHOD PATH)")
+	fs.Func("H", "request header 'Name: value' (repeatable)", func(v string) error {
+		name, value, ok := strings.Cut(v, ":")
+		if !ok {
+			return fmt.Errorf("header %q is not Name: value", v)
+		}
+		c.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+		return nil
+	})
+	fs.IntVar(&c.Status, "status", 0, "response status that counts as success (default any 2xx); redirects are never followed")
+	fs.IntVar(&c.Concurrency, "c", 32, "concurrent workers, each with one keep-alive connection")
+	fs.DurationVar(&c.Duration, "d", 10*time.Second, "how long to measure")
+	fs.DurationVar(&c.Warmup, "warmup", time.Second, "load applied before measuring, not counted")
+	fs.IntVar(&c.Requests, "n", 0, "send exactly this many requests instead of running for -d (no warm-up)")
+	fs.Float64Var(&c.Rate, "rate", 0, "requests per second on a fixed schedule (open loop) instead of back to back")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if c.URL == "" || c.Concurrency < 1 || c.Duration <= 0 || c.Requests < 0 || c.Rate < 0 {
+		return errors.New("-url is required, -c must be ≥ 1, -d > 0, -n and -rate ≥ 0")
+	}
+	if c.Requests > 0 && c.Rate > 0 {
+		return errors.New("-n and -rate do not go together")
+	}
+	if c.Label == "" {
+		method := http.MethodGet
+		if c.Body != "" {
+			method = http.MethodPost
+		}
+		path := c.URL
+		if i := strings.Index(path, "://"); i >= 0 {
+			if j := strings.IndexByte(path[i+3:], '/'); j >= 0 {
+				path = path[i+3+j:]
+			}
+		}
+		c.Label = method + " " + path
+	}
+	r := load(context.Background(), c)
+	fmt.Fprintln(stdout, r)
+	if r.Failed > 0 {
+		return fmt.Errorf("%d requests failed; first: %s", r.Failed, r.FirstError)
+	}
+	return nil
+}
+
+// result is what a run measured.
+type result struct {
+	Label       string
+	Concurrency int
+	Rate        float64 // the fixed rate asked for; 0 in a closed loop
+	Elapsed     time.Duration
+	Latencies   []time.Duration // of successful requests, sorted
+	Failed      int
+	FirstError  string
+}
+
+// String is the line scripts/bench.sh and docs/benchmarks.md show.
+func (r *result) String() string {
+	rate := float64(len(r.Latencies)) / r.Elapsed.Seconds()
+	load := fmt.Sprintf("c=%-3d", r.Concurrency)
+	if r.Rate > 0 {
+		load = fmt.Sprintf("rate=%.0f/s c=%d", r.Rate, r.Concurrency)
+	}
+	return fmt.Sprintf("%-30s %s %6d ok %3d failed in %.1fs  %8.0f req/s  p50 %s  p99 %s  max %s",
+		r.Label, load, len(r.Latencies), r.Failed, r.Elapsed.Seconds(), rate,
+		ms(r.percentile(50)), ms(r.percentile(99)), ms(r.percentile(100)))
+}
+
+func (r *result) percentile(p int) time.Duration {
+	if len(r.Latencies) == 0 {
+		return 0
+	}
+	i := (len(r.Latencies)*p+99)/100 - 1
+	return r.Latencies[max(i, 0)]
+}
+
+func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) + "ms" }
+
+// load runs c.Concurrency workers until the warm-up and the measured
+// period have passed, or until c.Requests were sent. Only requests that
+// start and end inside the measured period count; with a fixed rate, those
+// that were due inside it.
+func load(ctx context.Context, c config) *result {
+	tr := &http.Transport{MaxIdleConnsPerHost: c.Concurrency, MaxConnsPerHost: c.Concurrency}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	runID := strings.ToLower(rand.Text()[:8])
+	var seq atomic.Int64
+
+	if c.Requests > 0 {
+		c.Warmup = 0
+	}
+	start := time.Now().Add(c.Warmup)
+	end := start.Add(c.Duration)
+	// next hands out the request numbers and, with a fixed rate, the time
+	// each request is due; ok is false when the run is over.
+	next := func() (n int64, due time.Time, ok bool) {
+		n = seq.Add(1)
+		if c.Requests > 0 {
+			return n, time.Now(), n <= int64(c.Requests)
+		}
+		due = time.Now()
+		return n, due, due.Before(end)
+	}
+	if c.Rate > 0 {
+		next = schedule(ctx, start.Add(-c.Warmup), end, c.Rate, &seq)
+	}
+	type worker struct {
+		lat    []time.Duration
+		failed int
+		first  string
+	}
+	workers := make([]worker, c.Concurrency)
+	var wg sync.WaitGroup
+	for i := range workers {
+		w := &workers[i]
+		wg.Go(func() {
+			for {
+				n, t0, ok := next()
+				if !ok {
+					return
+				}
+				err := do(ctx, client, c, runID, n)
+				t1 := time.Now()
+				if c.Requests == 0 && (t0.Before(start) || (c.Rate == 0 && t1.After(end))) {
+					continue
+				}
+				if err != nil {
+					if w.failed == 0 {
+						w.first = err.Error()
+					}
+					w.failed++
+					continue
+				}
+				w.lat = append(w.lat, t1.Sub(t0))
+			}
+		})
+	}
+	wg.Wait()
+	r := &result{Label: c.Label, Concurrency: c.Concurrency, Rate: c.Rate, Elapsed: c.Duration}
+	if c.Requests > 0 {
+		r.Elapsed = time.Since(start)
+	}
+	for _, w := range workers {
+		r.Latencies = append(r.Latencies, w.lat...)
+		if w.failed > 0 && r.Failed == 0 {
+			r.FirstError = w.first
+		}
+		r.Failed += w.failed
+	}
+	slices.Sort(r.Latencies)
+	return r
+}
+
+// schedule returns a next for a fixed rate: request k is due at
+// from + k/rate. A worker that asks early waits until its request is due; one
+// that asks late (every worker was busy) gets the overdue request at once,
+// and the wait counts in that request's latency.
+func schedule(ctx context.Context, from, end time.Time, rate float64, seq *atomic.Int64) func() (int64, time.Time, bool) {
+	interval := float64(time.Second) / rate
+	return func() (int64, time.Time, bool) {
+		n := seq.Add(1)
+		due := from.Add(time.Duration(float64(n-1) * interval))
+		if !due.Before(end) {
+			return n, due, false
+		}
+		if wait := time.Until(due); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return n, due, false
+			}
+		}
+		return n, due, true
+	}
+}
+
+// do makes request number n and reads the whole response; a status other
+// than c.Status (or a 2xx when that is 0) is an error.
+func do(ctx context.Context, client *http.Client, c config, runID string, n int64) error {
+	method, body := http.MethodGet, io.Reader(nil)
+	if c.Body != "" {
+		method, body = http.MethodPost, bytes.NewBufferString(expand(c.Body, runID, n))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.URL, body)
+	if err != nil {
+		return err
+	}
+	for name, values := range c.Header {
+		req.Header[name] = values
+	}
+	if c.Body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Key)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if c.Status == 0 && resp.StatusCode/100 != 2 || c.Status != 0 && resp.StatusCode != c.Status {
+		return fmt.Errorf("%s %s: %d %s", method, c.URL, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	return nil
+}
+
+// expand fills in a body template for request number n (see the package
+// documentation). A {i%K} with a K that is not a positive number is left
+// as it is, and the server will say what is wrong with the body.
+func expand(tmpl, runID string, n int64) string {
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(tmpl, '{')
+		if open < 0 {
+			break
+		}
+		b.WriteString(tmpl[:open])
+		tmpl = tmpl[open:]
+		name, _, closed := strings.Cut(tmpl[1:], "}")
+		k, mod := strings.CutPrefix(name, "i%")
+		m, err := strconv.ParseInt(k, 10, 64)
+		switch {
+		case closed && name == "n":
+			b.WriteString(runID + "-" + strconv.FormatInt(n, 10))
+		case closed && name == "i":
+			b.WriteString(strconv.FormatInt(n, 10))
+		case closed && mod && err == nil && m > 0:
+			b.WriteString(strconv.FormatInt((n-1)%m+1, 10))
+		default: // not a placeholder, such as a JSON object's brace
+			b.WriteByte('{')
+			tmpl = tmpl[1:]
+			continue
+		}
+		tmpl = tmpl[len(name)+2:]
+	}
+	b.WriteString(tmpl)
+	return b.String()
+}
+
+// bare302 serves the redirect baseline until ctx ends: the least a Go
+// server can do to answer a short link, with the headers Advocate sends.
+func bare302(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("loadgen bare302", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	location := fs.String("location", "https://example.com/?ref=REF1", "where every request is redirected")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: redirectTo(*location), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "bare302 listening on http://%s\n", ln.Addr())
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func redirectTo(location string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Referrer-Policy", "no-referrer-when-downgrade")
+		http.Redirect(w, r, location, http.StatusFound)
+	})
+}
