@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -75,7 +76,7 @@ func (d *Dashboard) signedIn(next http.Handler) http.Handler {
 		}
 		if errors.Is(err, store.ErrNoSession) || errors.Is(err, http.ErrNoCookie) {
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/dashboard/login?next="+safeNext(r.URL.RequestURI()), http.StatusSeeOther)
+				http.Redirect(w, r, "/dashboard/login?next="+url.QueryEscape(safeNext(r.URL.RequestURI())), http.StatusSeeOther)
 				return
 			}
 			d.fail(w, r, http.StatusUnauthorized, "Your session has ended. Sign in again.")

@@ -140,6 +140,10 @@ func ruleFromForm(f url.Values, side, currency string) (rewards.Rule, error) {
 	return rewards.Apply(rewards.NewRule(), in, currency)
 }
 
+// sharedFields are the guided flow's fields that both rewards take: their
+// errors go next to the one input, without a side's prefix.
+var sharedFields = map[string]bool{"trigger": true, "recurrence": true, "max_count": true, "holding_days": true}
+
 // merge copies field errors into errs under a prefix; the general message
 // goes under the prefix alone.
 func merge(errs map[string]string, prefix string, more map[string]string) {
@@ -148,13 +152,16 @@ func merge(errs map[string]string, prefix string, more map[string]string) {
 		return
 	}
 	for k, v := range more {
-		if k == "" {
+		switch {
+		case k == "":
 			if len(more) == 1 {
 				errs[prefix] = v
 			}
-			continue
+		case sharedFields[k]:
+			errs[k] = v
+		default:
+			errs[prefix+k] = v
 		}
-		errs[prefix+k] = v
 	}
 }
 

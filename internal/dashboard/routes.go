@@ -14,7 +14,9 @@ func (d *Dashboard) Handler() http.Handler {
 	mux.Handle("GET /dashboard/assets/", http.StripPrefix("/dashboard/", assets()))
 	mux.HandleFunc("GET /dashboard/login", d.loginPage)
 	mux.HandleFunc("POST /dashboard/login", d.login)
-	in("POST /dashboard/logout", d.logout)
+	// Anyone may sign out, viewers included: logout ends whatever
+	// session the cookie names.
+	mux.HandleFunc("POST /dashboard/logout", d.logout)
 
 	in("GET /dashboard/{$}", d.home)
 	in("GET /dashboard/switch", d.switchProgram)
@@ -30,8 +32,16 @@ func (d *Dashboard) Handler() http.Handler {
 	in("GET /dashboard/p/{pid}/{$}", d.overview)
 	// overview: end
 	// customers: begin
+	in("GET /dashboard/p/{pid}/customers", d.customersPage)
+	in("GET /dashboard/p/{pid}/customers/{key}", d.customerPage)
+	in("POST /dashboard/p/{pid}/customers/{key}/credit", d.customerCredit)
+	in("POST /dashboard/p/{pid}/customers/{key}/debit", d.customerDebit)
+	in("POST /dashboard/p/{pid}/transactions/{key}/refund", d.transactionRefund)
 	// customers: end
 	// rewards: begin
+	in("GET /dashboard/p/{pid}/rewards", d.rewardsPage)
+	in("POST /dashboard/p/{pid}/rewards/approve", d.rewardsApprove)
+	in("POST /dashboard/p/{pid}/rewards/reject", d.rewardsReject)
 	// rewards: end
 	// rules: begin
 	in("GET /dashboard/p/{pid}/rules", d.rulesPage)
@@ -51,6 +61,9 @@ func (d *Dashboard) Handler() http.Handler {
 	in("POST /dashboard/team/{id}/remove", d.removeAdmin)
 	// team: end
 	// export: begin
+	in("GET /dashboard/p/{pid}/export/customers.csv", d.exportCustomers)
+	in("GET /dashboard/p/{pid}/export/referrals.csv", d.exportReferrals)
+	in("GET /dashboard/p/{pid}/export/rewards.csv", d.exportRewards)
 	// export: end
 
 	csrf := http.NewCrossOriginProtection()

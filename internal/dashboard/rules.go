@@ -139,7 +139,9 @@ func (d *Dashboard) ruleSave(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		base = *old
-		base.MinAmount, base.MinAmountCurrency = 0, "" // the form always says what the minimum is
+		// The form always says what the amount and the minimum are: an
+		// emptied field is a missing amount or no minimum, not "unchanged".
+		base.Amount, base.MinAmount, base.MinAmountCurrency = 0, 0, ""
 	}
 	in := ruleInput(r.PostForm)
 	if in.Currency != nil && *in.Currency == "" && *in.Unit == rewards.Fixed {

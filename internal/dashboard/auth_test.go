@@ -1,0 +1,462 @@
+package dashboard_test
+
+import (
+	"html"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/advocate-oss/advocate/internal/dashboard"
+	"github.com/advocate-oss/advocate/internal/store"
+)
+
+func TestSignIn(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		tests := []struct {
+			name, email, password string
+			status                int
+		}{
+			{"right password", ownerEmail, password, http.StatusSeeOther},
+			{"email in another case, with spaces", "  Owner@Example.COM ", password, http.StatusSeeOther},
+			{"viewer", viewerEmail, password, http.StatusSeeOther},
+			{"wrong password", ownerEmail, password + "x", http.StatusUnauthorized},
+			{"unknown email", "nobody@example.com", password, http.StatusUnauthorized},
+			{"empty form", "", "", http.StatusUnauthorized},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				c := e.client()
+				p := c.post("/dashboard/login", url.Values{"email": {tt.email}, "password": {tt.password}}).want(t, tt.status)
+				session := sessionCookie(p)
+				if tt.status != http.StatusSeeOther {
+					if session != nil {
+						t.Errorf("a failed sign-in set a session cookie: %v", session)
+					}
+					// One message for a wrong password and an unknown email,
+					// so that sign-in does not reveal who has an account.
+					if got := p.text(); !strings.Contains(got, "Wrong email or password.") {
+						t.Errorf("page says %q, want the one sign-in error", got)
+					}
+					if strings.Contains(p.Body, tt.password) && tt.password != "" {
+						t.Error("the page repeats the password")
+					}
+					c.get(e.path("")).want(t, http.StatusSeeOther)
+					return
+				}
+				if p.Location != "/dashboard/" {
+					t.Errorf("redirected to %q, want /dashboard/", p.Location)
+				}
+				switch {
+				case session == nil:
+					t.Fatal("no session cookie")
+				case !session.HttpOnly:
+					t.Error("session cookie is readable by scripts (not HttpOnly)")
+				case session.SameSite != http.SameSiteLaxMode:
+					t.Errorf("session cookie SameSite = %v, want Lax", session.SameSite)
+				case session.Path != "/dashboard/":
+					t.Errorf("session cookie path = %q, want /dashboard/", session.Path)
+				case session.Secure:
+					t.Error("session cookie is Secure on a plain-http install: the browser would never send it back")
+				case len(session.Value) < 32:
+					t.Errorf("session token %q is too short", session.Value)
+				}
+				c.follow(c.get("/dashboard/")).want(t, http.StatusOK)
+			})
+		}
+	})
+}
+
+func sessionCookie(p *page) *http.Cookie {
+	for _, c := range (&http.Response{Header: p.Header}).Cookies() {
+		if c.Name == "adv_session" {
+			return c
+		}
+	}
+	return nil
+}
+
+// Behind TLS, or with an https public URL (TLS ending at a proxy), the
+// session cookie is Secure.
+func TestSessionCookieSecure(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		d := dashboard.New(e.db, slog.New(slog.NewTextHandler(io.Discard, nil)), "https://advocate.example.com")
+		req := httptest.NewRequest(http.MethodPost, "/dashboard/login",
+			strings.NewReader(url.Values{"email": {ownerEmail}, "password": {password}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		d.Handler().ServeHTTP(rec, req)
+		session := sessionCookie(&page{Header: rec.Result().Header})
+		if rec.Code != http.StatusSeeOther || session == nil {
+			t.Fatalf("sign-in: status %d, cookie %v", rec.Code, session)
+		}
+		if !session.Secure || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode {
+			t.Errorf("session cookie %q: want Secure, HttpOnly and SameSite=Lax", rec.Result().Header.Get("Set-Cookie"))
+		}
+	})
+}
+
+// Failed sign-ins are limited per email and per address: the sixth try in
+// 15 minutes is refused even with the right password.
+func TestSignInRateLimit(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		from := func(ip string) *client { return e.clientFrom(&net.TCPAddr{IP: net.ParseIP(ip)}) }
+		signIn := func(c *client, email, pw string) *page {
+			t.Helper()
+			return c.post("/dashboard/login", url.Values{"email": {email}, "password": {pw}})
+		}
+		const limited = "Too many failed attempts."
+
+		t.Run("per email", func(t *testing.T) {
+			attacker := from("127.0.0.2")
+			for i := range 5 {
+				signIn(attacker, ownerEmail, "guess-"+string(rune('a'+i))).want(t, http.StatusUnauthorized)
+			}
+			p := signIn(from("127.0.0.3"), ownerEmail, password).want(t, http.StatusTooManyRequests)
+			if !strings.Contains(p.text(), limited) || sessionCookie(p) != nil {
+				t.Errorf("blocked sign-in: %q, cookie %v", p.text(), sessionCookie(p))
+			}
+			// Another account from another address is not affected.
+			signIn(from("127.0.0.3"), viewerEmail, password).want(t, http.StatusSeeOther)
+			// The block ends when the failures are 15 minutes old.
+			e.clock.advance(15*time.Minute + time.Second)
+			signIn(from("127.0.0.3"), ownerEmail, password).want(t, http.StatusSeeOther)
+		})
+		t.Run("per address", func(t *testing.T) {
+			attacker := from("127.0.0.4")
+			for _, email := range []string{"a@example.com", "b@example.com", "c@example.com", "d@example.com", "e@example.com"} {
+				signIn(attacker, email, "guess").want(t, http.StatusUnauthorized)
+			}
+			signIn(attacker, ownerEmail, password).want(t, http.StatusTooManyRequests)
+			signIn(from("127.0.0.5"), ownerEmail, password).want(t, http.StatusSeeOther)
+		})
+		t.Run("a success forgets earlier failures", func(t *testing.T) {
+			c := from("127.0.0.6")
+			for range 4 {
+				signIn(c, viewerEmail, "guess").want(t, http.StatusUnauthorized)
+			}
+			signIn(c, viewerEmail, password).want(t, http.StatusSeeOther)
+			for range 4 {
+				signIn(c, viewerEmail, "guess").want(t, http.StatusUnauthorized)
+			}
+			signIn(c, viewerEmail, password).want(t, http.StatusSeeOther)
+		})
+	})
+}
+
+func TestSessionExpiry(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		settings := url.Values{"name": {"Changed"}, "website_url": {"https://acme.example"}, "referral_param": {"ref"},
+			"cookie_days": {"30"}, "attribution": {"first_click"}}
+		t.Run("idle", func(t *testing.T) {
+			c := e.asOwner(t)
+			c.get(e.path("")).want(t, http.StatusOK)
+			e.clock.advance(store.SessionIdle + time.Minute)
+			p := c.get(e.path("rules")).want(t, http.StatusSeeOther)
+			if want := "/dashboard/login?next=" + url.QueryEscape(e.path("rules")); p.Location != want {
+				t.Errorf("redirected to %q, want %q", p.Location, want)
+			}
+			p = c.post(e.path("settings"), settings).want(t, http.StatusUnauthorized)
+			if !strings.Contains(p.text(), "Sign in again") {
+				t.Errorf("expired session POST says %q", p.text())
+			}
+			if got := e.programName(); got != "Acme Rewards" {
+				t.Errorf("an expired session changed the program name to %q", got)
+			}
+		})
+		t.Run("use keeps it alive until its maximum age", func(t *testing.T) {
+			c := e.asOwner(t)
+			var used time.Duration
+			for used+11*time.Hour < store.SessionMax {
+				e.clock.advance(11 * time.Hour)
+				used += 11 * time.Hour
+				c.get(e.path("")).want(t, http.StatusOK)
+			}
+			e.clock.advance(store.SessionMax - used + time.Minute)
+			c.get(e.path("")).want(t, http.StatusSeeOther)
+		})
+	})
+}
+
+func (e *env) programName() string {
+	e.t.Helper()
+	p, err := e.db.Program(e.t.Context(), e.program.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p.Name
+}
+
+func TestSignOut(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		for _, who := range []string{ownerEmail, viewerEmail} {
+			t.Run(who, func(t *testing.T) {
+				c := e.signIn(t, who, password)
+				token := c.cookie("adv_session").Value
+				p := c.post("/dashboard/logout", nil).want(t, http.StatusSeeOther)
+				if p.Location != "/dashboard/login" {
+					t.Errorf("signed out to %q", p.Location)
+				}
+				if k := sessionCookie(p); k == nil || k.MaxAge >= 0 {
+					t.Errorf("sign-out did not delete the cookie: %v", k)
+				}
+				c.get(e.path("")).want(t, http.StatusSeeOther)
+				// The session ended on the server: the old token is dead even
+				// if someone kept a copy of the cookie.
+				stolen := e.client()
+				u, _ := url.Parse(e.srv.URL + "/dashboard/")
+				stolen.http.Jar.SetCookies(u, []*http.Cookie{{Name: "adv_session", Value: token, Path: "/dashboard/"}})
+				stolen.get(e.path("")).want(t, http.StatusSeeOther)
+				stolen.post(e.path("settings"), nil).want(t, http.StatusUnauthorized)
+			})
+		}
+	})
+}
+
+// The page someone wanted before signing in is where sign-in leads, but
+// only if it is a dashboard page on this site: never an open redirect.
+func TestSignInNext(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		rules := e.path("rules")
+		tests := []struct{ name, next, want string }{
+			{"dashboard page", rules, rules},
+			{"page with a query", e.path("?days=7&x=1"), e.path("?days=7&x=1")},
+			{"protocol-relative", "//evil.com/dashboard/", "/dashboard/"},
+			{"absolute URL", "https://evil.com/dashboard/", "/dashboard/"},
+			{"backslashes", "/\\evil.com/dashboard/", "/dashboard/"},
+			{"dashboard backslash", "/dashboard/\\\\evil.com", "/dashboard/"},
+			{"dot segments", "/dashboard/../..//evil.com", ""},
+			{"scheme-like", "javascript:alert(1)", "/dashboard/"},
+			{"outside the dashboard", "/v1/customers", "/dashboard/"},
+			{"empty", "", "/dashboard/"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				login := e.client().get("/dashboard/login?next="+url.QueryEscape(tt.next)).want(t, http.StatusOK)
+				c := e.client()
+				p := c.post("/dashboard/login", url.Values{"email": {ownerEmail}, "password": {password}, "next": {tt.next}}).
+					want(t, http.StatusSeeOther)
+				if tt.want != "" && p.Location != tt.want {
+					t.Errorf("signed in to %q, want %q", p.Location, tt.want)
+				}
+				for _, loc := range []string{p.Location, hiddenNext(login)} {
+					if !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.Contains(loc, "\\") {
+						t.Errorf("next %q led to %q, which may leave the site", tt.next, loc)
+					}
+					u, err := url.Parse(e.srv.URL + "/")
+					if err != nil {
+						t.Fatal(err)
+					}
+					if to, err := u.Parse(loc); err != nil || to.Host != u.Host {
+						t.Errorf("next %q led off-site to %v (%v)", tt.next, to, err)
+					}
+				}
+			})
+		}
+		t.Run("a signed-out visit comes back to the page after sign-in", func(t *testing.T) {
+			c := e.client()
+			want := e.path("?days=7&x=1")
+			p := c.get(want).want(t, http.StatusSeeOther)
+			login := c.follow(p).want(t, http.StatusOK)
+			p = c.post("/dashboard/login", url.Values{"email": {ownerEmail}, "password": {password}, "next": {hiddenNext(login)}}).
+				want(t, http.StatusSeeOther)
+			if p.Location != want {
+				t.Errorf("after sign-in went to %q, want %q", p.Location, want)
+			}
+		})
+	})
+}
+
+// hiddenNext is the next field the sign-in form carries.
+func hiddenNext(p *page) string {
+	const marker = `name="next" value="`
+	i := strings.Index(p.Body, marker)
+	if i < 0 {
+		return ""
+	}
+	v := p.Body[i+len(marker):]
+	v = v[:strings.IndexByte(v, '"')]
+	return html.UnescapeString(v)
+}
+
+// Every state-changing request from another site is refused and changes
+// nothing: a form on evil.com posting to the dashboard, with the victim's
+// cookie attached, must fail.
+func TestCrossSitePost(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		c := e.asOwner(t)
+		form := url.Values{"name": {"Hacked"}, "website_url": {"https://evil.com"}, "referral_param": {"ref"},
+			"cookie_days": {"30"}, "attribution": {"first_click"}}
+		tests := []struct {
+			name   string
+			header []string
+		}{
+			{"Sec-Fetch-Site cross-site", []string{"Sec-Fetch-Site", "cross-site"}},
+			{"Sec-Fetch-Site same-site (a sibling subdomain)", []string{"Sec-Fetch-Site", "same-site"}},
+			{"foreign Origin, no Sec-Fetch-Site", []string{"Sec-Fetch-Site", "", "Origin", "https://evil.com"}},
+			{"null Origin (sandboxed frame)", []string{"Sec-Fetch-Site", "", "Origin", "null"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				p := c.post(e.path("settings"), form, tt.header...).want(t, http.StatusForbidden)
+				if !strings.Contains(p.text(), "came from another site") {
+					t.Errorf("refusal says %q", p.text())
+				}
+				if got := e.programName(); got != "Acme Rewards" {
+					t.Fatalf("a cross-site post renamed the program to %q", got)
+				}
+				// Signing someone in or out from another site is refused too.
+				e.client().post("/dashboard/login", url.Values{"email": {ownerEmail}, "password": {password}}, tt.header...).
+					want(t, http.StatusForbidden)
+				c.post("/dashboard/logout", nil, tt.header...).want(t, http.StatusForbidden)
+				c.get(e.path("")).want(t, http.StatusOK)
+			})
+		}
+		t.Run("same origin is let through", func(t *testing.T) {
+			c.post(e.path("settings"), form).want(t, http.StatusSeeOther)
+			if got := e.programName(); got != "Hacked" {
+				t.Errorf("program name %q after a same-origin post", got)
+			}
+		})
+	})
+}
+
+// Viewers see every page and change nothing: every POST route, including
+// ones added later, answers them 403.
+func TestViewerCannotChangeAnything(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		owner, viewer := e.asOwner(t), e.asViewer(t)
+		before := e.snapshot()
+		for _, pattern := range routes(t, "POST") {
+			if pattern == "/dashboard/login" || pattern == "/dashboard/logout" {
+				continue
+			}
+			path := fill(pattern, e.program.ID)
+			t.Run(pattern, func(t *testing.T) {
+				form := url.Values{"name": {"Viewer was here"}, "kind": {"secret"}, "email": {"new@example.com"},
+					"role": {"owner"}, "amount": {"10"}, "note": {"x"}}
+				p := viewer.post(path, form).want(t, http.StatusForbidden)
+				if !strings.Contains(p.text(), "Viewers can look") {
+					t.Errorf("refusal says %q", p.text())
+				}
+			})
+		}
+		if after := e.snapshot(); after != before {
+			t.Errorf("viewer posts changed data:\nbefore %s\nafter  %s", before, after)
+		}
+		for _, pattern := range routes(t, "GET") {
+			if recordPage(pattern) || pattern == "/dashboard/assets/" {
+				continue // pages of one record are tested with their area
+			}
+			path := fill(pattern, e.program.ID)
+			if path == "/dashboard/switch" {
+				path += "?pid=" + e.program.ID
+			}
+			t.Run("GET "+pattern, func(t *testing.T) {
+				p := viewer.get(path)
+				for i := 0; i < 3 && p.Status == http.StatusSeeOther; i++ {
+					p = viewer.follow(p)
+				}
+				p.want(t, http.StatusOK)
+				if op := owner.get(path); op.Status >= 400 {
+					t.Errorf("owner GET %s: %d", path, op.Status)
+				}
+			})
+		}
+	})
+}
+
+// snapshot sums up what a viewer could try to change.
+func (e *env) snapshot() string {
+	e.t.Helper()
+	ctx := e.t.Context()
+	ps, err := e.db.Programs(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, p := range ps {
+		keys, _ := e.db.APIKeys(ctx, p.ID)
+		rules, _ := e.db.Rules(ctx, p.ID)
+		b.WriteString(p.ID + " " + p.Name + " " + p.WebsiteURL + " keys:" + strconv.Itoa(len(keys)) + " rules:" + strconv.Itoa(len(rules)))
+		for _, k := range keys {
+			if k.RevokedAt != nil {
+				b.WriteString(" revoked:" + k.ID)
+			}
+		}
+	}
+	admins, _ := e.db.Admins(ctx)
+	b.WriteString(" admins:" + strconv.Itoa(len(admins)))
+	return b.String()
+}
+
+// An unknown program id in any program URL is a 404, on every route.
+func TestUnknownProgram(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		c := e.asOwner(t)
+		for _, method := range []string{"GET", "POST"} {
+			for _, pattern := range routes(t, method) {
+				if !strings.Contains(pattern, "{pid}") {
+					continue
+				}
+				t.Run(method+" "+pattern, func(t *testing.T) {
+					path := fill(pattern, "prg_unknown")
+					var p *page
+					if method == "GET" {
+						p = c.get(path)
+					} else {
+						p = c.post(path, url.Values{"name": {"x"}, "kind": {"secret"}})
+					}
+					p.want(t, http.StatusNotFound)
+				})
+			}
+		}
+		c.get("/dashboard/switch?pid=prg_unknown").want(t, http.StatusNotFound)
+	})
+}
+
+// Pages carry a strict content security policy and are never framed or
+// cached.
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		c := e.asOwner(t)
+		pages := []string{"/dashboard/login", e.path(""), e.path("settings"), e.path("rules"), e.path("developers"),
+			"/dashboard/team", "/dashboard/programs", "/dashboard/programs/new", "/dashboard/p/prg_unknown/"}
+		for _, path := range pages {
+			t.Run(path, func(t *testing.T) {
+				h := c.get(path).Header
+				csp := h.Get("Content-Security-Policy")
+				for _, want := range []string{"default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "form-action 'self'"} {
+					if !strings.Contains(csp, want) {
+						t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+					}
+				}
+				if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+					t.Errorf("Content-Security-Policy %q allows inline or eval'd code", csp)
+				}
+				for name, want := range map[string]string{"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+					"Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8"} {
+					if got := h.Get(name); got != want {
+						t.Errorf("%s = %q, want %q", name, got, want)
+					}
+				}
+			})
+		}
+	})
+}

@@ -1,0 +1,308 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/advocate-oss/advocate/internal/ledger"
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/rewards"
+)
+
+// Customer list filters for the dashboard.
+const (
+	FilterReferred       = "referred"
+	FilterNotReferred    = "not_referred"
+	FilterPendingRewards = "pending_rewards"
+)
+
+// ExportLimit bounds a dashboard listing read in batches for a CSV export;
+// pages shown to people stay at MaxLimit.
+const ExportLimit = 1000
+
+// CustomerQuery asks for one keyset page of the dashboard's customer list,
+// newest first.
+type CustomerQuery struct {
+	// Search matches, case-insensitively, an email prefix, a name
+	// substring, a key prefix, or any of a customer's referral codes.
+	Search string
+	// Filter is one of the Filter constants, or "" for everyone.
+	Filter string
+	// ReferrerID keeps only the customers this customer referred.
+	ReferrerID string
+	// After asks for customers older than this id (the next page), Before
+	// for customers newer than it (the previous page).
+	After, Before string
+	Limit         int // DefaultLimit when 0, at most ExportLimit
+}
+
+func (q CustomerQuery) limit() int {
+	if q.Limit <= 0 {
+		return DefaultLimit
+	}
+	return min(q.Limit, ExportLimit)
+}
+
+// CustomerRow is a customer with what the dashboard shows beside them.
+type CustomerRow struct {
+	*referral.Customer
+	ReferrerName  string
+	ReferrerEmail string
+	ConvertedAt   *time.Time // when their first reward-earning action happened
+	Referrals     int
+	Successful    int
+	Balance       rewards.Balance // in the currency asked for
+}
+
+// extraScan scans a row into a base scanner's destinations followed by
+// extra ones, so that a listing can add joined columns to a shared scan
+// function such as scanCustomer.
+type extraScan struct {
+	row   interface{ Scan(...any) error }
+	extra []any
+}
+
+func (e extraScan) Scan(dest ...any) error { return e.row.Scan(append(dest, e.extra...)...) }
+
+// likeEscape makes s match literally inside a LIKE pattern (with ESCAPE '\').
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// addIn appends "expr IN ($i, …)" for vals, which must not be empty.
+func (w *where) addIn(expr string, vals []string) {
+	var b strings.Builder
+	b.WriteString(expr + " IN (")
+	for i, v := range vals {
+		w.args = append(w.args, v)
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(len(w.args)))
+	}
+	w.conds = append(w.conds, b.String()+")")
+}
+
+// CustomerRows lists one page of a program's live customers for the
+// dashboard, with each one's referrer, referral counts and balance in
+// currency. Whatever the page size, it costs three queries: the page, the
+// referral counts of its customers, and their balances. more says whether
+// rows exist beyond the page in the direction asked (older with After or
+// no cursor, newer with Before).
+//
+// Searching by name is a substring match and so reads the program's
+// customers in id order until the page is full; every other condition is
+// indexed.
+func (db *DB) CustomerRows(ctx context.Context, programID, currency string, q CustomerQuery) ([]*CustomerRow, bool, error) {
+	w := where{}
+	w.add("c.program_id = ", programID)
+	w.cond("c.deleted_at IS NULL")
+	if s := strings.TrimSpace(q.Search); s != "" {
+		lower := likeEscape(strings.ToLower(s))
+		w.args = append(w.args, lower+"%", "%"+lower+"%", referral.NormalizeCode(s), programID)
+		n := len(w.args)
+		w.cond(fmt.Sprintf(`(c.email_key LIKE $%d ESCAPE '\' OR LOWER(c.key) LIKE $%d ESCAPE '\'
+			OR LOWER(c.name) LIKE $%d ESCAPE '\'
+			OR c.id IN (SELECT customer_id FROM referral_links WHERE program_id = $%d AND code = $%d))`,
+			n-3, n-3, n-2, n, n-1))
+	}
+	switch q.Filter {
+	case FilterReferred:
+		w.cond("c.referrer_id IS NOT NULL")
+	case FilterNotReferred:
+		w.cond("c.referrer_id IS NULL")
+	case FilterPendingRewards:
+		// Not a correlated EXISTS: SQLite would look up the pending rewards
+		// by status for every customer.
+		w.args = append(w.args, programID)
+		w.cond(fmt.Sprintf("c.id IN (SELECT customer_id FROM rewards WHERE program_id = $%d AND status = 'pending')", len(w.args)))
+	}
+	if q.ReferrerID != "" {
+		w.add("c.referrer_id = ", q.ReferrerID)
+	}
+	order := "DESC"
+	if q.Before != "" {
+		w.add("c.id > ", q.Before)
+		order = "ASC"
+	} else if q.After != "" {
+		w.add("c.id < ", q.After)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+customerColumns+`, r.name, r.email, c.converted_at`+customerFrom+w.sql()+
+		` ORDER BY c.id `+order+` LIMIT `+strconv.Itoa(q.limit()+1), w.args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("list customers: %w", err)
+	}
+	defer rows.Close()
+	var out []*CustomerRow
+	for rows.Next() {
+		var refName, refEmail sql.NullString
+		var converted sql.NullInt64
+		c, err := scanCustomer(extraScan{rows, []any{&refName, &refEmail, &converted}})
+		if err != nil {
+			return nil, false, fmt.Errorf("list customers: %w", err)
+		}
+		out = append(out, &CustomerRow{Customer: c, ReferrerName: refName.String, ReferrerEmail: refEmail.String,
+			ConvertedAt: nullMicros(converted), Balance: rewards.Balance{Currency: currency}})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("list customers: %w", err)
+	}
+	more := len(out) > q.limit()
+	if more {
+		out = out[:q.limit()]
+	}
+	if q.Before != "" {
+		slices.Reverse(out)
+	}
+	if err := db.customerFigures(ctx, programID, currency, out); err != nil {
+		return nil, false, err
+	}
+	return out, more, nil
+}
+
+// customerFigures fills in the referral counts and balances of rows, one
+// query each.
+func (db *DB) customerFigures(ctx context.Context, programID, currency string, rows []*CustomerRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	byID := make(map[string]*CustomerRow, len(rows))
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		byID[r.ID], ids[i] = r, r.ID
+	}
+	w := where{}
+	w.addIn("referrer_id", ids)
+	counts, err := db.read.QueryContext(ctx, `SELECT referrer_id, COUNT(*), COUNT(converted_at) FROM customers`+w.sql()+
+		` GROUP BY referrer_id`, w.args...)
+	if err != nil {
+		return fmt.Errorf("referral counts: %w", err)
+	}
+	defer counts.Close()
+	for counts.Next() {
+		var id string
+		var n, ok int
+		if err := counts.Scan(&id, &n, &ok); err != nil {
+			return fmt.Errorf("referral counts: %w", err)
+		}
+		byID[id].Referrals, byID[id].Successful = n, ok
+	}
+	if err := counts.Err(); err != nil {
+		return fmt.Errorf("referral counts: %w", err)
+	}
+	w = where{}
+	w.add("program_id = ", programID)
+	w.add("currency = ", currency)
+	w.addIn("owner", ids)
+	bal, err := db.read.QueryContext(ctx, `SELECT owner, type, balance FROM ledger_accounts`+w.sql(), w.args...)
+	if err != nil {
+		return fmt.Errorf("balances: %w", err)
+	}
+	defer bal.Close()
+	for bal.Next() {
+		var owner, typ string
+		var amount int64
+		if err := bal.Scan(&owner, &typ, &amount); err != nil {
+			return fmt.Errorf("balances: %w", err)
+		}
+		setBalance(&byID[owner].Balance, typ, amount)
+	}
+	return bal.Err()
+}
+
+func setBalance(b *rewards.Balance, account string, amount int64) {
+	switch account {
+	case ledger.CreditAvailable:
+		b.CreditAvailable = amount
+	case ledger.CreditPending:
+		b.CreditPending = amount
+	case ledger.CashAvailable:
+		b.CashAvailable = amount
+	case ledger.CashPending:
+		b.CashPending = amount
+	case ledger.CashPaid:
+		b.CashPaid = amount
+	}
+}
+
+// CustomerCounts are a program's live customers, and how many of them
+// were referred.
+type CustomerCounts struct {
+	Total    int
+	Referred int
+}
+
+// CountCustomers counts a program's live customers, and the referred ones
+// among them, up to limit: counting every customer of a large program on
+// each page view would cost more than the page. Total == limit means "at
+// least limit", and Referred is then a count among those only.
+func (db *DB) CountCustomers(ctx context.Context, programID string, limit int) (CustomerCounts, error) {
+	var n CustomerCounts
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(referrer_id) FROM (SELECT referrer_id FROM customers
+		WHERE program_id = $1 AND deleted_at IS NULL LIMIT $2) capped`, programID, limit).Scan(&n.Total, &n.Referred)
+	if err != nil {
+		return n, fmt.Errorf("count customers: %w", err)
+	}
+	return n, nil
+}
+
+// CustomerBalances returns a customer's balances in every currency they
+// hold one in, always including want (the program's currency) first.
+func (db *DB) CustomerBalances(ctx context.Context, programID, customerID, want string) ([]*rewards.Balance, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT currency, type, balance FROM ledger_accounts
+		WHERE program_id = $1 AND owner = $2 ORDER BY currency`, programID, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("read balances: %w", err)
+	}
+	defer rows.Close()
+	out := []*rewards.Balance{{Currency: want}}
+	for rows.Next() {
+		var cur, typ string
+		var amount int64
+		if err := rows.Scan(&cur, &typ, &amount); err != nil {
+			return nil, fmt.Errorf("read balances: %w", err)
+		}
+		i := slices.IndexFunc(out, func(b *rewards.Balance) bool { return b.Currency == cur })
+		if i < 0 {
+			out = append(out, &rewards.Balance{Currency: cur})
+			i = len(out) - 1
+		}
+		setBalance(out[i], typ, amount)
+	}
+	return out, rows.Err()
+}
+
+// CustomerTransactions lists a customer's payments, newest first, without
+// their rewards (the customer page lists rewards on their own).
+func (db *DB) CustomerTransactions(ctx context.Context, programID, customerID string, p Page) ([]*rewards.Transaction, bool, error) {
+	w := where{}
+	w.add("t.program_id = ", programID)
+	w.add("t.customer_id = ", customerID)
+	if p.After != "" {
+		w.add("t.id < ", p.After)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+transactionColumns+transactionFrom+w.sql()+
+		` ORDER BY t.id DESC LIMIT `+strconv.Itoa(p.limit()+1), w.args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("list transactions: %w", err)
+	}
+	defer rows.Close()
+	var out []*rewards.Transaction
+	for rows.Next() {
+		t, err := scanTransaction(rows)
+		if err != nil {
+			return nil, false, fmt.Errorf("list transactions: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("list transactions: %w", err)
+	}
+	out, more := trim(p, out)
+	return out, more, nil
+}
