@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/advocate-oss/advocate/internal/dashboard"
 	"github.com/advocate-oss/advocate/internal/httpapi"
 	"github.com/advocate-oss/advocate/internal/referral"
@@ -66,9 +64,8 @@ func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
 	e := &env{t: t, db: db, clock: &clock{}}
-	// The clock and the password cost are set before anything reads them.
+	// The clock is set before anything reads it.
 	db.Now = e.clock.Now
-	db.PasswordCost = bcrypt.MinCost // a default-cost hash takes seconds under -race
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

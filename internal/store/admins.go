@@ -47,7 +47,7 @@ func (tx *Tx) CreateAdmin(ctx context.Context, email, password, role string) (*A
 	if err := v.Err("invalid_admin"); err != nil {
 		return nil, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), tx.db.passwordCost())
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), PasswordCost)
 	if err != nil {
 		return nil, fmt.Errorf("hash password: %w", err)
 	}
@@ -61,13 +61,6 @@ func (tx *Tx) CreateAdmin(ctx context.Context, email, password, role string) (*A
 		return nil, fmt.Errorf("create admin: %w", err)
 	}
 	return a, nil
-}
-
-func (db *DB) passwordCost() int {
-	if db.PasswordCost == 0 {
-		return bcrypt.DefaultCost
-	}
-	return db.PasswordCost
 }
 
 // AdminCount says how many admins exist; serve uses it to spot an empty

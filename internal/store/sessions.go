@@ -40,8 +40,8 @@ func hashToken(token string) string {
 // with a wrong password: one hash per bcrypt cost, made on first use.
 var dummyHashes sync.Map
 
-func (db *DB) dummyHash() []byte {
-	cost := db.passwordCost()
+func dummyHash() []byte {
+	cost := PasswordCost
 	if h, ok := dummyHashes.Load(cost); ok {
 		return h.([]byte)
 	}
@@ -55,7 +55,7 @@ func (db *DB) dummyHash() []byte {
 func (db *DB) SignIn(ctx context.Context, email, password string) (string, *Admin, error) {
 	a, err := db.adminByEmail(ctx, email)
 	if errors.Is(err, sql.ErrNoRows) {
-		bcrypt.CompareHashAndPassword(db.dummyHash(), []byte(password))
+		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return "", nil, ErrBadCredentials
 	}
 	if err != nil {
@@ -162,8 +162,19 @@ func (tx *Tx) DeleteAdmin(ctx context.Context, adminID string) error {
 		return fmt.Errorf("delete admin: %w", err)
 	}
 	if role == RoleOwner {
-		var owners int
-		if err := tx.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM admins WHERE role = 'owner'`).Scan(&owners); err != nil {
+		// Lock every owner (in id order, so that two removals wait for each
+		// other rather than deadlock): two owners removing each other at
+		// once must not both succeed and leave no owner.
+		rows, err := tx.tx.QueryContext(ctx, `SELECT id FROM admins WHERE role = 'owner' ORDER BY id`+tx.db.forUpdate())
+		if err != nil {
+			return fmt.Errorf("delete admin: %w", err)
+		}
+		owners := 0
+		for rows.Next() {
+			owners++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return fmt.Errorf("delete admin: %w", err)
 		}
 		if owners <= 1 {
