@@ -71,11 +71,18 @@ func (db *DB) Stats(ctx context.Context, programID, customerID, currency string)
 	return s, nil
 }
 
+// errAmountNotPositive guards the store itself: a negative debit would be
+// a credit in disguise, whatever the caller checked.
+var errAmountNotPositive = referral.FieldError("invalid_amount", "amount", "The amount must be more than 0.")
+
 // ErrInsufficientBalance is returned for a debit above the available credit.
 var ErrInsufficientBalance = referral.FieldError("insufficient_balance", "amount", "The amount is more than the customer's available credit.")
 
 // Credit adds a manual credit to a customer's available credit.
 func (tx *Tx) Credit(ctx context.Context, programID string, c *referral.Customer, amount int64, currency, note string) error {
+	if amount <= 0 {
+		return errAmountNotPositive
+	}
 	if _, err := tx.Post(ctx, programID, ledger.Transaction{Kind: ledger.KindManualCredit, Note: note,
 		Postings: ledger.Move(ledger.ProgramOwner, ledger.Adjustments, c.ID, ledger.CreditAvailable, amount, currency)}); err != nil {
 		return err
@@ -87,6 +94,9 @@ func (tx *Tx) Credit(ctx context.Context, programID string, c *referral.Customer
 // the balance below zero: the check and the debit are one transaction, with
 // the account row locked on PostgreSQL.
 func (tx *Tx) Debit(ctx context.Context, programID string, c *referral.Customer, amount int64, currency, note string) error {
+	if amount <= 0 {
+		return errAmountNotPositive
+	}
 	avail, err := tx.accountBalance(ctx, programID, c.ID, ledger.CreditAvailable, currency)
 	if err != nil {
 		return err

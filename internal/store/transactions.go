@@ -237,6 +237,9 @@ func (tx *Tx) Refund(ctx context.Context, p *referral.Program, key string, amoun
 	if err != nil {
 		return nil, err
 	}
+	if amount < 0 {
+		return nil, errAmountNotPositive
+	}
 	remaining := t.Amount - t.Refunded
 	if remaining == 0 {
 		return nil, ErrAlreadyRefunded

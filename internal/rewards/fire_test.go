@@ -1,0 +1,171 @@
+package rewards
+
+import (
+	"testing"
+	"time"
+)
+
+func TestFire(t *testing.T) {
+	jan := time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC)
+	fixed := Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 1000, Currency: "USD",
+		Recurrence: First, Active: true}
+	with := func(change func(r *Rule)) Rule {
+		r := fixed
+		change(&r)
+		return r
+	}
+	purchase := func(amount int64, currency string) Event {
+		return Event{Trigger: Purchase, Amount: amount, Currency: currency, OccurredAt: jan, FirstAt: jan}
+	}
+	monthly := func(occurred time.Time) Event {
+		return Event{Trigger: Subscription, Amount: 2000, Currency: "USD", OccurredAt: occurred, FirstAt: jan}
+	}
+	every := func(r *Rule) { r.Recurrence = Every }
+	tests := []struct {
+		name   string
+		rule   Rule
+		ev     Event
+		h      History
+		want   Grant
+		reason string // "" when it fires
+	}{
+		{"fixed, in the rule's currency", fixed, purchase(5000, "USD"), History{}, Grant{Amount: 1000, Currency: "USD", Unit: Fixed}, ""},
+		{"fixed, whatever the payment's currency", fixed, purchase(5000, "JPY"), History{}, Grant{Amount: 1000, Currency: "USD", Unit: Fixed}, ""},
+		{"signup", with(func(r *Rule) { r.Trigger = Signup }), Event{Trigger: Signup, OccurredAt: jan}, History{},
+			Grant{Amount: 1000, Currency: "USD", Unit: Fixed}, ""},
+		{"inactive", with(func(r *Rule) { r.Active = false }), purchase(5000, "USD"), History{}, Grant{}, "rule inactive"},
+		{"other trigger", fixed, Event{Trigger: Subscription, Amount: 5000, Currency: "USD"}, History{}, Grant{}, "other trigger"},
+		{"first, already given", fixed, purchase(5000, "USD"), History{ForFriend: 1}, Grant{}, "already rewarded for this friend"},
+		{"every, again", with(every), purchase(5000, "USD"), History{ForFriend: 7}, Grant{Amount: 1000, Currency: "USD", Unit: Fixed}, ""},
+		{"every, below max_count", with(func(r *Rule) { every(r); r.MaxCount = 3 }), purchase(5000, "USD"), History{ForFriend: 2},
+			Grant{Amount: 1000, Currency: "USD", Unit: Fixed}, ""},
+		{"every, max_count reached", with(func(r *Rule) { every(r); r.MaxCount = 3 }), purchase(5000, "USD"), History{ForFriend: 3},
+			Grant{}, "max_count reached"},
+		{"below max per referrer", with(func(r *Rule) { r.MaxRewardsPerReferrer = 2 }), purchase(5000, "USD"), History{ForReferrer: 1},
+			Grant{Amount: 1000, Currency: "USD", Unit: Fixed}, ""},
+		{"max per referrer reached", with(func(r *Rule) { r.MaxRewardsPerReferrer = 2 }), purchase(5000, "USD"), History{ForReferrer: 2},
+			Grant{}, "max_rewards_per_referrer reached"},
+		{"within max_months", with(func(r *Rule) { every(r); r.Trigger = Subscription; r.MaxMonths = 3 }),
+			monthly(jan.AddDate(0, 3, 0).Add(-time.Second)), History{ForFriend: 2}, Grant{Amount: 1000, Currency: "USD", Unit: Fixed}, ""},
+		{"max_months passed, at the boundary", with(func(r *Rule) { every(r); r.Trigger = Subscription; r.MaxMonths = 3 }),
+			monthly(jan.AddDate(0, 3, 0)), History{ForFriend: 3}, Grant{}, "max_months passed"},
+		{"max_months ignored for first", with(func(r *Rule) { r.Trigger = Subscription; r.MaxMonths = 1 }),
+			monthly(jan.AddDate(1, 0, 0)), History{}, Grant{Amount: 1000, Currency: "USD", Unit: Fixed}, ""},
+		{"min_amount met exactly", with(func(r *Rule) { r.MinAmount, r.MinAmountCurrency = 5000, "USD" }), purchase(5000, "USD"), History{},
+			Grant{Amount: 1000, Currency: "USD", Unit: Fixed}, ""},
+		{"below min_amount", with(func(r *Rule) { r.MinAmount, r.MinAmountCurrency = 5000, "USD" }), purchase(4999, "USD"), History{},
+			Grant{}, "below min_amount"},
+		{"min_amount in another currency is never met", with(func(r *Rule) { r.MinAmount, r.MinAmountCurrency = 5000, "USD" }),
+			purchase(1_000_000, "JPY"), History{}, Grant{}, "below min_amount"},
+		{"percent-off discount", with(func(r *Rule) { r.RewardType, r.Unit, r.Amount, r.Currency = Discount, Percentage, 2000, "" }),
+			purchase(5000, "EUR"), History{}, Grant{Amount: 2000, Unit: Percentage}, ""},
+		{"fixed discount", with(func(r *Rule) { r.RewardType = Discount }), purchase(5000, "EUR"), History{},
+			Grant{Amount: 1000, Currency: "USD", Unit: Fixed}, ""},
+		{"percentage of the payment, in its currency", with(func(r *Rule) { r.RewardType, r.Unit, r.Amount, r.Currency = Cash, Percentage, 1250, "" }),
+			purchase(4999, "EUR"), History{}, Grant{Amount: 625, Currency: "EUR", Unit: Percentage}, ""}, // 624.875
+		{"percentage rounds half away from zero", with(func(r *Rule) { r.Unit, r.Amount, r.Currency = Percentage, 500, "" }),
+			purchase(10, "USD"), History{}, Grant{Amount: 1, Currency: "USD", Unit: Percentage}, ""}, // 0.5
+		{"percentage of yen", with(func(r *Rule) { r.Unit, r.Amount, r.Currency = Percentage, 333, "" }),
+			purchase(1000, "JPY"), History{}, Grant{Amount: 33, Currency: "JPY", Unit: Percentage}, ""}, // 33.3
+		{"percentage that rounds to zero", with(func(r *Rule) { r.Unit, r.Amount, r.Currency = Percentage, 500, "" }),
+			purchase(9, "USD"), History{}, Grant{}, "percentage rounds to zero"}, // 0.45
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, ok, reason := tt.rule.Fire(tt.ev, tt.h)
+			if ok != (tt.reason == "") || reason != tt.reason {
+				t.Fatalf("fired %v (%q), want reason %q", ok, reason, tt.reason)
+			}
+			if ok && g != tt.want {
+				t.Errorf("grant %+v, want %+v", g, tt.want)
+			}
+		})
+	}
+}
+
+func TestAvailableAt(t *testing.T) {
+	now := time.Date(2025, 3, 30, 23, 0, 0, 0, time.UTC)
+	tests := []struct {
+		days int
+		want time.Time
+	}{
+		{0, now},
+		{1, time.Date(2025, 3, 31, 23, 0, 0, 0, time.UTC)},
+		{30, time.Date(2025, 4, 29, 23, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		r := Rule{HoldingDays: tt.days}
+		if got := r.AvailableAt(now); !got.Equal(tt.want) {
+			t.Errorf("%d holding days: got %v, want %v", tt.days, got, tt.want)
+		}
+	}
+}
+
+func TestClawbackTarget(t *testing.T) {
+	tests := []struct {
+		name             string
+		amount           int64
+		unit, rewardType string
+		refunded, total  int64
+		want             int64
+	}{
+		{"nothing refunded", 500, Percentage, Credit, 0, 10000, 0},
+		{"percentage, in proportion", 500, Percentage, Credit, 3000, 10000, 150},
+		{"percentage cash, in proportion", 1000, Percentage, Cash, 2500, 10000, 250},
+		{"percentage, 2.5 → 3: half away from zero", 5, Percentage, Credit, 1, 2, 3},
+		{"percentage, 0.33 → 0", 1, Percentage, Credit, 1, 3, 0},
+		{"percentage, 1.33 → 1", 2, Percentage, Credit, 2, 3, 1},
+		{"percentage, 1.5 → 2", 3, Percentage, Credit, 1, 2, 2},
+		{"percentage, 2.67 → 3", 4, Percentage, Credit, 2, 3, 3},
+		{"percentage, fully refunded", 500, Percentage, Credit, 10000, 10000, 500},
+		{"fixed stands while anything is paid", 1000, Fixed, Credit, 9999, 10000, 0},
+		{"fixed, fully refunded", 1000, Fixed, Credit, 10000, 10000, 1000},
+		{"fixed cash, fully refunded", 2500, Fixed, Cash, 10000, 10000, 2500},
+		{"percent-off discount stands on a partial refund", 2000, Percentage, Discount, 5000, 10000, 0},
+		{"percent-off discount, fully refunded", 2000, Percentage, Discount, 10000, 10000, 2000},
+		{"fixed discount, fully refunded", 1000, Fixed, Discount, 10000, 10000, 1000},
+		{"refunded more than the total", 500, Percentage, Credit, 10001, 10000, 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ClawbackTarget(tt.amount, tt.unit, tt.rewardType, tt.refunded, tt.total); got != tt.want {
+				t.Errorf("got %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStatuses(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	later, earlier := now.Add(time.Hour), now.Add(-time.Hour)
+	txns := []struct {
+		refunded int64
+		want     string
+	}{{0, "paid"}, {1, "partially_refunded"}, {9999, "partially_refunded"}, {10000, "refunded"}}
+	for _, tt := range txns {
+		if got := (&Transaction{Amount: 10000, Refunded: tt.refunded}).Status(); got != tt.want {
+			t.Errorf("transaction refunded %d of 10000: %s, want %s", tt.refunded, got, tt.want)
+		}
+	}
+	if got := (&Reward{Amount: 500, Reversed: 150}).Net(); got != 350 {
+		t.Errorf("net of 500 with 150 reversed: %d, want 350", got)
+	}
+	codes := []struct {
+		name string
+		dc   DiscountCode
+		want string
+	}{
+		{"active", DiscountCode{}, "active"},
+		{"not yet expired", DiscountCode{ExpiresAt: &later}, "active"},
+		{"expired at the instant", DiscountCode{ExpiresAt: &now}, "expired"},
+		{"expired", DiscountCode{ExpiresAt: &earlier}, "expired"},
+		{"redeemed wins over expired", DiscountCode{RedeemedAt: &earlier, ExpiresAt: &earlier}, "redeemed"},
+		{"void", DiscountCode{VoidedAt: &earlier}, "void"},
+		{"redeemed wins over void", DiscountCode{RedeemedAt: &earlier, VoidedAt: &earlier}, "redeemed"},
+	}
+	for _, tt := range codes {
+		if got := tt.dc.Status(now); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}

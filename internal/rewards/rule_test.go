@@ -1,0 +1,206 @@
+package rewards
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/advocate-oss/advocate/internal/referral"
+)
+
+// input decodes a rule as a client sends it.
+func input(t *testing.T, body string) RuleInput {
+	t.Helper()
+	var in RuleInput
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	return in
+}
+
+func TestApply(t *testing.T) {
+	stored := NewRule()
+	stored.ID, stored.RewardType, stored.Amount, stored.Currency, stored.Unit = "rule_1", Credit, 1000, "USD", Fixed
+	tests := []struct {
+		name     string
+		base     Rule
+		body     string
+		currency string // the program's
+		want     Rule
+	}{
+		// The seed's three reward objects, exactly as it shows them.
+		{"seed credit", NewRule(), `{"reward_type": "credit", "amount": 10, "currency": "USD"}`, "USD",
+			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 1000, Currency: "USD", Recurrence: First, Active: true}},
+		{"seed discount", NewRule(), `{"reward_type": "discount", "amount": 20, "unit": "percentage"}`, "USD",
+			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Discount, Unit: Percentage, Amount: 2000, Recurrence: First, Active: true}},
+		{"seed cash", NewRule(), `{"reward_type": "cash", "amount": 25, "currency": "USD"}`, "USD",
+			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Cash, Unit: Fixed, Amount: 2500, Currency: "USD", Recurrence: First, Active: true}},
+
+		{"currency defaults to the program's", NewRule(), `{"reward_type": "credit", "amount": 10}`, "EUR",
+			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 1000, Currency: "EUR", Recurrence: First, Active: true}},
+		{"zero-digit currency", NewRule(), `{"reward_type": "credit", "amount": 500, "currency": "JPY"}`, "USD",
+			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 500, Currency: "JPY", Recurrence: First, Active: true}},
+		{"percentage of the payment", NewRule(), `{"reward_type": "cash", "amount": 12.5, "unit": "percentage"}`, "USD",
+			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Cash, Unit: Percentage, Amount: 1250, Recurrence: First, Active: true}},
+		{"every field", NewRule(), `{"name": "Monthly", "trigger": "subscription", "recipient": "friend", "reward_type": "discount",
+			"amount": 5, "currency": "EUR", "recurrence": "every", "max_count": 12, "max_months": 6, "min_amount": 20.5,
+			"holding_days": 30, "max_rewards_per_referrer": 3, "expires_in_days": 90, "active": false}`, "USD",
+			Rule{Name: "Monthly", Trigger: Subscription, Recipient: Friend, RewardType: Discount, Unit: Fixed, Amount: 500, Currency: "EUR",
+				Recurrence: Every, MaxCount: 12, MaxMonths: 6, MinAmount: 2050, MinAmountCurrency: "EUR", HoldingDays: 30,
+				MaxRewardsPerReferrer: 3, DiscountExpiresDays: 90, Active: false}},
+		{"min_amount of a percentage rule is in the program's currency", NewRule(),
+			`{"reward_type": "credit", "amount": 10, "unit": "percentage", "min_amount": 50}`, "EUR",
+			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Percentage, Amount: 1000, MinAmount: 5000,
+				MinAmountCurrency: "EUR", Recurrence: First, Active: true}},
+		{"cash with a payout method", NewRule(), `{"reward_type": "cash", "amount": 25, "payout_method": "wise"}`, "USD",
+			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Cash, Unit: Fixed, Amount: 2500, Currency: "USD", Recurrence: First,
+				PayoutMethod: "wise", Active: true}},
+		{"signup, fixed", NewRule(), `{"trigger": "signup", "recipient": "friend", "reward_type": "credit", "amount": 5}`, "USD",
+			Rule{Trigger: Signup, Recipient: Friend, RewardType: Credit, Unit: Fixed, Amount: 500, Currency: "USD", Recurrence: First, Active: true}},
+
+		// Updates start from the stored rule; absent fields keep their value.
+		{"update keeps absent fields", stored, `{"holding_days": 14}`, "USD",
+			Rule{ID: "rule_1", Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 1000, Currency: "USD",
+				Recurrence: First, HoldingDays: 14, Active: true}},
+		{"update pauses", stored, `{"active": false}`, "USD",
+			Rule{ID: "rule_1", Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 1000, Currency: "USD",
+				Recurrence: First, Active: false}},
+		{"update to a percentage clears the currency", stored, `{"unit": "percentage", "currency": "", "amount": 15}`, "USD",
+			Rule{ID: "rule_1", Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Percentage, Amount: 1500,
+				Recurrence: First, Active: true}},
+		{"update clears min_amount with 0", func() Rule { r := stored; r.MinAmount, r.MinAmountCurrency = 5000, "USD"; return r }(),
+			`{"min_amount": 0}`, "USD",
+			Rule{ID: "rule_1", Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 1000, Currency: "USD",
+				MinAmountCurrency: "USD", Recurrence: First, Active: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Apply(tt.base, input(t, tt.body), tt.currency)
+			if err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestApplyRefuses(t *testing.T) {
+	stored := NewRule()
+	stored.ID, stored.RewardType, stored.Amount, stored.Currency, stored.Unit = "rule_1", Credit, 1000, "USD", Fixed
+	long := strings.Repeat("x", 101)
+	tests := []struct {
+		name  string
+		base  Rule
+		body  string
+		field string
+		msg   string
+	}{
+		{"name too long", NewRule(), `{"name": "` + long + `", "reward_type": "credit", "amount": 1}`, "name", "Name must be at most 100 characters."},
+		{"unknown trigger", NewRule(), `{"trigger": "click", "reward_type": "credit", "amount": 1}`, "trigger", "Trigger must be signup, purchase or subscription."},
+		{"unknown recipient", NewRule(), `{"recipient": "both", "reward_type": "credit", "amount": 1}`, "recipient", "Recipient must be referrer or friend."},
+		{"missing reward type", NewRule(), `{"amount": 1}`, "reward_type", "Reward type must be credit, discount or cash."},
+		{"unknown reward type", NewRule(), `{"reward_type": "points", "amount": 1}`, "reward_type", "Reward type must be credit, discount or cash."},
+		{"unknown recurrence", NewRule(), `{"reward_type": "credit", "amount": 1, "recurrence": "twice"}`, "recurrence", "Recurrence must be first or every."},
+		{"unknown unit", NewRule(), `{"reward_type": "credit", "amount": 1, "unit": "points"}`, "unit", "Unit must be fixed or percentage."},
+		{"unknown currency", NewRule(), `{"reward_type": "credit", "amount": 1, "currency": "ABC"}`, "currency", "Currency must be an ISO 4217 code such as USD."},
+		{"lower-case currency", NewRule(), `{"reward_type": "credit", "amount": 1, "currency": "usd"}`, "currency", "Currency must be an ISO 4217 code such as USD."},
+		{"more decimals than the currency", NewRule(), `{"reward_type": "credit", "amount": 10.005, "currency": "USD"}`, "amount", "The amount has more decimals than the currency has."},
+		{"decimals in yen", NewRule(), `{"reward_type": "credit", "amount": 10.5, "currency": "JPY"}`, "amount", "The amount has more decimals than the currency has."},
+		{"zero amount", NewRule(), `{"reward_type": "credit", "amount": 0}`, "amount", "The amount must be more than 0."},
+		{"negative amount", NewRule(), `{"reward_type": "credit", "amount": -5}`, "amount", "The amount must be more than 0."},
+		{"missing amount", NewRule(), `{"reward_type": "credit"}`, "amount", "Amount is required and must be more than 0."},
+		{"percentage over 100", NewRule(), `{"reward_type": "discount", "unit": "percentage", "amount": 100.01}`, "amount", "A percentage must be more than 0 and at most 100."},
+		{"zero percent", NewRule(), `{"reward_type": "discount", "unit": "percentage", "amount": 0}`, "amount", "A percentage must be more than 0 and at most 100."},
+		{"percentage too precise", NewRule(), `{"reward_type": "discount", "unit": "percentage", "amount": 12.345}`, "amount", "A percentage may have at most 2 decimals."},
+		{"percentage with a currency", NewRule(), `{"reward_type": "credit", "unit": "percentage", "amount": 10, "currency": "USD"}`, "currency",
+			"A percentage reward takes the currency of the transaction; leave currency out."},
+		{"percentage on signup", NewRule(), `{"trigger": "signup", "reward_type": "credit", "unit": "percentage", "amount": 10}`, "unit",
+			"A signup has no amount to take a percentage of; use a fixed amount."},
+		{"changing the unit without the amount", stored, `{"unit": "percentage", "currency": ""}`, "amount", "Give the amount again when changing unit or currency."},
+		{"changing the currency without the amount", stored, `{"currency": "EUR"}`, "amount", "Give the amount again when changing unit or currency."},
+		{"max_count on first", NewRule(), `{"reward_type": "credit", "amount": 1, "max_count": 2}`, "recurrence", "max_count and max_months apply only to recurrence every."},
+		{"max_months on first", NewRule(), `{"reward_type": "credit", "amount": 1, "max_months": 2}`, "recurrence", "max_count and max_months apply only to recurrence every."},
+		{"negative max_count", NewRule(), `{"reward_type": "credit", "amount": 1, "recurrence": "every", "max_count": -1}`, "max_count", "max_count must be 1 to 1000."},
+		{"max_count too big", NewRule(), `{"reward_type": "credit", "amount": 1, "recurrence": "every", "max_count": 1001}`, "max_count", "max_count must be 1 to 1000."},
+		{"negative max_months", NewRule(), `{"reward_type": "credit", "amount": 1, "recurrence": "every", "max_months": -1}`, "max_months", "max_months must be 1 to 120."},
+		{"max_months too big", NewRule(), `{"reward_type": "credit", "amount": 1, "recurrence": "every", "max_months": 121}`, "max_months", "max_months must be 1 to 120."},
+		{"signup every time", NewRule(), `{"trigger": "signup", "reward_type": "credit", "amount": 1, "recurrence": "every"}`, "recurrence", "A friend signs up once; signup rules fire once."},
+		{"min_amount on signup", NewRule(), `{"trigger": "signup", "reward_type": "credit", "amount": 1, "min_amount": 10}`, "min_amount",
+			"A signup has no amount; min_amount applies to purchases and subscriptions."},
+		{"min_amount too precise", NewRule(), `{"reward_type": "credit", "amount": 1, "min_amount": 10.001}`, "min_amount", "The amount has more decimals than the currency has."},
+		{"negative min_amount", NewRule(), `{"reward_type": "credit", "amount": 1, "min_amount": -10}`, "min_amount", "The amount must be more than 0."},
+		{"negative holding", NewRule(), `{"reward_type": "credit", "amount": 1, "holding_days": -1}`, "holding_days", "holding_days must be 0 to 365."},
+		{"holding over a year", NewRule(), `{"reward_type": "credit", "amount": 1, "holding_days": 366}`, "holding_days", "holding_days must be 0 to 365."},
+		{"negative max per referrer", NewRule(), `{"reward_type": "credit", "amount": 1, "max_rewards_per_referrer": -1}`, "max_rewards_per_referrer",
+			"max_rewards_per_referrer must be at least 1."},
+		{"expiry on credit", NewRule(), `{"reward_type": "credit", "amount": 1, "expires_in_days": 30}`, "expires_in_days", "expires_in_days applies only to discount rewards."},
+		{"negative expiry", NewRule(), `{"reward_type": "discount", "amount": 1, "expires_in_days": -1}`, "expires_in_days", "expires_in_days must be 1 to 3650."},
+		{"expiry too long", NewRule(), `{"reward_type": "discount", "amount": 1, "expires_in_days": 3651}`, "expires_in_days", "expires_in_days must be 1 to 3650."},
+		{"discount with a cash payout field", NewRule(), `{"reward_type": "discount", "amount": 20, "unit": "percentage", "payout_method": "paypal"}`,
+			"payout_method", "payout_method applies only to cash rewards."},
+		{"unknown payout method", NewRule(), `{"reward_type": "cash", "amount": 25, "payout_method": "cheque"}`, "payout_method", "payout_method must be paypal or wise."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Apply(tt.base, input(t, tt.body), "USD")
+			e, ok := referral.AsError(err)
+			if !ok {
+				t.Fatalf("got %v, want a validation error", err)
+			}
+			if e.Kind != referral.KindInvalid {
+				t.Errorf("kind %v, want KindInvalid", e.Kind)
+			}
+			if got := e.Fields[tt.field]; got != tt.msg {
+				t.Errorf("%s: got %q, want %q (all: %v)", tt.field, got, tt.msg, e.Fields)
+			}
+			if len(e.Fields) == 1 && e.Code != "invalid_reward_rule" {
+				t.Errorf("code %q for one bad field, want invalid_reward_rule", e.Code)
+			}
+		})
+	}
+}
+
+// TestApplyRefusesNonNumbers covers amounts that strict JSON decoding
+// would already refuse, for callers that build a RuleInput themselves.
+func TestApplyRefusesNonNumbers(t *testing.T) {
+	ten, lots, one, credit := json.Number("ten"), json.Number("lots"), json.Number("1"), Credit
+	tests := []struct {
+		name  string
+		in    RuleInput
+		field string
+	}{
+		{"amount", RuleInput{RewardType: &credit, Amount: &ten}, "amount"},
+		{"min_amount", RuleInput{RewardType: &credit, Amount: &one, MinAmount: &lots}, "min_amount"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Apply(NewRule(), tt.in, "USD")
+			e, ok := referral.AsError(err)
+			if !ok || e.Fields[tt.field] != "The amount must be a number." {
+				t.Errorf("got %v, want %s: The amount must be a number.", err, tt.field)
+			}
+		})
+	}
+}
+
+// TestApplyNamesEveryField checks that one response names every bad field,
+// with the general code.
+func TestApplyNamesEveryField(t *testing.T) {
+	_, err := Apply(NewRule(), input(t, `{"trigger": "click", "recipient": "both", "reward_type": "points", "holding_days": -1}`), "USD")
+	e, ok := referral.AsError(err)
+	if !ok {
+		t.Fatalf("got %v, want a validation error", err)
+	}
+	for _, f := range []string{"trigger", "recipient", "reward_type", "amount", "holding_days"} {
+		if e.Fields[f] == "" {
+			t.Errorf("no message for %s: %v", f, e.Fields)
+		}
+	}
+	if e.Code != "validation_failed" {
+		t.Errorf("code %q, want validation_failed", e.Code)
+	}
+}
