@@ -7,13 +7,25 @@
 #      the same server.
 #   2. GET /v1/customers/{key} latency at 1 thousand and 1 million
 #      customers (BenchmarkGetCustomer in internal/httpapi).
+#   3. POST /v1/transactions that fire two rules, against a running server
+#      on SQLite and on PostgreSQL; baseline: GET /healthz; afterwards
+#      advocate verify and the reward count.
+#   4. GET /v1/customers/{key}/stats and /balance at 1 thousand and 1
+#      million ledger entries (BenchmarkCustomerReads in internal/httpapi).
+#   5. GET /r/{code} throughput with wrk against a bare net/http handler
+#      returning the same 302 (loadgen bare302); p99 at 80% of the maximum
+#      rate, open loop; clicks counted after that run; po.js gzipped.
 #
-#   bash scripts/bench.sh            # both
-#   bash scripts/bench.sh load       # only 1
-#   bash scripts/bench.sh get        # only 2
+#   bash scripts/bench.sh                # all
+#   bash scripts/bench.sh load           # only 1
+#   bash scripts/bench.sh get            # only 2
+#   bash scripts/bench.sh transactions   # only 3
+#   bash scripts/bench.sh reads          # only 4
+#   bash scripts/bench.sh redirect       # only 5
 #
 # BENCH_CONCURRENCY (default 32) and BENCH_DURATION (default 10s) tune the
-# load runs. Installs and starts PostgreSQL when missing (needs root).
+# load runs, BENCH_TX_CONCURRENCY (default 64) those of 3. Installs and
+# starts PostgreSQL when missing, and wrk for 5 (needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -99,4 +111,174 @@ if [[ $what == all || $what == get ]]; then
     }
     END { for (e in engines) if (ns[e, 1000] && ns[e, 1000000])
       printf "ratio GET /v1/customers/{key} 1M / 1k customers (%s): %.2f\n", e, ns[e, 1000000] / ns[e, 1000] }' "$out/get.txt"
+fi
+
+# metric prints the value of the Prometheus sample named exactly $1 (name
+# and labels) on the running server, 0 when there is none yet.
+metric() {
+  curl -fsS "$url/metrics" | awk -v m="$1" 'index($0, m " ") == 1 {v = $NF} END {print v + 0}'
+}
+
+# count_rows ENGINE DB TABLE counts a table's rows, read straight from the
+# database rather than through Advocate.
+count_rows() {
+  if [[ $1 == sqlite ]]; then
+    sqlite3 "$2" "SELECT COUNT(*) FROM $3"
+  else
+    runuser -u postgres -- psql -d advocate_bench_tx -tAc "SELECT COUNT(*) FROM $3"
+  fi
+}
+
+# tx_engine NAME DB measures POST /v1/transactions on one engine: two rules
+# (referrer credit, friend discount, both available at once) and 200
+# referrers with 2,000 referred friends made through the API first; every
+# request is then a new transaction key for one of the friends, so each
+# writes a transaction, two rewards, a ledger transaction of two entries, a
+# discount code and five events. Afterwards the server is stopped, the
+# ledger verified and the rewards counted.
+tx_engine() {
+  local name=$1 db=$2
+  start_server "tx-$name" "$db"
+  local rule
+  for rule in \
+    '{"name":"Referrer credit","trigger":"purchase","recipient":"referrer","reward_type":"credit","amount":10,"unit":"fixed","currency":"USD","recurrence":"every"}' \
+    '{"name":"Friend discount","trigger":"purchase","recipient":"friend","reward_type":"discount","amount":20,"unit":"percentage","recurrence":"every"}'; do
+    curl -fsS -o /dev/null -X POST "$url/v1/reward_rules" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d "$rule"
+  done
+  "$out/loadgen" -url "$url/v1/customers" -key "$key" -n 200 -label "seed: 200 referrers ($name)" \
+    -body '{"key":"referrer-{i}","email":"referrer-{i}@example.com","name":"Referrer {i}","referral_code":"REF{i}"}'
+  "$out/loadgen" -url "$url/v1/customers" -key "$key" -n 2000 -label "seed: 2000 friends ($name)" \
+    -body '{"key":"friend-{i}","email":"friend-{i}@example.com","name":"Friend {i}","referred_by":"REF{i%200}"}'
+  local base post cpu0 cpu1 n0 n1
+  base=$("$out/loadgen" -url "$url/healthz" -c "$tx_concurrency" -d "$duration" -label "GET /healthz ($name)")
+  echo "$base"
+  local created='advocate_http_requests_total{route="POST /v1/transactions",status="201"}'
+  cpu0=$(metric process_cpu_seconds_total) n0=$(metric "$created")
+  post=$("$out/loadgen" -url "$url/v1/transactions" -key "$key" -c "$tx_concurrency" -d "$duration" \
+    -label "POST /v1/transactions ($name)" \
+    -body '{"customer_key":"friend-{i%2000}","key":"txn-{n}","type":"purchase","amount":50,"currency":"USD"}')
+  echo "$post"
+  cpu1=$(metric process_cpu_seconds_total) n1=$(metric "$created")
+  awk -v p="$(rate "$post")" -v b="$(rate "$base")" -v n="$name" -v c0="$cpu0" -v c1="$cpu1" -v k=$((n1 - n0)) \
+    'BEGIN {printf "ratio POST /v1/transactions / GET /healthz (%s): %.3f\n", n, p / b
+            printf "server CPU per transaction (%s): %.0f µs (%.1f CPU-seconds for %d transactions, warm-up included)\n", n, (c1 - c0) * 1e6 / k, c1 - c0, k}'
+  stop_server
+  "$out/advocate" verify --db "$db"
+  local txns rewards codes
+  txns=$(count_rows "$name" "$db" transactions) rewards=$(count_rows "$name" "$db" rewards) codes=$(count_rows "$name" "$db" discount_codes)
+  echo "rows ($name): $txns transactions, $rewards rewards, $codes discount codes"
+  if ((rewards != 2 * txns || codes != txns)); then
+    echo "FAIL: want two rewards and one discount code per transaction" >&2
+    exit 1
+  fi
+  echo "rewards = 2 x transactions ($name): ok"
+}
+
+if [[ $what == all || $what == transactions ]]; then
+  go build -o "$out/advocate" ./cmd/advocate
+  go build -o "$out/loadgen" ./cmd/loadgen
+  command -v sqlite3 >/dev/null || apt-get install -y sqlite3 >/dev/null
+  tx_concurrency=${BENCH_TX_CONCURRENCY:-64}
+  echo "# transactions: $tx_concurrency workers for $duration after a 1s warm-up; server and load generator share the machine"
+
+  sqlite_dir=$(mktemp -d "$out/sqlite.XXXXXX")
+  tx_engine sqlite "$sqlite_dir/advocate.db"
+  rm -rf "$sqlite_dir"
+  sqlite_dir=
+
+  PGOPTIONS=--client-min-messages=warning runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 \
+    -c "DROP DATABASE IF EXISTS advocate_bench_tx" -c "CREATE DATABASE advocate_bench_tx OWNER advocate"
+  tx_engine postgres "${pg/\/advocate_test\?//advocate_bench_tx?}"
+fi
+
+if [[ $what == all || $what == reads ]]; then
+  echo "# stats and balance: random referrers, one client, httptest server"
+  ADVOCATE_TEST_POSTGRES=$pg ADVOCATE_BENCH_LARGE=1 \
+    go test -run '^$' -bench 'BenchmarkCustomerReads' -benchtime 5s -timeout 30m ./internal/httpapi/ | tee "$out/reads.txt"
+  awk '/^BenchmarkCustomerReads/ {
+      split($1, p, "/"); eng = p[2]; sub(/^entries=/, "", p[3]); n = p[3] + 0; read = p[4]; sub(/-[0-9]+$/, "", read)
+      for (i = 3; i < NF; i++) if ($(i+1) == "ns/op") ns[eng, read, n] = $i
+      keys[eng "/" read] = 1
+    }
+    END { for (k in keys) { split(k, q, "/"); if (ns[q[1], q[2], 1000] && ns[q[1], q[2], 1000000])
+      printf "ratio GET /v1/customers/{key}/%s 1M / 1k ledger entries (%s): %.2f\n", q[2], q[1], ns[q[1], q[2], 1000000] / ns[q[1], q[2], 1000] } }' "$out/reads.txt"
+fi
+
+if [[ $what == all || $what == redirect ]]; then
+  go build -o "$out/advocate" ./cmd/advocate
+  go build -o "$out/loadgen" ./cmd/loadgen
+  command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
+  command -v sqlite3 >/dev/null || apt-get install -y sqlite3 >/dev/null
+  # A browser's user agent: bots' clicks are not recorded, and the
+  # benchmark is of a redirect that records one.
+  ua='User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
+  sqlite_dir=$(mktemp -d "$out/sqlite.XXXXXX")
+  start_server redirect "$sqlite_dir/advocate.db"
+  curl -fsS -o /dev/null -X POST "$url/v1/customers" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+    -d '{"key":"jane","email":"jane@example.com","name":"Jane","referral_code":"JANE20"}'
+  location=$(curl -sS -o /dev/null -w '%{redirect_url}' -H "$ua" "$url/r/JANE20")
+  "$out/loadgen" bare302 -addr 127.0.0.1:0 -location "$location" >"$out/bare302.out" &
+  bare_pid=$!
+  trap 'stop_server; kill "$bare_pid" 2>/dev/null; [[ -z $sqlite_dir ]] || rm -rf "$sqlite_dir"' EXIT
+  for _ in $(seq 1 50); do grep -q listening "$out/bare302.out" && break; sleep 0.1; done
+  bare=$(awk '/listening/ {print $4}' "$out/bare302.out")
+  echo "# redirect: wrk -t2 -c64 for 5s, alternating the bare handler and Advocate, three rounds; both redirect to $location"
+
+  # cpu_ticks PID prints the process's user and system CPU time in ticks.
+  cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+  # wrk_run NAME URL PID runs wrk and prints its rate, p99 and the server's
+  # CPU time per request.
+  wrk_run() {
+    local t0 t1 res
+    t0=$(cpu_ticks "$3")
+    res=$(wrk -t2 -c64 -d5s --latency -H "$ua" "$2/r/JANE20")
+    t1=$(cpu_ticks "$3")
+    awk -v name="$1" -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '
+      /requests in/ {n = $1} /Requests\/sec/ {r = $2} $1 == "99%" {p99 = $2} /Non-2xx/ {bad = $NF}
+      END {printf "%-22s %8.0f req/s  p99 %-9s %4.0f µs server CPU per request%s\n", name, r, p99, ticks / hz * 1e6 / n, bad ? "  NON-3xx: " bad : ""}' <<<"$res"
+  }
+  results=
+  for round in 1 2 3; do
+    results+=$(wrk_run "bare net/http 302" "$bare" "$bare_pid")$'\n'
+    results+=$(wrk_run "advocate GET /r/{code}" "$url" "$server_pid")$'\n'
+  done
+  printf '%s' "$results"
+  max=$(awk '/^advocate/ {s += $4; n++} END {printf "%.0f", s / n}' <<<"$results")
+  awk '/^bare/ {b += $4} /^advocate/ {a += $4} END {printf "ratio advocate / bare, mean of 3 rounds: %.2f\n", a / b}' <<<"$results"
+
+  rate80=$((max * 8 / 10))
+  echo "# fixed rate: 80% of Advocate's mean maximum, $rate80 req/s, open loop (-raw), 10s after a 1s warm-up, latency from when each request was due"
+  # clicks prints the stored clicks once the count has stopped moving and
+  # nothing is queued: the server writes them in batches every 100 ms.
+  clicks() {
+    local last=-1 n same=0
+    while ((same < 3)); do
+      sleep 0.2
+      n=$(sqlite3 "$sqlite_dir/advocate.db" 'SELECT COUNT(*) FROM clicks')
+      if [[ $n == "$last" && $(metric advocate_clicks_queued) == 0 ]]; then same=$((same + 1)); else same=0; fi
+      last=$n
+    done
+    echo "$n"
+  }
+  clicks0=$(clicks)
+  fixed=$("$out/loadgen" -raw -url "$url/r/JANE20" -rate "$rate80" -c 128 -d 10s -status 302 -H "$ua" -label "advocate GET /r/{code}")
+  echo "$fixed"
+  clicks1=$(clicks)
+  sent=$(awk '{for (i = 1; i <= NF; i++) {if ($(i+1) == "ok") n += $i; if ($i ~ /^\(\+[0-9]+$/) n += substr($i, 3)}} END {print n}' <<<"$fixed")
+  echo "clicks recorded during the fixed-rate run: $((clicks1 - clicks0)) of $sent redirects (warm-up included); lost: $((sent - (clicks1 - clicks0)))"
+  echo "clicks dropped by the buffer over the whole run (wrk included): $(metric advocate_clicks_dropped_total), failed to write: $(metric advocate_clicks_failed_total)"
+  "$out/loadgen" -raw -url "$bare/r/JANE20" -rate "$rate80" -c 128 -d 10s -status 302 -H "$ua" -label "bare net/http 302"
+  # Where the p99 stays low, and how the bare handler fares at 80% of its
+  # own maximum: the load generator shares the two CPUs with the server.
+  for pct in 25 50; do
+    "$out/loadgen" -raw -url "$url/r/JANE20" -rate $((max * pct / 100)) -c 128 -d 5s -status 302 -H "$ua" -label "advocate at ${pct}%"
+  done
+  bare_max=$(awk '/^bare/ {s += $4; n++} END {printf "%.0f", s / n}' <<<"$results")
+  "$out/loadgen" -raw -url "$bare/r/JANE20" -rate $((bare_max * 8 / 10)) -c 128 -d 5s -status 302 -H "$ua" -label "bare at 80% of its max"
+  stop_server
+  kill "$bare_pid"
+  rm -rf "$sqlite_dir"
+  sqlite_dir=
+
+  go test -count=1 -run '^TestSize$' -v ./web/sdk/ | awk '/po.js:/ {sub(/^.*po.js:/, "po.js:"); print}'
 fi

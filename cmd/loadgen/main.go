@@ -7,7 +7,7 @@
 //	  -body '{"email":"u{n}@example.com","name":"User {n}","key":"u{n}"}'
 //	loadgen -url http://127.0.0.1:8080/v1/customers -key sk_… -n 200 \
 //	  -body '{"email":"r{i}@example.com","name":"Referrer {i}","key":"r{i}","referral_code":"REF{i}"}'
-//	loadgen -url http://127.0.0.1:8080/r/REF1 -rate 8000 -d 10s -status 302 -H 'User-Agent: Mozilla/5.0'
+//	loadgen -url http://127.0.0.1:8080/r/REF1 -raw -rate 8000 -d 10s -status 302 -H 'User-Agent: Mozilla/5.0'
 //	loadgen bare302 -addr 127.0.0.1:9000 -location 'https://example.com/?ref=REF1'
 //
 // With -body every request is a POST. In the body, {n} becomes a number
@@ -22,12 +22,18 @@
 // measured from the moment its request was due, so a server that stalls is
 // charged for the requests that queued behind the stall.
 //
+// With -raw, GETs skip net/http's client: each worker writes the request
+// as prebuilt bytes on its own kept-alive connection and reads no more of
+// the response than it must, as wrk does, so that the load generator takes
+// less of the CPU it shares with the server.
+//
 // The bare302 subcommand serves the baseline of the redirect benchmark: a
 // bare net/http handler answering every request with the same 302 as
 // Advocate's short links.
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -37,6 +43,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -76,6 +83,7 @@ type config struct {
 	Warmup      time.Duration
 	Requests    int     // > 0: send exactly this many, then stop
 	Rate        float64 // > 0: requests per second on a fixed schedule
+	Raw         bool    // GETs through rawConn instead of net/http's client
 }
 
 func run(args []string, stdout io.Writer) error {
@@ -99,8 +107,12 @@ func run(args []string, stdout io.Writer) error {
 	fs.DurationVar(&c.Warmup, "warmup", time.Second, "load applied before measuring, not counted")
 	fs.IntVar(&c.Requests, "n", 0, "send exactly this many requests instead of running for -d (no warm-up)")
 	fs.Float64Var(&c.Rate, "rate", 0, "requests per second on a fixed schedule (open loop) instead of back to back")
+	fs.BoolVar(&c.Raw, "raw", false, "send GETs as prebuilt bytes on one kept-alive connection per worker, as wrk does, instead of through net/http's client")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if c.Raw && c.Body != "" {
+		return errors.New("-raw sends GETs only; it does not go with -body")
 	}
 	if c.URL == "" || c.Concurrency < 1 || c.Duration <= 0 || c.Requests < 0 || c.Rate < 0 {
 		return errors.New("-url is required, -c must be ≥ 1, -d > 0, -n and -rate ≥ 0")
@@ -138,6 +150,7 @@ type result struct {
 	Latencies   []time.Duration // of successful requests, sorted
 	Failed      int
 	FirstError  string
+	WarmupOK    int // successful requests of the warm-up, not in Latencies
 }
 
 // String is the line scripts/bench.sh and docs/benchmarks.md show.
@@ -147,9 +160,13 @@ func (r *result) String() string {
 	if r.Rate > 0 {
 		load = fmt.Sprintf("rate=%.0f/s c=%d", r.Rate, r.Concurrency)
 	}
-	return fmt.Sprintf("%-30s %s %6d ok %3d failed in %.1fs  %8.0f req/s  p50 %s  p99 %s  max %s",
+	warm := ""
+	if r.WarmupOK > 0 {
+		warm = fmt.Sprintf(" (+%d in warm-up)", r.WarmupOK)
+	}
+	return fmt.Sprintf("%-30s %s %6d ok %3d failed in %.1fs  %8.0f req/s  p50 %s  p99 %s  max %s%s",
 		r.Label, load, len(r.Latencies), r.Failed, r.Elapsed.Seconds(), rate,
-		ms(r.percentile(50)), ms(r.percentile(99)), ms(r.percentile(100)))
+		ms(r.percentile(50)), ms(r.percentile(99)), ms(r.percentile(100)), warm)
 }
 
 func (r *result) percentile(p int) time.Duration {
@@ -196,20 +213,41 @@ func load(ctx context.Context, c config) *result {
 		lat    []time.Duration
 		failed int
 		first  string
+		warm   int
 	}
 	workers := make([]worker, c.Concurrency)
 	var wg sync.WaitGroup
 	for i := range workers {
 		w := &workers[i]
 		wg.Go(func() {
+			var raw *rawConn
+			if c.Raw {
+				var err error
+				if raw, err = newRawConn(c); err != nil {
+					w.failed, w.first = 1, err.Error()
+					return
+				}
+				defer raw.close()
+			}
 			for {
 				n, t0, ok := next()
 				if !ok {
 					return
 				}
-				err := do(ctx, client, c, runID, n)
+				var err error
+				if raw != nil {
+					err = raw.do(c.Status)
+				} else {
+					err = do(ctx, client, c, runID, n)
+				}
 				t1 := time.Now()
-				if c.Requests == 0 && (t0.Before(start) || (c.Rate == 0 && t1.After(end))) {
+				if c.Requests == 0 && t0.Before(start) {
+					if err == nil {
+						w.warm++
+					}
+					continue
+				}
+				if c.Requests == 0 && c.Rate == 0 && t1.After(end) {
 					continue
 				}
 				if err != nil {
@@ -230,6 +268,7 @@ func load(ctx context.Context, c config) *result {
 	}
 	for _, w := range workers {
 		r.Latencies = append(r.Latencies, w.lat...)
+		r.WarmupOK += w.warm
 		if w.failed > 0 && r.Failed == 0 {
 			r.FirstError = w.first
 		}
@@ -295,6 +334,139 @@ func do(ctx context.Context, client *http.Client, c config, runID string, n int6
 		return fmt.Errorf("%s %s: %d %s", method, c.URL, resp.StatusCode, bytes.TrimSpace(b))
 	}
 	return nil
+}
+
+// rawConn is one worker's connection for -raw: the request is built once
+// and written as bytes, and the response is read just far enough to know
+// its status and where it ends. net/http's client spends several times
+// the CPU of a small server response on each request, and the load
+// generator shares the machine with the server it measures.
+type rawConn struct {
+	addr    string
+	request []byte
+	conn    net.Conn
+	br      *bufio.Reader
+}
+
+func newRawConn(c config) (*rawConn, error) {
+	u, err := url.Parse(c.URL)
+	if err != nil || u.Scheme != "http" {
+		return nil, fmt.Errorf("-raw needs an http:// URL, not %q", c.URL)
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\n", u.RequestURI(), u.Host)
+	if c.Key != "" {
+		fmt.Fprintf(&b, "Authorization: Bearer %s\r\n", c.Key)
+	}
+	for name, values := range c.Header {
+		for _, v := range values {
+			fmt.Fprintf(&b, "%s: %s\r\n", name, v)
+		}
+	}
+	b.WriteString("\r\n")
+	addr := u.Host
+	if u.Port() == "" {
+		addr += ":80"
+	}
+	return &rawConn{addr: addr, request: b.Bytes()}, nil
+}
+
+// do sends the request and reads the response; a status other than want
+// (or a 2xx when want is 0) is an error. After any failure the connection
+// is dropped and the next request dials again.
+func (rc *rawConn) do(want int) error {
+	if rc.conn == nil {
+		conn, err := net.DialTimeout("tcp", rc.addr, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		rc.conn, rc.br = conn, bufio.NewReaderSize(conn, 16<<10)
+	}
+	rc.conn.SetDeadline(time.Now().Add(30 * time.Second))
+	status, keep, err := rc.exchange()
+	if err != nil || !keep {
+		rc.close()
+	}
+	if err != nil {
+		return err
+	}
+	if want == 0 && status/100 != 2 || want != 0 && status != want {
+		return fmt.Errorf("GET http://%s: %d", rc.addr, status)
+	}
+	return nil
+}
+
+// exchange writes the request and reads one response: the status line,
+// the headers it needs (Content-Length, chunked encoding, Connection:
+// close), and the body, which it discards.
+func (rc *rawConn) exchange() (status int, keep bool, err error) {
+	if _, err := rc.conn.Write(rc.request); err != nil {
+		return 0, false, err
+	}
+	line, err := rc.br.ReadSlice('\n')
+	if err != nil {
+		return 0, false, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
+		return 0, false, fmt.Errorf("malformed status line %q", line)
+	}
+	if status, err = strconv.Atoi(string(line[9:12])); err != nil {
+		return 0, false, fmt.Errorf("malformed status line %q", line)
+	}
+	length, chunked, keep := -1, false, true
+	for {
+		line, err := rc.br.ReadSlice('\n')
+		if err != nil {
+			return 0, false, err
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			break
+		}
+		name, value, _ := bytes.Cut(line, []byte(":"))
+		value = bytes.TrimSpace(value)
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			if length, err = strconv.Atoi(string(value)); err != nil {
+				return 0, false, fmt.Errorf("malformed Content-Length %q", value)
+			}
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			chunked = bytes.EqualFold(value, []byte("chunked"))
+		case bytes.EqualFold(name, []byte("Connection")):
+			keep = !bytes.EqualFold(value, []byte("close"))
+		}
+	}
+	switch {
+	case chunked:
+		for {
+			line, err := rc.br.ReadSlice('\n')
+			if err != nil {
+				return 0, false, err
+			}
+			size, err := strconv.ParseInt(string(bytes.TrimSpace(line)), 16, 64)
+			if err != nil {
+				return 0, false, fmt.Errorf("malformed chunk size %q", line)
+			}
+			if _, err := rc.br.Discard(int(size) + 2); err != nil { // the chunk and its CRLF
+				return 0, false, err
+			}
+			if size == 0 {
+				return status, keep, nil
+			}
+		}
+	case length >= 0:
+		_, err = rc.br.Discard(length)
+		return status, keep, err
+	default: // the body runs to the end of the connection
+		_, err = io.Copy(io.Discard, rc.br)
+		return status, false, err
+	}
+}
+
+func (rc *rawConn) close() {
+	if rc.conn != nil {
+		rc.conn.Close()
+		rc.conn = nil
+	}
 }
 
 // expand fills in a body template for request number n (see the package

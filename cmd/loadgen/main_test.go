@@ -118,6 +118,16 @@ func TestLoadModes(t *testing.T) {
 			wantOK: func(n int) bool { return n == 10 }},
 		{name: "other status than expected fails", cfg: config{Status: http.StatusFound, Requests: 5}, wantFailed: true,
 			wantOK: func(n int) bool { return n == 0 }},
+		{name: "raw: expected redirect", cfg: config{URL: "/redirect", Raw: true, Status: http.StatusFound, Requests: 20},
+			wantOK: func(n int) bool { return n == 20 }},
+		{name: "raw: chunked body read to its end", cfg: config{URL: "/chunked", Raw: true, Requests: 20},
+			wantOK: func(n int) bool { return n == 20 }},
+		{name: "raw: server closes the connection", cfg: config{URL: "/close", Raw: true, Requests: 20},
+			wantOK: func(n int) bool { return n == 20 }},
+		{name: "raw: fixed rate", cfg: config{Raw: true, Rate: 200, Duration: 500 * time.Millisecond, Warmup: 100 * time.Millisecond},
+			wantOK: func(n int) bool { return n >= 95 && n <= 101 }},
+		{name: "raw: other status than expected fails", cfg: config{Raw: true, Status: http.StatusFound, Requests: 5}, wantFailed: true,
+			wantOK: func(n int) bool { return n == 0 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,11 +142,20 @@ func TestLoadModes(t *testing.T) {
 					w.WriteHeader(http.StatusBadRequest)
 					return
 				}
-				if r.URL.Path == "/redirect" {
+				switch r.URL.Path {
+				case "/redirect":
 					redirectTo("/elsewhere").ServeHTTP(w, r)
-					return
+				case "/chunked":
+					for range 3 {
+						w.Write([]byte(strings.Repeat("x", 3000)))
+						w.(http.Flusher).Flush()
+					}
+				case "/close":
+					w.Header().Set("Connection", "close")
+					w.Write([]byte("bye"))
+				default:
+					w.WriteHeader(http.StatusOK)
 				}
-				w.WriteHeader(http.StatusOK)
 			}))
 			defer srv.Close()
 
@@ -153,6 +172,9 @@ func TestLoadModes(t *testing.T) {
 			}
 			if !tt.wantOK(len(r.Latencies)) {
 				t.Errorf("%d successful requests: %s", len(r.Latencies), r)
+			}
+			if c.Rate > 0 && c.Warmup > 0 && (r.WarmupOK < 15 || r.WarmupOK > 21) {
+				t.Errorf("%d successful requests in the warm-up, want about %v", r.WarmupOK, c.Rate*c.Warmup.Seconds())
 			}
 			mu.Lock()
 			defer mu.Unlock()

@@ -347,22 +347,27 @@ func seedLedger(b *testing.B, e store.Engine, dsn, programID string, referrers, 
 	start := time.Now()
 	now := time.Now().UnixMicro()
 	const amount = 1000
-	// $1 program, $2 and $3 the range, $4 now, $5 referrers, $6 the rule.
-	const numbers = `WITH RECURSIVE n(i) AS (SELECT CAST($2 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < $3),
-		m(i, k) AS (SELECT i, (i - 1) % CAST($5 AS BIGINT) + 1 FROM n) `
-	inserts := []string{
-		numbers + `INSERT INTO rewards (id, program_id, rule_id, customer_id, referrer_id, friend_id, source, trigger_type,
+	// $1 and $2 are the range, $3 the referrers, $4 now, $5 the program and
+	// $6 the rule; each statement is given the parameters up to the last
+	// it uses, as PostgreSQL wants.
+	const numbers = `WITH RECURSIVE n(i) AS (SELECT CAST($1 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < $2),
+		m(i, k) AS (SELECT i, (i - 1) % CAST($3 AS BIGINT) + 1 FROM n) `
+	inserts := []struct {
+		query string
+		args  int
+	}{
+		{numbers + `INSERT INTO rewards (id, program_id, rule_id, customer_id, referrer_id, friend_id, source, trigger_type,
 			recipient, reward_type, unit, amount, currency, status, needs_approval, available_at, created_at, updated_at)
-			SELECT 'rwd_bench_' || i, CAST($1 AS TEXT), CAST($6 AS TEXT), 'cus_bench_' || k, 'cus_bench_' || k, 'cus_bench_' || (2 * k),
+			SELECT 'rwd_bench_' || i, CAST($5 AS TEXT), CAST($6 AS TEXT), 'cus_bench_' || k, 'cus_bench_' || k, 'cus_bench_' || (2 * k),
 				'bench-' || i, 'purchase', 'referrer', 'credit', 'fixed', ` + fmt.Sprint(amount) + `, 'USD', 'available', FALSE,
 				CAST($4 AS BIGINT), CAST($4 AS BIGINT), CAST($4 AS BIGINT)
-			FROM m`,
-		numbers + `INSERT INTO ledger_transactions (id, program_id, kind, reward_id, note, created_at)
-			SELECT 'ltx_bench_' || i, CAST($1 AS TEXT), '` + ledger.KindRewardEarned + `', 'rwd_bench_' || i, '', CAST($4 AS BIGINT) FROM m`,
-		numbers + `INSERT INTO ledger_entries (id, ledger_transaction_id, account_id, amount, currency, created_at)
+			FROM m`, 6},
+		{numbers + `INSERT INTO ledger_transactions (id, program_id, kind, reward_id, note, created_at)
+			SELECT 'ltx_bench_' || i, CAST($5 AS TEXT), '` + ledger.KindRewardEarned + `', 'rwd_bench_' || i, '', CAST($4 AS BIGINT) FROM m`, 5},
+		{numbers + `INSERT INTO ledger_entries (id, ledger_transaction_id, account_id, amount, currency, created_at)
 			SELECT 'ent_bench_' || i || 'a', 'ltx_bench_' || i, 'acc_bench_expense', -` + fmt.Sprint(amount) + `, 'USD', CAST($4 AS BIGINT) FROM m
 			UNION ALL
-			SELECT 'ent_bench_' || i || 'b', 'ltx_bench_' || i, 'acc_bench_' || k, ` + fmt.Sprint(amount) + `, 'USD', CAST($4 AS BIGINT) FROM m`,
+			SELECT 'ent_bench_' || i || 'b', 'ltx_bench_' || i, 'acc_bench_' || k, ` + fmt.Sprint(amount) + `, 'USD', CAST($4 AS BIGINT) FROM m`, 4},
 	}
 	exec := func(q string, args ...any) {
 		if _, err := raw.ExecContext(ctx, q, args...); err != nil {
@@ -378,8 +383,9 @@ func seedLedger(b *testing.B, e store.Engine, dsn, programID string, referrers, 
 	const chunk = 100_000
 	for lo := 1; lo <= n; lo += chunk {
 		hi := min(lo+chunk-1, n)
+		args := []any{lo, hi, referrers, now, programID, ruleID}
 		for _, q := range inserts {
-			exec(q, programID, lo, hi, now, referrers, ruleID)
+			exec(q.query, args[:q.args]...)
 		}
 	}
 	exec(`UPDATE ledger_accounts SET balance = (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries

@@ -121,19 +121,23 @@ func (s *Server) instrument(pattern string, next http.Handler) http.Handler {
 		}
 		d := time.Since(start)
 		s.metrics.observe(pattern, sw.status, d)
-		attrs := []any{
-			slog.String("request_id", rid), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.Duration("duration", d), slog.Int("bytes", sw.bytes),
-		}
-		if a := authFrom(r.Context()); a != nil {
-			attrs = append(attrs, slog.String("program_id", a.Program.ID), slog.String("key", a.Key.Prefix))
-		}
 		level := slog.LevelInfo
 		if s.quiet[pattern] {
 			level = slog.LevelDebug
 		}
 		if sw.status >= 500 {
 			level = slog.LevelError
+		}
+		// Quiet routes are the busiest: skip building a record nobody logs.
+		if !s.Log.Enabled(r.Context(), level) {
+			return
+		}
+		attrs := []any{
+			slog.String("request_id", rid), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status), slog.Duration("duration", d), slog.Int("bytes", sw.bytes),
+		}
+		if a := authFrom(r.Context()); a != nil {
+			attrs = append(attrs, slog.String("program_id", a.Program.ID), slog.String("key", a.Key.Prefix))
 		}
 		s.Log.Log(r.Context(), level, "request", attrs...)
 	})

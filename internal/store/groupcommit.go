@@ -17,11 +17,18 @@ import (
 // that one failing (or panicking) caller rolls back only its own changes,
 // and all of them share one COMMIT and one fsync. Every caller gets its
 // result only after that COMMIT, so what InTx reports as done is on disk.
+//
+// The committing goroutine keeps one connection of the writer pool for
+// itself, with its statements prepared (see batchConn), and runs BEGIN
+// IMMEDIATE and COMMIT on it as plain statements: database/sql's own
+// transactions start a goroutine for every query, which cost the writer,
+// the bottleneck of every write, a tenth of its time.
 type groupCommit struct {
 	jobs     chan *job
 	quit     chan struct{}
 	wg       sync.WaitGroup
 	stopOnce sync.Once
+	conn     *batchConn // nil until the first batch, and after a broken one
 }
 
 type job struct {
@@ -76,6 +83,7 @@ func (g *groupCommit) loop(db *DB) {
 			batch = append(batch[:0], j)
 		case <-g.quit:
 			g.drain()
+			g.release()
 			return
 		}
 	more:
@@ -104,9 +112,24 @@ func (g *groupCommit) drain() {
 	}
 }
 
+// release gives the connection back to the pool, closing its statements.
+func (g *groupCommit) release() {
+	if g.conn != nil {
+		g.conn.close()
+		g.conn = nil
+	}
+}
+
 // commit runs a batch in one transaction and reports to every caller.
 func (g *groupCommit) commit(db *DB, batch []*job) {
+	ctx := context.Background()
 	finish := func(err error) {
+		if err != nil && g.conn != nil {
+			// Whatever went wrong, leave nothing open: the next batch
+			// starts on a fresh connection.
+			g.conn.conn.ExecContext(ctx, "ROLLBACK")
+			g.release()
+		}
 		for _, j := range batch {
 			if j.err == nil && j.panic == nil {
 				j.err = err
@@ -114,9 +137,16 @@ func (g *groupCommit) commit(db *DB, batch []*job) {
 			close(j.done)
 		}
 	}
-	ctx := context.Background()
-	sqltx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
+	if g.conn == nil {
+		conn, err := db.write.Conn(ctx)
+		if err != nil {
+			finish(fmt.Errorf("begin: %w", err))
+			return
+		}
+		g.conn = &batchConn{conn: conn, stmts: map[string]*sql.Stmt{}}
+	}
+	q := g.conn
+	if _, err := q.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		finish(fmt.Errorf("begin: %w", err))
 		return
 	}
@@ -125,50 +155,96 @@ func (g *groupCommit) commit(db *DB, batch []*job) {
 			j.err = err
 			continue
 		}
-		if _, err := sqltx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
-			sqltx.Rollback()
+		if _, err := q.ExecContext(ctx, "SAVEPOINT job"); err != nil {
 			finish(fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		tx := &Tx{tx: uncancelable{sqltx}, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}
+		tx := &Tx{tx: q, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}
 		func() {
 			defer func() { j.panic = recover() }()
 			j.err = j.fn(tx)
 		}()
 		if j.err != nil || j.panic != nil {
-			if _, err := sqltx.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
-				sqltx.Rollback()
+			if _, err := q.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
 				finish(fmt.Errorf("rollback to savepoint: %w", err))
 				return
 			}
 		}
-		if _, err := sqltx.ExecContext(ctx, "RELEASE job"); err != nil {
-			sqltx.Rollback()
+		if _, err := q.ExecContext(ctx, "RELEASE job"); err != nil {
 			finish(fmt.Errorf("release savepoint: %w", err))
 			return
 		}
 	}
-	if err := sqltx.Commit(); err != nil {
+	if _, err := q.ExecContext(ctx, "COMMIT"); err != nil {
 		finish(fmt.Errorf("commit: %w", err))
 		return
 	}
 	finish(nil)
 }
 
-// uncancelable runs a batch member's statements without its caller's
-// cancellation: SQLite answers an interrupted write by rolling back the
-// whole transaction, which would fail every other caller in the batch. A
-// caller that goes away is skipped if its turn has not come yet.
-type uncancelable struct{ tx *sql.Tx }
-
-func (u uncancelable) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return u.tx.ExecContext(context.WithoutCancel(ctx), q, args...)
+// batchConn is the committing goroutine's connection. It runs a batch
+// member's statements without the caller's cancellation: SQLite answers
+// an interrupted write by rolling back the whole transaction, which would
+// fail every other caller in the batch. A caller that goes away is skipped
+// if its turn has not come yet.
+//
+// Its statements stay prepared, one per query text: SQLite compiles SQL
+// slowly next to running it (compiling was a third of the time of a
+// transaction that fires rewards), and the single writer is what limits
+// write throughput. The store's queries are a fixed set of texts, but the
+// cache is bounded all the same. Only the committing goroutine uses it.
+type batchConn struct {
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
 }
 
-func (u uncancelable) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return u.tx.QueryContext(context.WithoutCancel(ctx), q, args...)
+// maxStmts bounds how many statements stay prepared.
+const maxStmts = 256
+
+// prepared returns q's statement, preparing it on first use, or nil when
+// the cache is full or q does not compile (running it reports why).
+func (b *batchConn) prepared(ctx context.Context, q string) *sql.Stmt {
+	if st, ok := b.stmts[q]; ok {
+		return st
+	}
+	if len(b.stmts) >= maxStmts {
+		return nil
+	}
+	st, err := b.conn.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	b.stmts[q] = st
+	return st
 }
 
-func (u uncancelable) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return u.tx.QueryRowContext(context.WithoutCancel(ctx), q, args...)
+func (b *batchConn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = context.WithoutCancel(ctx)
+	if st := b.prepared(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return b.conn.ExecContext(ctx, q, args...)
+}
+
+func (b *batchConn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = context.WithoutCancel(ctx)
+	if st := b.prepared(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return b.conn.QueryContext(ctx, q, args...)
+}
+
+func (b *batchConn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = context.WithoutCancel(ctx)
+	if st := b.prepared(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return b.conn.QueryRowContext(ctx, q, args...)
+}
+
+func (b *batchConn) close() {
+	for _, st := range b.stmts {
+		st.Close()
+	}
+	b.conn.Close()
 }

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -49,13 +50,9 @@ const (
 type DB struct {
 	Engine Engine
 	write  *sql.DB
-	read   *sql.DB
+	read   *readPool
 	// Now is the clock; tests replace it.
 	Now func() time.Time
-	// PasswordCost is the bcrypt cost of admin passwords, bcrypt.DefaultCost
-	// when 0. Tests lower it: one hash at the default takes a tenth of a
-	// second, and seconds under the race detector.
-	PasswordCost int
 	// batch group-commits SQLite write transactions; nil on PostgreSQL.
 	batch *groupCommit
 }
@@ -73,7 +70,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		pool.SetMaxOpenConns(20)
 		pool.SetMaxIdleConns(20)
 		pool.SetConnMaxIdleTime(5 * time.Minute)
-		db.write, db.read = pool, pool
+		db.write, db.read = pool, &readPool{DB: pool}
 	} else {
 		db.Engine = SQLite
 		path := strings.TrimPrefix(dsn, "file:")
@@ -106,7 +103,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		n := max(4, runtime.NumCPU()*2)
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
-		db.write, db.read = w, r
+		db.write, db.read = w, &readPool{DB: r, stmts: map[string]*sql.Stmt{}}
 		db.batch = newGroupCommit(db)
 	}
 	if err := db.write.PingContext(ctx); err != nil {
@@ -122,10 +119,76 @@ func (db *DB) Close() error {
 		db.batch.stop()
 	}
 	err := db.write.Close()
-	if db.read != db.write {
+	if db.read.DB != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
 	return err
+}
+
+// readPool is the read pool. On SQLite its queries run as statements prepared
+// once per query text (stmts is nil on PostgreSQL, whose driver keeps its
+// own statement cache): SQLite compiles SQL slowly next to running it, and
+// the queries on every request, such as the API key lookup, are a fixed
+// set of texts. The cache is bounded; queries past it run unprepared.
+type readPool struct {
+	*sql.DB
+	mu    sync.RWMutex
+	stmts map[string]*sql.Stmt
+}
+
+// prepared returns q's statement, or nil when q is not to be cached.
+func (p *readPool) prepared(ctx context.Context, q string) *sql.Stmt {
+	if p.stmts == nil {
+		return nil
+	}
+	p.mu.RLock()
+	st, ok := p.stmts[q]
+	full := len(p.stmts) >= maxStmts
+	p.mu.RUnlock()
+	if ok || full {
+		return st
+	}
+	st, err := p.DB.PrepareContext(ctx, q)
+	if err != nil {
+		return nil // running it unprepared reports why
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if prev, ok := p.stmts[q]; ok { // another caller was first
+		st.Close()
+		return prev
+	}
+	if len(p.stmts) >= maxStmts {
+		st.Close()
+		return nil
+	}
+	p.stmts[q] = st
+	return st
+}
+
+func (p *readPool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := p.prepared(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.DB.QueryContext(ctx, q, args...)
+}
+
+func (p *readPool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := p.prepared(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.DB.QueryRowContext(ctx, q, args...)
+}
+
+// Close closes the prepared statements and the pool.
+func (p *readPool) Close() error {
+	p.mu.Lock()
+	for q, st := range p.stmts {
+		st.Close()
+		delete(p.stmts, q)
+	}
+	p.mu.Unlock()
+	return p.DB.Close()
 }
 
 // Ping checks that the database answers; /readyz uses it.
@@ -310,4 +373,4 @@ func (db *DB) WriteStats() *sql.DB { return db.write }
 
 // ReadStats exposes the reader pool for metrics; on PostgreSQL it is the
 // writer pool too, so metrics register it once.
-func (db *DB) ReadStats() *sql.DB { return db.read }
+func (db *DB) ReadStats() *sql.DB { return db.read.DB }
