@@ -34,18 +34,7 @@ func balance(ctx context.Context, q querier, programID, customerID, currency str
 		if err := rows.Scan(&typ, &amount); err != nil {
 			return nil, fmt.Errorf("read balance: %w", err)
 		}
-		switch typ {
-		case ledger.CreditAvailable:
-			b.CreditAvailable = amount
-		case ledger.CreditPending:
-			b.CreditPending = amount
-		case ledger.CashAvailable:
-			b.CashAvailable = amount
-		case ledger.CashPending:
-			b.CashPending = amount
-		case ledger.CashPaid:
-			b.CashPaid = amount
-		}
+		setBalance(b, typ, amount)
 	}
 	return b, rows.Err()
 }

@@ -215,6 +215,7 @@ func (db *DB) customerFigures(ctx context.Context, programID, currency string, r
 	return bal.Err()
 }
 
+// setBalance puts one account's balance into its place in b.
 func setBalance(b *rewards.Balance, account string, amount int64) {
 	switch account {
 	case ledger.CreditAvailable:
