@@ -227,15 +227,18 @@ if [[ $what == all || $what == redirect ]]; then
   # cpu_ticks PID prints the process's user and system CPU time in ticks.
   cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
   # wrk_run NAME URL PID runs wrk and prints its rate, p99 and the server's
-  # CPU time per request.
+  # CPU time per request; for Advocate also the clicks still queued at the
+  # end, which show whether the click writer kept up (a backlog would be
+  # work deferred past the measurement).
   wrk_run() {
-    local t0 t1 res
+    local t0 t1 res queued=
     t0=$(cpu_ticks "$3")
     res=$(wrk -t2 -c64 -d5s --latency -H "$ua" "$2/r/JANE20")
     t1=$(cpu_ticks "$3")
-    awk -v name="$1" -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '
+    [[ $2 != "$url" ]] || queued="  clicks queued at the end: $(metric advocate_clicks_queued)"
+    awk -v name="$1" -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v q="$queued" '
       /requests in/ {n = $1} /Requests\/sec/ {r = $2} $1 == "99%" {p99 = $2} /Non-2xx/ {bad = $NF}
-      END {printf "%-22s %8.0f req/s  p99 %-9s %4.0f µs server CPU per request%s\n", name, r, p99, ticks / hz * 1e6 / n, bad ? "  NON-3xx: " bad : ""}' <<<"$res"
+      END {printf "%-22s %8.0f req/s  p99 %-9s %4.0f µs server CPU per request%s%s\n", name, r, p99, ticks / hz * 1e6 / n, q, bad ? "  NON-3xx: " bad : ""}' <<<"$res"
   }
   results=
   for round in 1 2 3; do
