@@ -170,14 +170,7 @@ func createProgram(ctx context.Context, tx *store.Tx, name, currency, website st
 		return nil, "", "", err
 	}
 	p.AllowedDomains = domains
-	if err := tx.CreateProgram(ctx, p); err != nil {
-		return nil, "", "", err
-	}
-	sk, _, err := tx.CreateAPIKey(ctx, p.ID, referral.SecretKey)
-	if err != nil {
-		return nil, "", "", err
-	}
-	pk, _, err := tx.CreateAPIKey(ctx, p.ID, referral.PublishableKey)
+	sk, pk, err := tx.CreateProgramWithKeys(ctx, p)
 	if err != nil {
 		return nil, "", "", err
 	}

@@ -90,13 +90,8 @@ func (d *Dashboard) programCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = d.DB.InTx(r.Context(), func(tx *store.Tx) error {
-		if err := tx.CreateProgram(r.Context(), p); err != nil {
+		if _, _, err := tx.CreateProgramWithKeys(r.Context(), p); err != nil {
 			return err
-		}
-		for _, kind := range []string{referral.SecretKey, referral.PublishableKey} {
-			if _, _, err := tx.CreateAPIKey(r.Context(), p.ID, kind); err != nil {
-				return err
-			}
 		}
 		for i := range rules {
 			rules[i].ProgramID = p.ID

@@ -85,14 +85,8 @@ func (e *env) newProgram(name, currency, website string) (*referral.Program, str
 		e.t.Fatal(err)
 	}
 	var sk, pk string
-	err = e.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateProgram(ctx, p); err != nil {
-			return err
-		}
-		if sk, _, err = tx.CreateAPIKey(ctx, p.ID, referral.SecretKey); err != nil {
-			return err
-		}
-		pk, _, err = tx.CreateAPIKey(ctx, p.ID, referral.PublishableKey)
+	err = e.db.InTx(ctx, func(tx *store.Tx) (err error) {
+		sk, pk, err = tx.CreateProgramWithKeys(ctx, p)
 		return err
 	})
 	if err != nil {

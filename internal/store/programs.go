@@ -55,6 +55,21 @@ func (tx *Tx) CreateProgram(ctx context.Context, p *referral.Program) error {
 	return nil
 }
 
+// CreateProgramWithKeys stores a new program and issues its secret and
+// publishable API keys, returning their plaintexts, which are shown once.
+func (tx *Tx) CreateProgramWithKeys(ctx context.Context, p *referral.Program) (secret, publishable string, err error) {
+	if err := tx.CreateProgram(ctx, p); err != nil {
+		return "", "", err
+	}
+	if secret, _, err = tx.CreateAPIKey(ctx, p.ID, referral.SecretKey); err != nil {
+		return "", "", err
+	}
+	if publishable, _, err = tx.CreateAPIKey(ctx, p.ID, referral.PublishableKey); err != nil {
+		return "", "", err
+	}
+	return secret, publishable, nil
+}
+
 // UpdateProgram saves a program's settings.
 func (tx *Tx) UpdateProgram(ctx context.Context, p *referral.Program) error {
 	if err := p.Validate(); err != nil {
