@@ -389,7 +389,7 @@ func seedLedger(b *testing.B, e store.Engine, dsn, programID string, referrers, 
 		}
 	}
 	exec(`UPDATE ledger_accounts SET balance = (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries
-		WHERE account_id = ledger_accounts.id) WHERE id LIKE 'acc_bench_%'`)
+		WHERE account_id = ledger_accounts.id) WHERE id LIKE 'acc_bench_%' AND owner <> ''`)
 	exec(`UPDATE customers SET converted_at = $2 WHERE program_id = $1 AND referrer_id IS NOT NULL`, programID, now)
 	if e == store.Postgres {
 		for _, table := range []string{"customers", "rewards", "ledger_accounts", "ledger_transactions", "ledger_entries"} {

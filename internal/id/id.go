@@ -74,3 +74,12 @@ func encode(b [16]byte) string {
 	}
 	return string(out[:])
 }
+
+// Floor returns the smallest id with prefix made at or after the start of
+// t's millisecond: every id made from then on sorts at or above it, so a
+// query for rows created since t can range over an index on the id.
+func Floor(prefix string, t time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	return prefix + "_" + encode(b)
+}

@@ -148,3 +148,20 @@ func TestNewEncodesTime(t *testing.T) {
 		t.Errorf("epoch id %q, want a zero time part", got)
 	}
 }
+
+func TestFloor(t *testing.T) {
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, d := range []time.Duration{0, time.Microsecond, 999 * time.Microsecond, time.Millisecond, 40 * 24 * time.Hour} {
+		at := base.Add(d)
+		floor := id.Floor("rwd", at)
+		if id := id.New("rwd", at); id < floor {
+			t.Errorf("id %s made at %v sorts below Floor %s", id, at, floor)
+		}
+		if later := id.New("rwd", at.Add(time.Millisecond)); later < floor {
+			t.Errorf("id %s made after %v sorts below Floor %s", later, at, floor)
+		}
+		if earlier := id.New("rwd", at.Truncate(time.Millisecond).Add(-time.Millisecond)); earlier >= floor {
+			t.Errorf("id %s made a millisecond before %v sorts at or above Floor %s", earlier, at, floor)
+		}
+	}
+}

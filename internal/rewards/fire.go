@@ -31,6 +31,12 @@ type Grant struct {
 	Unit     string
 }
 
+// CountsHistory reports whether Fire looks at the History: a rule given
+// every time without a cap never does, and its store need not count.
+func (r *Rule) CountsHistory() bool {
+	return r.Recurrence == First || r.MaxCount > 0 || r.MaxRewardsPerReferrer > 0
+}
+
 // Fire decides whether rule r gives a reward for ev, and how much. The
 // reason says why not, for logs and tests.
 func (r *Rule) Fire(ev Event, h History) (g Grant, ok bool, reason string) {

@@ -169,3 +169,32 @@ func TestStatuses(t *testing.T) {
 		}
 	}
 }
+
+// TestCountsHistory checks the promise the store relies on to skip
+// counting: when CountsHistory is false, no history changes Fire's answer.
+func TestCountsHistory(t *testing.T) {
+	jan := time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC)
+	ev := Event{Trigger: Purchase, Amount: 5000, Currency: "USD", OccurredAt: jan, FirstAt: jan}
+	histories := []History{{}, {ForFriend: 1}, {ForReferrer: 1}, {ForFriend: 1000, ForReferrer: 1000}}
+	for _, recurrence := range []string{First, Every} {
+		for _, maxCount := range []int{0, 2} {
+			for _, perReferrer := range []int{0, 2} {
+				r := Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 1000, Currency: "USD",
+					Recurrence: recurrence, MaxCount: maxCount, MaxRewardsPerReferrer: perReferrer, Active: true}
+				want := recurrence == First || maxCount > 0 || perReferrer > 0
+				if got := r.CountsHistory(); got != want {
+					t.Errorf("%s max_count=%d max_per_referrer=%d: CountsHistory = %v, want %v", recurrence, maxCount, perReferrer, got, want)
+				}
+				if want {
+					continue
+				}
+				g0, ok0, _ := r.Fire(ev, History{})
+				for _, h := range histories {
+					if g, ok, _ := r.Fire(ev, h); g != g0 || ok != ok0 {
+						t.Errorf("%s without caps: Fire with %+v = %+v %v, with none = %+v %v", recurrence, h, g, ok, g0, ok0)
+					}
+				}
+			}
+		}
+	}
+}

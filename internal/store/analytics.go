@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/advocate-oss/advocate/internal/id"
 )
 
 // Series is one figure per day over a period, oldest first.
@@ -56,7 +58,8 @@ func (db *DB) ProgramOverview(ctx context.Context, programID, currency string, s
 		{&o.Successful, &o.TotalSuccessful, `SELECT converted_at / $3, COUNT(*) FROM customers WHERE program_id = $1 AND converted_at >= $2
 			GROUP BY converted_at / $3`, nil},
 		{&o.RewardsIssued, &o.TotalRewards, `SELECT created_at / $3, SUM(amount - reversed_amount) FROM rewards WHERE program_id = $1
-			AND created_at >= $2 AND currency = $4 AND status NOT IN ('reversed', 'rejected') GROUP BY created_at / $3`, []any{currency}},
+			AND id >= $5 AND created_at >= $2 AND currency = $4 AND status NOT IN ('reversed', 'rejected')
+			GROUP BY created_at / $3`, []any{currency, id.Floor("rwd", first)}},
 		{&o.Revenue, &o.TotalRevenue, `SELECT t.occurred_at / $3, SUM(t.amount - t.refunded_amount) FROM transactions t
 			JOIN customers c ON c.id = t.customer_id WHERE t.program_id = $1 AND t.occurred_at >= $2 AND t.currency = $4
 			AND c.referrer_id IS NOT NULL GROUP BY t.occurred_at / $3`, []any{currency}},

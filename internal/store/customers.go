@@ -123,7 +123,7 @@ func (tx *Tx) referralCreated(ctx context.Context, p *referral.Program, c *refer
 	}); err != nil {
 		return err
 	}
-	_, err := tx.fire(ctx, p, c, rewards.Event{Trigger: rewards.Signup, OccurredAt: tx.now}, nil)
+	_, err := tx.fire(ctx, p, c, false, rewards.Event{Trigger: rewards.Signup, OccurredAt: tx.now}, nil)
 	return err
 }
 

@@ -65,26 +65,25 @@ func (tx *Tx) issueDiscountCode(ctx context.Context, rw *rewards.Reward, expires
 	if dc.ExpiresAt != nil {
 		expires = sql.NullInt64{Int64: micros(*dc.ExpiresAt), Valid: true}
 	}
+	// A taken code (one in 10^12) makes the INSERT do nothing; try another.
 	for attempt := 0; ; attempt++ {
 		dc.Code = "GIFT-" + referral.RandomCode(8)
-		var one int
-		err := tx.tx.QueryRowContext(ctx, `SELECT 1 FROM discount_codes WHERE program_id = $1 AND code = $2`, rw.ProgramID, dc.Code).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			break
-		}
+		res, err := tx.tx.ExecContext(ctx, `INSERT INTO discount_codes (id, program_id, customer_id, reward_id, code, percent_off,
+			amount_off, currency, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (program_id, code) DO NOTHING`,
+			dc.ID, dc.ProgramID, dc.CustomerID, dc.RewardID, dc.Code, nullInt(dc.PercentOff), nullInt(dc.AmountOff),
+			nullString(dc.Currency), expires, micros(dc.CreatedAt))
 		if err != nil {
-			return nil, fmt.Errorf("check discount code: %w", err)
+			return nil, fmt.Errorf("issue discount code: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, fmt.Errorf("issue discount code: %w", err)
+		} else if n == 1 {
+			break
 		}
 		if attempt == 10 {
 			return nil, errors.New("no free discount code after 10 attempts")
 		}
-	}
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO discount_codes (id, program_id, customer_id, reward_id, code, percent_off,
-		amount_off, currency, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		dc.ID, dc.ProgramID, dc.CustomerID, dc.RewardID, dc.Code, nullInt(dc.PercentOff), nullInt(dc.AmountOff),
-		nullString(dc.Currency), expires, micros(dc.CreatedAt))
-	if err != nil {
-		return nil, fmt.Errorf("issue discount code: %w", err)
 	}
 	return dc, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -18,7 +19,8 @@ import (
 // caller's transaction. source names what the rewards are for ("signup" or
 // the transaction id); with the rule and the friend it is unique, so no
 // reward can be created twice.
-func (tx *Tx) fire(ctx context.Context, p *referral.Program, friend *referral.Customer, ev rewards.Event, txn *rewards.Transaction) ([]*rewards.Reward, error) {
+// converted says the friend's referral is already marked successful.
+func (tx *Tx) fire(ctx context.Context, p *referral.Program, friend *referral.Customer, converted bool, ev rewards.Event, txn *rewards.Transaction) ([]*rewards.Reward, error) {
 	if friend.ReferrerID == "" {
 		return nil, nil
 	}
@@ -39,10 +41,13 @@ func (tx *Tx) fire(ctx context.Context, p *referral.Program, friend *referral.Cu
 		source = txn.ID
 	}
 	var out []*rewards.Reward
+	var given []*rewards.Rule // the rule of each reward in out
 	for _, rule := range rules {
-		h, err := tx.history(ctx, rule, friend)
-		if err != nil {
-			return nil, err
+		var h rewards.History
+		if rule.CountsHistory() {
+			if h, err = tx.history(ctx, rule, friend); err != nil {
+				return nil, err
+			}
 		}
 		if rule.Recurrence == rewards.Every && rule.MaxMonths > 0 && txn != nil {
 			if ev.FirstAt, err = tx.firstTransactionAt(ctx, friend.ID, txn.Type); err != nil {
@@ -68,13 +73,18 @@ func (tx *Tx) fire(ctx context.Context, p *referral.Program, friend *referral.Cu
 		if txn != nil {
 			rw.TransactionID, rw.TransactionKey = txn.ID, txn.Key
 		}
-		immediate := !rw.NeedsApproval && rule.HoldingDays == 0
-		if immediate {
+		if !rw.NeedsApproval && rule.HoldingDays == 0 {
 			rw.Status = rewards.Available
 		}
-		if err := tx.insertReward(ctx, rw); err != nil {
-			return nil, err
-		}
+		out, given = append(out, rw), append(given, rule)
+	}
+	// One rule's rewards do not change another's history, so all are
+	// written at once.
+	if err := tx.insertRewards(ctx, out); err != nil {
+		return nil, err
+	}
+	for i, rw := range out {
+		immediate := rw.Status == rewards.Available
 		if rw.RewardType != rewards.Discount {
 			// Earned straight into the available account when nothing holds
 			// it back: one posting instead of two.
@@ -87,21 +97,20 @@ func (tx *Tx) fire(ctx context.Context, p *referral.Program, friend *referral.Cu
 				return nil, err
 			}
 		} else if immediate {
-			if rw.DiscountCode, err = tx.issueDiscountCode(ctx, rw, rule.DiscountExpiresDays); err != nil {
+			if rw.DiscountCode, err = tx.issueDiscountCode(ctx, rw, given[i].DiscountExpiresDays); err != nil {
 				return nil, err
 			}
 		}
-		if err := tx.AddEvent(ctx, p.ID, "reward.created", rewardEvent(rw)); err != nil {
-			return nil, err
+		data, err := json.Marshal(rewardEvent(rw))
+		if err != nil {
+			return nil, fmt.Errorf("reward event: %w", err)
 		}
+		tx.addEventJSON(p.ID, "reward.created", data)
 		if immediate {
-			if err := tx.AddEvent(ctx, p.ID, "reward.available", rewardEvent(rw)); err != nil {
-				return nil, err
-			}
+			tx.addEventJSON(p.ID, "reward.available", data)
 		}
-		out = append(out, rw)
 	}
-	if len(out) > 0 {
+	if len(out) > 0 && !converted {
 		if _, err := tx.tx.ExecContext(ctx, `UPDATE customers SET converted_at = $2 WHERE id = $1 AND converted_at IS NULL`,
 			friend.ID, micros(tx.now)); err != nil {
 			return nil, fmt.Errorf("mark referral successful: %w", err)
@@ -110,9 +119,20 @@ func (tx *Tx) fire(ctx context.Context, p *referral.Program, friend *referral.Cu
 	return out, nil
 }
 
-func rewardEvent(rw *rewards.Reward) map[string]any {
-	return map[string]any{"reward_id": rw.ID, "customer_id": rw.CustomerID, "status": rw.Status,
-		"amount": rw.Amount, "currency": rw.Currency, "reward_type": rw.RewardType}
+// rewardEventData is the data of the reward.created and reward.available
+// events; a struct marshals in a fraction of a map's time.
+type rewardEventData struct {
+	RewardID   string `json:"reward_id"`
+	CustomerID string `json:"customer_id"`
+	Status     string `json:"status"`
+	Amount     int64  `json:"amount"`
+	Currency   string `json:"currency"`
+	RewardType string `json:"reward_type"`
+}
+
+func rewardEvent(rw *rewards.Reward) rewardEventData {
+	return rewardEventData{RewardID: rw.ID, CustomerID: rw.CustomerID, Status: rw.Status,
+		Amount: rw.Amount, Currency: rw.Currency, RewardType: rw.RewardType}
 }
 
 // history counts what a rule already gave for this friend and through
@@ -144,14 +164,24 @@ func (tx *Tx) firstTransactionAt(ctx context.Context, customerID, typ string) (t
 	return fromMicros(first), nil
 }
 
-func (tx *Tx) insertReward(ctx context.Context, rw *rewards.Reward) error {
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO rewards (id, program_id, rule_id, customer_id, referrer_id, friend_id,
-		transaction_id, source, trigger_type, recipient, reward_type, unit, amount, currency, status, needs_approval,
-		available_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-		rw.ID, rw.ProgramID, rw.RuleID, rw.CustomerID, rw.ReferrerID, rw.FriendID, nullString(rw.TransactionID), rw.Source,
-		rw.Trigger, rw.Recipient, rw.RewardType, rw.Unit, rw.Amount, nullString(rw.Currency), rw.Status, rw.NeedsApproval,
-		micros(rw.AvailableAt), micros(rw.CreatedAt), micros(rw.UpdatedAt))
+const (
+	rewardColumnNames = `id, program_id, rule_id, customer_id, referrer_id, friend_id, transaction_id, source, trigger_type,
+		recipient, reward_type, unit, amount, currency, status, needs_approval, available_at, created_at, updated_at`
+	rewardColumnCount = 19
+)
+
+// insertRewards writes new rewards in one statement.
+func (tx *Tx) insertRewards(ctx context.Context, rws []*rewards.Reward) error {
+	if len(rws) == 0 {
+		return nil
+	}
+	args := make([]any, 0, rewardColumnCount*len(rws))
+	for _, rw := range rws {
+		args = append(args, rw.ID, rw.ProgramID, rw.RuleID, rw.CustomerID, rw.ReferrerID, rw.FriendID,
+			nullString(rw.TransactionID), rw.Source, rw.Trigger, rw.Recipient, rw.RewardType, rw.Unit, rw.Amount,
+			nullString(rw.Currency), rw.Status, rw.NeedsApproval, micros(rw.AvailableAt), micros(rw.CreatedAt), micros(rw.UpdatedAt))
+	}
+	_, err := tx.tx.ExecContext(ctx, insertRowsSQL("rewards", rewardColumnNames, rewardColumnCount, len(rws)), args...)
 	if _, ok := uniqueViolation(err); ok {
 		return errDuplicateReward
 	}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -18,6 +20,16 @@ import (
 // and all of them share one COMMIT and one fsync. Every caller gets its
 // result only after that COMMIT, so what InTx reports as done is on disk.
 //
+// Savepoints have a price: SQLite copies every page a member first changes
+// into the savepoint's journal, a tenth of the writer's time. So a batch
+// first runs without them. A member that fails without having written
+// anything (most client errors are found before any write) needs no undo.
+// One that fails after writing makes the batch roll back; its error stands,
+// and the others run again in a fresh transaction, this time each in its
+// savepoint, as do the batches after it until one passes without such a
+// failure. fn may therefore run more than once, as it may on PostgreSQL,
+// where InTx retries serialization failures.
+//
 // The committing goroutine keeps one connection of the writer pool for
 // itself, with its statements prepared (see batchConn), and runs BEGIN
 // IMMEDIATE and COMMIT on it as plain statements: database/sql's own
@@ -29,6 +41,9 @@ type groupCommit struct {
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 	conn     *batchConn // nil until the first batch, and after a broken one
+	// careful runs each member in its savepoint: after a member failed
+	// having written, until a batch passes without that.
+	careful bool
 }
 
 type job struct {
@@ -37,6 +52,9 @@ type job struct {
 	err   error
 	panic any
 	done  chan struct{}
+	// failed is set once the job's own failure (err or panic, or its
+	// context ending) is its outcome, whatever happens to the batch.
+	failed bool
 }
 
 // maxBatch bounds how many callers share one commit, so a burst cannot
@@ -120,7 +138,8 @@ func (g *groupCommit) release() {
 	}
 }
 
-// commit runs a batch in one transaction and reports to every caller.
+// commit runs a batch and reports to every caller once its outcome is
+// durable.
 func (g *groupCommit) commit(db *DB, batch []*job) {
 	ctx := context.Background()
 	finish := func(err error) {
@@ -131,7 +150,7 @@ func (g *groupCommit) commit(db *DB, batch []*job) {
 			g.release()
 		}
 		for _, j := range batch {
-			if j.err == nil && j.panic == nil {
+			if !j.failed {
 				j.err = err
 			}
 			close(j.done)
@@ -145,41 +164,76 @@ func (g *groupCommit) commit(db *DB, batch []*job) {
 		}
 		g.conn = &batchConn{conn: conn, stmts: map[string]*sql.Stmt{}}
 	}
-	q := g.conn
-	if _, err := q.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		finish(fmt.Errorf("begin: %w", err))
-		return
-	}
-	for _, j := range batch {
-		if err := j.ctx.Err(); err != nil {
-			j.err = err
-			continue
-		}
-		if _, err := q.ExecContext(ctx, "SAVEPOINT job"); err != nil {
-			finish(fmt.Errorf("savepoint: %w", err))
+	run := batch
+	for {
+		again, err := g.runBatch(ctx, db, run)
+		if err != nil || !again {
+			finish(err)
 			return
 		}
+		// A member failed after writing and everything was rolled back:
+		// the others run again, each in its savepoint.
+		g.careful = true
+		run = slices.DeleteFunc(slices.Clone(run), func(j *job) bool { return j.failed })
+	}
+}
+
+// runBatch runs the jobs not yet failed in one transaction and commits it.
+// It returns again=true, having rolled back, when a job failed after
+// writing outside a savepoint; err is for failures of the batch itself.
+func (g *groupCommit) runBatch(ctx context.Context, db *DB, batch []*job) (again bool, err error) {
+	q := g.conn
+	careful := g.careful
+	if _, err := q.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return false, fmt.Errorf("begin: %w", err)
+	}
+	undone := false // a member's writes were rolled back to its savepoint
+	for _, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			j.err, j.failed = err, true
+			continue
+		}
+		if careful {
+			if _, err := q.ExecContext(ctx, "SAVEPOINT job"); err != nil {
+				return false, fmt.Errorf("savepoint: %w", err)
+			}
+		}
+		writes := q.writes
 		tx := &Tx{tx: q, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}
 		func() {
 			defer func() { j.panic = recover() }()
-			j.err = j.fn(tx)
-		}()
-		if j.err != nil || j.panic != nil {
-			if _, err := q.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
-				finish(fmt.Errorf("rollback to savepoint: %w", err))
-				return
+			if j.err = j.fn(tx); j.err == nil {
+				j.err = tx.flushEvents(ctx)
 			}
+		}()
+		j.failed = j.err != nil || j.panic != nil
+		wrote := q.writes != writes
+		switch {
+		case j.failed && wrote && !careful:
+			if _, err := q.ExecContext(ctx, "ROLLBACK"); err != nil {
+				return false, fmt.Errorf("rollback: %w", err)
+			}
+			return true, nil
+		case j.failed && wrote:
+			if _, err := q.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
+				return false, fmt.Errorf("rollback to savepoint: %w", err)
+			}
+			undone = true
 		}
-		if _, err := q.ExecContext(ctx, "RELEASE job"); err != nil {
-			finish(fmt.Errorf("release savepoint: %w", err))
-			return
+		if careful {
+			if _, err := q.ExecContext(ctx, "RELEASE job"); err != nil {
+				return false, fmt.Errorf("release savepoint: %w", err)
+			}
 		}
 	}
 	if _, err := q.ExecContext(ctx, "COMMIT"); err != nil {
-		finish(fmt.Errorf("commit: %w", err))
-		return
+		return false, fmt.Errorf("commit: %w", err)
 	}
-	finish(nil)
+	g.careful = undone
+	if db.checkpoints != nil {
+		db.checkpoints.commits.Add(1)
+	}
+	return false, nil
 }
 
 // batchConn is the committing goroutine's connection. It runs a batch
@@ -196,6 +250,16 @@ func (g *groupCommit) commit(db *DB, batch []*job) {
 type batchConn struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
+	// writes counts the statements run that may have written (all but
+	// SELECTs), so that a failed member that wrote nothing needs no undo.
+	writes int
+}
+
+// mayWrite reports whether q may change the database: anything but a
+// SELECT (an INSERT … RETURNING is read through QueryRow, for one).
+func mayWrite(q string) bool {
+	q = strings.TrimLeft(q, " \t\r\n")
+	return len(q) < 6 || !strings.EqualFold(q[:6], "SELECT")
 }
 
 // maxStmts bounds how many statements stay prepared.
@@ -219,6 +283,7 @@ func (b *batchConn) prepared(ctx context.Context, q string) *sql.Stmt {
 }
 
 func (b *batchConn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	b.writes++
 	ctx = context.WithoutCancel(ctx)
 	if st := b.prepared(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -227,6 +292,9 @@ func (b *batchConn) ExecContext(ctx context.Context, q string, args ...any) (sql
 }
 
 func (b *batchConn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if mayWrite(q) {
+		b.writes++
+	}
 	ctx = context.WithoutCancel(ctx)
 	if st := b.prepared(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -235,6 +303,9 @@ func (b *batchConn) QueryContext(ctx context.Context, q string, args ...any) (*s
 }
 
 func (b *batchConn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if mayWrite(q) {
+		b.writes++
+	}
 	ctx = context.WithoutCancel(ctx)
 	if st := b.prepared(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)

@@ -24,6 +24,7 @@ type IdempotentResponse struct {
 // over.
 func (db *DB) ClaimIdempotencyKey(ctx context.Context, programID, key, requestHash string, stale time.Duration) (rec *IdempotentResponse, claimed bool, err error) {
 	err = db.InTx(ctx, func(tx *Tx) error {
+		rec, claimed = nil, false // fn may run again (see InTx)
 		res, err := tx.tx.ExecContext(ctx, `INSERT INTO idempotency_keys (program_id, key, request_hash, created_at)
 			VALUES ($1, $2, $3, $4) ON CONFLICT (program_id, key) DO NOTHING`, programID, key, requestHash, micros(tx.now))
 		if err != nil {

@@ -3,9 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // This file is inside package store to see the two SQLite pools; every
@@ -63,8 +67,9 @@ func TestSQLitePragmas(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if n := db.write.Stats().OpenConnections; n != 1 {
-			t.Errorf("writer pool has %d open connections after concurrent writes, want 1", n)
+		// One for the group commit, and one the checkpointer may hold.
+		if n := db.write.Stats().OpenConnections; n > 2 {
+			t.Errorf("writer pool has %d open connections after concurrent writes, want at most 2", n)
 		}
 		if n := db.write.Stats().MaxOpenConnections; n > 2 {
 			t.Errorf("writer pool allows %d connections, want at most 2", n)
@@ -102,4 +107,192 @@ func TestSQLitePragmas(t *testing.T) {
 			t.Error("another connection wrote while a write transaction was open, before it wrote anything")
 		}
 	})
+}
+
+// TestCheckpointOffTheWriter checks that committed writes reach the database
+// file itself, not only the write-ahead log, without anyone asking: the
+// background checkpointer copies them, since the writer's own automatic
+// checkpoint is set far out of the way.
+func TestCheckpointOffTheWriter(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "advocate.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var auto int
+	if err := db.write.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil || auto != walAutoCheckpoint {
+		t.Fatalf("writer wal_autocheckpoint = %d (%v), want %d", auto, err, walAutoCheckpoint)
+	}
+	err = db.InTx(ctx, func(tx *Tx) error {
+		if _, err := tx.tx.ExecContext(ctx, `CREATE TABLE probe (n INTEGER)`); err != nil {
+			return err
+		}
+		for i := range 100 {
+			if _, err := tx.tx.ExecContext(ctx, `INSERT INTO probe (n) VALUES ($1)`, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Open a copy of the database file without its log: it has the rows
+	// only once they were checkpointed.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, err := rowsInFileAlone(t, path, filepath.Join(dir, "copy.db"))
+		if err == nil && n == 100 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file alone has %d probe rows (%v) 5 s after the commit, want 100", n, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func rowsInFileAlone(t *testing.T, path, copyPath string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	os.Remove(copyPath + "-wal")
+	if err := os.WriteFile(copyPath, b, 0o600); err != nil {
+		return 0, err
+	}
+	c, err := sql.Open("sqlite", "file:"+copyPath)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	var n int
+	err = c.QueryRow(`SELECT COUNT(*) FROM probe`).Scan(&n)
+	return n, err
+}
+
+// TestGroupCommitMixedBatch puts callers that succeed, fail before writing,
+// fail after writing and panic after writing into one batch: every success
+// is committed once, every failure leaves nothing, and each caller gets its
+// own outcome. The batch first runs without savepoints; the first failure
+// after a write rolls it back and the rest run again, each in a savepoint.
+func TestGroupCommitMixedBatch(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "advocate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	insert := func(tx *Tx, k string) error {
+		_, err := tx.tx.ExecContext(ctx, `INSERT INTO probe (k) VALUES ($1)`, k)
+		return err
+	}
+	if err := db.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.tx.ExecContext(ctx, `CREATE TABLE probe (k TEXT PRIMARY KEY)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A first caller holds the writer until the others are queued, so that
+	// they share the next batch.
+	const n = 40
+	entered, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error)
+	go func() {
+		first <- db.InTx(ctx, func(tx *Tx) error {
+			close(entered)
+			<-release
+			return insert(tx, "first")
+		})
+	}()
+	<-entered
+	boom := errors.New("boom")
+	type outcome struct {
+		err      error
+		panicked any
+	}
+	outcomes := make([]outcome, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			defer func() { outcomes[i].panicked = recover() }()
+			k := fmt.Sprint("k", i)
+			outcomes[i].err = db.InTx(ctx, func(tx *Tx) error {
+				switch i % 5 {
+				case 1: // fails before writing
+					return boom
+				case 2: // fails after writing
+					if err := insert(tx, k); err != nil {
+						return err
+					}
+					return boom
+				case 3: // panics after writing
+					if err := insert(tx, k); err != nil {
+						return err
+					}
+					panic(boom)
+				}
+				return insert(tx, k)
+			})
+		})
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(db.batch.jobs) < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d callers queued", len(db.batch.jobs), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, o := range outcomes {
+		switch i % 5 {
+		case 1, 2:
+			if !errors.Is(o.err, boom) || o.panicked != nil {
+				t.Errorf("caller %d: %v, panic %v; want its error", i, o.err, o.panicked)
+			}
+		case 3:
+			if o.panicked != boom {
+				t.Errorf("caller %d: %v, panic %v; want its panic", i, o.err, o.panicked)
+			}
+		default:
+			if o.err != nil || o.panicked != nil {
+				t.Errorf("caller %d: %v, panic %v; want success", i, o.err, o.panicked)
+			}
+		}
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT k FROM probe ORDER BY k`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		got[k] = true
+	}
+	for i := range n {
+		k := fmt.Sprint("k", i)
+		if want := i%5 == 0 || i%5 == 4; got[k] != want {
+			t.Errorf("row %s stored: %v, want %v", k, got[k], want)
+		}
+	}
+	if len(got) != 1+2*n/5 {
+		t.Errorf("%d rows stored, want %d", len(got), 1+2*n/5)
+	}
+	// A batch without failures goes back to running without savepoints.
+	if err := db.InTx(ctx, func(tx *Tx) error { return insert(tx, "after") }); err != nil {
+		t.Fatal(err)
+	}
+	if db.batch.careful {
+		t.Error("still running members in savepoints after a batch without failures")
+	}
 }

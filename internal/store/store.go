@@ -55,6 +55,9 @@ type DB struct {
 	Now func() time.Time
 	// batch group-commits SQLite write transactions; nil on PostgreSQL.
 	batch *groupCommit
+	// checkpoints copies SQLite's log into the database file off the
+	// writer's path; nil on PostgreSQL.
+	checkpoints *checkpointer
 }
 
 // Open connects to dsn: a postgres:// (or postgresql://) URL, or a SQLite
@@ -86,7 +89,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		// system call, a fifth of a write transaction's time. Durability
 		// rests on the WAL alone, which synchronous(FULL) syncs.
 		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
-		w, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&"+pragmas)
+		w, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&"+pragmas+
+			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint))
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
@@ -104,6 +108,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 		db.write, db.read = w, &readPool{DB: r, stmts: map[string]*sql.Stmt{}}
+		db.checkpoints = newCheckpointer(db)
 		db.batch = newGroupCommit(db)
 	}
 	if err := db.write.PingContext(ctx); err != nil {
@@ -117,6 +122,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 func (db *DB) Close() error {
 	if db.batch != nil {
 		db.batch.stop()
+	}
+	if db.checkpoints != nil {
+		db.checkpoints.stop()
 	}
 	err := db.write.Close()
 	if db.read.DB != db.write {
@@ -256,6 +264,9 @@ type Tx struct {
 	db  *DB
 	now time.Time
 	ids id.Seq // ids in write order, for rows whose order matters (events)
+	// events holds the rows of the events added so far, written when fn
+	// has succeeded (see flushEvents).
+	events []any
 }
 
 // Now is the time of the transaction: one value for every row it writes.
@@ -296,6 +307,9 @@ func (db *DB) inTx(ctx context.Context, fn func(*Tx) error) (err error) {
 		}
 	}()
 	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.flushEvents(ctx); err != nil {
 		return err
 	}
 	if err = sqltx.Commit(); err != nil {

@@ -72,17 +72,12 @@ func (db *DB) RecordTransaction(ctx context.Context, p *referral.Program, in New
 // RecordTransaction: see DB.RecordTransaction.
 func (tx *Tx) RecordTransaction(ctx context.Context, p *referral.Program, in NewTransaction) (*rewards.Transaction, bool, error) {
 	hash := in.hash()
-	if existing, err := tx.transactionByKey(ctx, p.ID, in.Key, false); err == nil {
-		if existing.RequestHash != hash {
-			return nil, false, ErrTransactionKeyReuse
-		}
-		existing.Rewards, err = tx.db.transactionRewards(ctx, tx.tx, existing.ID)
-		return existing, false, err
-	} else if !errors.Is(err, ErrTransactionNotFound) {
-		return nil, false, err
-	}
-	c, err := tx.Customer(ctx, p.ID, in.CustomerKey)
+	c, converted, err := tx.payer(ctx, p.ID, in.CustomerKey)
 	if errors.Is(err, referral.ErrCustomerNotFound) {
+		// A retry after the customer was deleted still gets its answer.
+		if t, err := tx.replayTransaction(ctx, p.ID, in.Key, hash); !errors.Is(err, ErrTransactionNotFound) {
+			return t, false, err
+		}
 		return nil, false, referral.FieldError("customer_not_found", "customer_key", "No customer with that key exists in this program.")
 	}
 	if err != nil {
@@ -100,20 +95,35 @@ func (tx *Tx) RecordTransaction(ctx context.Context, p *referral.Program, in New
 		t.Metadata = map[string]any{}
 	}
 	meta, _ := json.Marshal(t.Metadata)
-	_, err = tx.tx.ExecContext(ctx, `INSERT INTO transactions (id, program_id, customer_id, key, type, amount, currency,
-		metadata, request_hash, occurred_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	// The unique key decides between a new payment and a retry in one
+	// statement; on PostgreSQL a concurrent insert of the same key is
+	// waited for, and then this one does nothing.
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO transactions (id, program_id, customer_id, key, type, amount, currency,
+		metadata, request_hash, occurred_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		ON CONFLICT (program_id, key) DO NOTHING`,
 		t.ID, p.ID, c.ID, t.Key, t.Type, t.Amount, t.Currency, string(meta), hash, micros(t.OccurredAt), micros(tx.now), micros(tx.now))
-	if _, ok := uniqueViolation(err); ok {
-		return nil, false, errTransactionRace
-	}
 	if err != nil {
 		return nil, false, fmt.Errorf("record transaction: %w", err)
 	}
-	if err := tx.AddEvent(ctx, p.ID, "transaction.created", map[string]any{"transaction_id": t.ID, "key": t.Key,
-		"customer_id": c.ID, "amount": t.Amount, "currency": t.Currency}); err != nil {
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, false, fmt.Errorf("record transaction: %w", err)
+	} else if n == 0 {
+		t, err := tx.replayTransaction(ctx, p.ID, in.Key, hash)
+		if errors.Is(err, ErrTransactionNotFound) {
+			return nil, false, errTransactionRace // it was rolled back meanwhile: try again
+		}
+		return t, false, err
+	}
+	if err := tx.AddEvent(ctx, p.ID, "transaction.created", struct {
+		TransactionID string `json:"transaction_id"`
+		Key           string `json:"key"`
+		CustomerID    string `json:"customer_id"`
+		Amount        int64  `json:"amount"`
+		Currency      string `json:"currency"`
+	}{t.ID, t.Key, c.ID, t.Amount, t.Currency}); err != nil {
 		return nil, false, err
 	}
-	t.Rewards, err = tx.fire(ctx, p, c, rewards.Event{Trigger: t.Type, Amount: t.Amount, Currency: t.Currency,
+	t.Rewards, err = tx.fire(ctx, p, c, converted, rewards.Event{Trigger: t.Type, Amount: t.Amount, Currency: t.Currency,
 		OccurredAt: t.OccurredAt, FirstAt: t.OccurredAt}, t)
 	if errors.Is(err, errDuplicateReward) {
 		return nil, false, errTransactionRace
@@ -122,6 +132,41 @@ func (tx *Tx) RecordTransaction(ctx context.Context, p *referral.Program, in New
 		return nil, false, err
 	}
 	return t, true, nil
+}
+
+// payer reads what recording a payment needs of the customer who paid:
+// who referred them, and whether their referral is already successful.
+// It is locked on PostgreSQL, like Customer.
+func (tx *Tx) payer(ctx context.Context, programID, key string) (c *referral.Customer, converted bool, err error) {
+	c = &referral.Customer{ProgramID: programID}
+	var referrerID, referrerKey sql.NullString
+	err = tx.tx.QueryRowContext(ctx, `SELECT c.id, c.key, c.referrer_id, r.key, c.converted_at IS NOT NULL
+		FROM customers c LEFT JOIN customers r ON r.id = c.referrer_id
+		WHERE c.program_id = $1 AND c.key = $2 AND c.deleted_at IS NULL`+tx.db.forUpdate("c"), programID, key).
+		Scan(&c.ID, &c.Key, &referrerID, &referrerKey, &converted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, referral.ErrCustomerNotFound
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("get customer: %w", err)
+	}
+	c.ReferrerID, c.ReferrerKey = referrerID.String, referrerKey.String
+	return c, converted, nil
+}
+
+// replayTransaction answers a retry: the transaction already recorded with
+// key and its rewards when the request is the same, a conflict when it is
+// another payment reusing the key.
+func (tx *Tx) replayTransaction(ctx context.Context, programID, key, hash string) (*rewards.Transaction, error) {
+	existing, err := tx.transactionByKey(ctx, programID, key, false)
+	if err != nil {
+		return nil, err
+	}
+	if existing.RequestHash != hash {
+		return nil, ErrTransactionKeyReuse
+	}
+	existing.Rewards, err = tx.db.transactionRewards(ctx, tx.tx, existing.ID)
+	return existing, err
 }
 
 const transactionColumns = `t.id, t.program_id, t.customer_id, c.key, t.key, t.type, t.amount, t.currency,
