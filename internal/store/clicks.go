@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"time"
 
@@ -32,7 +33,13 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []referral.Click) error {
 		}
 		seen := map[visit]bool{}
 		counts := map[string]*[2]int64{} // link id → clicks, unique clicks
-		for _, c := range clicks {
+		for i, c := range clicks {
+			if i%clicksBetweenYields == clicksBetweenYields-1 {
+				// A batch of thousands takes tens of milliseconds of CPU;
+				// let the redirects queued behind it run in between, so that
+				// on a busy CPU they wait for a slice of it, not all of it.
+				runtime.Gosched()
+			}
 			v := visit{c.LinkID, c.Visitor, c.At.Unix() / 3600}
 			unique := false
 			if !seen[v] {
@@ -68,6 +75,10 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []referral.Click) error {
 		return nil
 	})
 }
+
+// clicksBetweenYields is how many clicks InsertClicks writes (about a
+// millisecond of work) before it lets other goroutines run.
+const clicksBetweenYields = 32
 
 // ResolveCode finds where a code sends a visitor, in any program: codes
 // are unique across programs. Deleted links and deleted customers' links
