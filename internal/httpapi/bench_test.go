@@ -44,16 +44,7 @@ func BenchmarkGetCustomer(b *testing.B) {
 }
 
 func benchGetCustomer(b *testing.B, e store.Engine, n int) {
-	ctx := context.Background()
-	dsn := storetest.DSN(b, e)
-	db, err := store.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	db, dsn := storetest.OpenDSN(b, e)
 	programID, sk := benchProgram(b, db)
 	seedCustomers(b, e, dsn, programID, n)
 
@@ -223,15 +214,7 @@ func BenchmarkCreateTransaction(b *testing.B) {
 
 func benchCreateTransaction(b *testing.B, e store.Engine) {
 	ctx := context.Background()
-	dsn := storetest.DSN(b, e)
-	db, err := store.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	db, dsn := storetest.OpenDSN(b, e)
 	programID, sk := benchProgram(b, db)
 	const friends = 2_000
 	seedCustomers(b, e, dsn, programID, 2*friends) // cust_2k is referred by cust_k
@@ -291,15 +274,7 @@ func BenchmarkCustomerReads(b *testing.B) {
 
 func benchCustomerReads(b *testing.B, e store.Engine, entries int) {
 	ctx := context.Background()
-	dsn := storetest.DSN(b, e)
-	db, err := store.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	db, dsn := storetest.OpenDSN(b, e)
 	programID, sk := benchProgram(b, db)
 	customers := max(20, entries/50)
 	seedCustomers(b, e, dsn, programID, customers)

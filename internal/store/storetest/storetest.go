@@ -50,6 +50,14 @@ func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 // Open returns a fresh, migrated database of engine e, removed after the test.
 func Open(t testing.TB, e store.Engine) *store.DB {
 	t.Helper()
+	db, _ := OpenDSN(t, e)
+	return db
+}
+
+// OpenDSN is Open that also returns the database's connection string, for
+// tests that reach it other than through the store (bulk seeding).
+func OpenDSN(t testing.TB, e store.Engine) (*store.DB, string) {
+	t.Helper()
 	ctx := context.Background()
 	dsn := DSN(t, e)
 	db, err := store.Open(ctx, dsn)
@@ -60,7 +68,7 @@ func Open(t testing.TB, e store.Engine) *store.DB {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("migrate %s: %v", e, err)
 	}
-	return db
+	return db, dsn
 }
 
 // DSN returns a connection string for a fresh, empty database of engine e:
