@@ -54,7 +54,7 @@ func (c *checkpointer) loop(db *DB) {
 		if n == done {
 			continue
 		}
-		if err := db.Checkpoint(context.Background()); err != nil {
+		if err := checkpoint(db); err != nil {
 			slog.Warn("sqlite checkpoint failed; the writer's own checkpoint remains", "err", err)
 			continue
 		}
@@ -68,13 +68,9 @@ func (c *checkpointer) stop() {
 	c.wg.Wait()
 }
 
-// Checkpoint copies what the write-ahead log holds into the SQLite database
-// file without blocking writers (a PASSIVE checkpoint); on PostgreSQL it
-// does nothing.
-func (db *DB) Checkpoint(ctx context.Context) error {
-	if db.Engine != SQLite {
-		return nil
-	}
+// checkpoint copies what the write-ahead log holds into the database file
+// without blocking writers (a PASSIVE checkpoint).
+func checkpoint(db *DB) error {
 	var busy, log, copied int
-	return db.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied)
+	return db.write.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied)
 }

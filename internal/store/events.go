@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
-	"sync"
 )
 
 // AddEvent records an event in the same transaction as the change it
@@ -27,8 +25,11 @@ func (tx *Tx) addEventJSON(programID, typ string, data []byte) {
 	tx.events = append(tx.events, tx.ids.New("evt", tx.now), programID, typ, string(data), micros(tx.now))
 }
 
-// eventColumns is how many values one event row has in Tx.events.
-const eventColumns = 5
+// The columns of one event row, in the order Tx.events holds their values.
+const (
+	eventColumnNames = "id, program_id, type, data, created_at"
+	eventColumns     = 5
+)
 
 // maxEventsPerInsert bounds one INSERT's rows, and so the number of
 // distinct statement texts the writer keeps prepared.
@@ -39,7 +40,7 @@ const maxEventsPerInsert = 16
 func (tx *Tx) flushEvents(ctx context.Context) error {
 	for len(tx.events) > 0 {
 		n := min(len(tx.events)/eventColumns, maxEventsPerInsert)
-		q := insertRowsSQL("events", "id, program_id, type, data, created_at", eventColumns, n)
+		q := insertRowsSQL("events", eventColumnNames, eventColumns, n)
 		if _, err := tx.tx.ExecContext(ctx, q, tx.events[:n*eventColumns]...); err != nil {
 			return fmt.Errorf("write events: %w", err)
 		}
@@ -47,39 +48,6 @@ func (tx *Tx) flushEvents(ctx context.Context) error {
 	}
 	return nil
 }
-
-// insertRowsSQL is an INSERT of rows rows of cols values each into table.
-// The texts are few and built once: they key the prepared statements.
-func insertRowsSQL(table, columns string, cols, rows int) string {
-	key := insertKey{table, rows}
-	if q, ok := insertSQL.Load(key); ok {
-		return q.(string)
-	}
-	var b strings.Builder
-	b.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
-	for r := range rows {
-		if r > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		for c := range cols {
-			if c > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "$%d", r*cols+c+1)
-		}
-		b.WriteByte(')')
-	}
-	insertSQL.Store(key, b.String())
-	return b.String()
-}
-
-type insertKey struct {
-	table string
-	rows  int
-}
-
-var insertSQL sync.Map // insertKey → string
 
 // Event is one row of the outbox.
 type Event struct {

@@ -93,20 +93,6 @@ func (tx *Tx) postTo(ctx context.Context, programID string, p ledger.Posting) (s
 	return accountID, find()
 }
 
-// ProgramBalance sums the entries of one of a program's own accounts,
-// which keep no cached balance (see Post).
-func (db *DB) ProgramBalance(ctx context.Context, programID, account, currency string) (int64, error) {
-	var b int64
-	err := db.read.QueryRowContext(ctx, `SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e
-		JOIN ledger_accounts a ON a.id = e.account_id
-		WHERE a.program_id = $1 AND a.owner = $2 AND a.type = $3 AND a.currency = $4`,
-		programID, ledger.ProgramOwner, account, currency).Scan(&b)
-	if err != nil {
-		return 0, fmt.Errorf("program balance: %w", err)
-	}
-	return b, nil
-}
-
 // accountBalance reads one account's cached balance, locking it on
 // PostgreSQL so that a check-then-debit cannot race.
 func (tx *Tx) accountBalance(ctx context.Context, programID, owner, account, currency string) (int64, error) {

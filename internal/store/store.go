@@ -358,6 +358,39 @@ func uniqueViolation(err error) (string, bool) {
 	return "", false
 }
 
+// insertRowsSQL is an INSERT of rows rows of cols values each into table.
+// The texts are few and built once: they key the prepared statements.
+func insertRowsSQL(table, columns string, cols, rows int) string {
+	key := insertKey{table, rows}
+	if q, ok := insertSQL.Load(key); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d", r*cols+c+1)
+		}
+		b.WriteByte(')')
+	}
+	insertSQL.Store(key, b.String())
+	return b.String()
+}
+
+type insertKey struct {
+	table string
+	rows  int
+}
+
+var insertSQL sync.Map // insertKey → string
+
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(n int64) time.Time { return time.UnixMicro(n).UTC() }

@@ -140,8 +140,7 @@ func (tx *Tx) RecordTransaction(ctx context.Context, p *referral.Program, in New
 func (tx *Tx) payer(ctx context.Context, programID, key string) (c *referral.Customer, converted bool, err error) {
 	c = &referral.Customer{ProgramID: programID}
 	var referrerID, referrerKey sql.NullString
-	err = tx.tx.QueryRowContext(ctx, `SELECT c.id, c.key, c.referrer_id, r.key, c.converted_at IS NOT NULL
-		FROM customers c LEFT JOIN customers r ON r.id = c.referrer_id
+	err = tx.tx.QueryRowContext(ctx, `SELECT c.id, c.key, c.referrer_id, r.key, c.converted_at IS NOT NULL`+customerFrom+`
 		WHERE c.program_id = $1 AND c.key = $2 AND c.deleted_at IS NULL`+tx.db.forUpdate("c"), programID, key).
 		Scan(&c.ID, &c.Key, &referrerID, &referrerKey, &converted)
 	if errors.Is(err, sql.ErrNoRows) {
