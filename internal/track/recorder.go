@@ -19,11 +19,18 @@ type Store interface {
 // click costs a redirect one channel send. The buffer is large enough to
 // absorb bursts well above what one node can serve; should it ever fill,
 // clicks are dropped and counted rather than slowing redirects down.
+//
+// A batch is written every 100 ms, or as soon as flushAt clicks wait:
+// under load that keeps batches to a few milliseconds of work each,
+// instead of one that takes the CPU for tens of milliseconds every tenth
+// of a second while redirects queue behind it.
 type Recorder struct {
 	store    Store
 	log      *slog.Logger
 	buf      chan referral.Click
 	flushReq chan chan struct{}
+	filled   chan struct{} // flushAt clicks wait
+	flushAt  int
 	batch    int
 	every    time.Duration
 
@@ -38,7 +45,8 @@ type Recorder struct {
 // NewRecorder returns a recorder; Run must be started for it to write.
 func NewRecorder(store Store, log *slog.Logger) *Recorder {
 	return &Recorder{store: store, log: log, buf: make(chan referral.Click, 1<<16),
-		flushReq: make(chan chan struct{}), batch: 1000, every: 100 * time.Millisecond, recent: map[string]time.Time{}}
+		flushReq: make(chan chan struct{}), filled: make(chan struct{}, 1), flushAt: 256, batch: 1000,
+		every: 100 * time.Millisecond, recent: map[string]time.Time{}}
 }
 
 // echoWindow is how long after a short-link visit the SDK's click beacon
@@ -54,6 +62,12 @@ func (r *Recorder) Record(c referral.Click) {
 	}
 	select {
 	case r.buf <- c:
+		if len(r.buf) >= r.flushAt {
+			select {
+			case r.filled <- struct{}{}:
+			default: // the writer has been told already
+			}
+		}
 	default:
 		r.dropped.Add(1)
 	}
@@ -121,6 +135,8 @@ func (r *Recorder) Run(ctx context.Context) {
 		case <-ctx.Done():
 			write()
 			return
+		case <-r.filled:
+			write()
 		case <-t.C:
 			write()
 			r.forget(time.Now())
