@@ -193,12 +193,7 @@ func (d *Dashboard) customerPage(w http.ResponseWriter, r *http.Request) {
 // customer loads a live customer of p by key; an unknown one is a 404.
 func (d *Dashboard) customer(w http.ResponseWriter, r *http.Request, p *referral.Program, key string) (*referral.Customer, bool) {
 	c, err := d.DB.Customer(r.Context(), p.ID, key)
-	if errors.Is(err, referral.ErrCustomerNotFound) {
-		d.fail(w, r, http.StatusNotFound, "No such customer in this program. They may have been deleted.")
-		return nil, false
-	}
-	if err != nil {
-		d.serverError(w, r, err)
+	if !d.found(w, r, err, referral.ErrCustomerNotFound, "No such customer in this program. They may have been deleted.") {
 		return nil, false
 	}
 	return c, true
@@ -345,12 +340,7 @@ func (d *Dashboard) transactionRefund(w http.ResponseWriter, r *http.Request) {
 	}
 	key := r.PathValue("key")
 	t, err := d.DB.Transaction(r.Context(), p.ID, key)
-	if errors.Is(err, store.ErrTransactionNotFound) {
-		d.fail(w, r, http.StatusNotFound, "No such transaction in this program.")
-		return
-	}
-	if err != nil {
-		d.serverError(w, r, err)
+	if !d.found(w, r, err, store.ErrTransactionNotFound, "No such transaction in this program.") {
 		return
 	}
 	if err := r.ParseForm(); err != nil {

@@ -106,15 +106,25 @@ func safeNext(next string) string {
 // program loads the program named in the URL; an unknown id is a 404.
 func (d *Dashboard) program(w http.ResponseWriter, r *http.Request) (*referral.Program, bool) {
 	p, err := d.DB.Program(r.Context(), r.PathValue("pid"))
-	if errors.Is(err, referral.ErrProgramNotFound) {
-		d.fail(w, r, http.StatusNotFound, "No such program.")
-		return nil, false
-	}
-	if err != nil {
-		d.serverError(w, r, err)
+	if !d.found(w, r, err, referral.ErrProgramNotFound, "No such program.") {
 		return nil, false
 	}
 	return p, true
+}
+
+// found reports whether a look-up succeeded. When err is notFound it
+// shows a 404 with msg; any other error is a 500. Either way the response
+// is written and found returns false.
+func (d *Dashboard) found(w http.ResponseWriter, r *http.Request, err, notFound error, msg string) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, notFound):
+		d.fail(w, r, http.StatusNotFound, msg)
+	default:
+		d.serverError(w, r, err)
+	}
+	return false
 }
 
 func (d *Dashboard) serverError(w http.ResponseWriter, r *http.Request, err error) {

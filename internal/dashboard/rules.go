@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -43,12 +42,7 @@ func (d *Dashboard) ruleEdit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rule, err := d.DB.Rule(r.Context(), p.ID, r.PathValue("id"))
-	if errors.Is(err, store.ErrRuleNotFound) {
-		d.fail(w, r, http.StatusNotFound, "No such rule in this program.")
-		return
-	}
-	if err != nil {
-		d.serverError(w, r, err)
+	if !d.found(w, r, err, store.ErrRuleNotFound, "No such rule in this program.") {
 		return
 	}
 	d.renderRules(w, r, http.StatusOK, p.ID, ruleForm(rule), nil, rule.ID)
@@ -130,12 +124,7 @@ func (d *Dashboard) ruleSave(w http.ResponseWriter, r *http.Request) {
 	base.ProgramID = p.ID
 	if id != "" {
 		old, err := d.DB.Rule(r.Context(), p.ID, id)
-		if errors.Is(err, store.ErrRuleNotFound) {
-			d.fail(w, r, http.StatusNotFound, "No such rule in this program.")
-			return
-		}
-		if err != nil {
-			d.serverError(w, r, err)
+		if !d.found(w, r, err, store.ErrRuleNotFound, "No such rule in this program.") {
 			return
 		}
 		base = *old
@@ -173,12 +162,7 @@ func (d *Dashboard) ruleDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := d.DB.InTx(r.Context(), func(tx *store.Tx) error { return tx.DeleteRule(r.Context(), p.ID, r.PathValue("id")) })
-	if errors.Is(err, store.ErrRuleNotFound) {
-		d.fail(w, r, http.StatusNotFound, "No such rule in this program.")
-		return
-	}
-	if err != nil {
-		d.serverError(w, r, err)
+	if !d.found(w, r, err, store.ErrRuleNotFound, "No such rule in this program.") {
 		return
 	}
 	d.redirect(w, r, "/dashboard/p/"+p.ID+"/rules", "Rule deleted. Rewards it already gave stay as they are.")
