@@ -133,19 +133,28 @@ func (d *Dashboard) exportReferrals(w http.ResponseWriter, r *http.Request) {
 // customerBatches reads a program's customers (with filter) in batches
 // for an export, turning each into a row with toRow.
 func (d *Dashboard) customerBatches(r *http.Request, p *referral.Program, filter string, toRow func(*store.CustomerRow) []string) func(string) ([][]string, string, error) {
+	return batches(func(after string) ([]*store.CustomerRow, bool, error) {
+		return d.DB.CustomerRows(r.Context(), p.ID, p.Currency, store.CustomerQuery{Filter: filter, After: after, Limit: exportBatch})
+	}, func(c *store.CustomerRow) string { return c.ID }, toRow)
+}
+
+// batches adapts a keyset-paged read to csvExport.next: read returns the
+// items after a cursor and whether more follow, each item becomes a row
+// with toRow, and when more follow the next cursor is the last item's id.
+func batches[T any](read func(after string) ([]T, bool, error), id func(T) string, toRow func(T) []string) func(string) ([][]string, string, error) {
 	return func(after string) ([][]string, string, error) {
-		cs, more, err := d.DB.CustomerRows(r.Context(), p.ID, p.Currency, store.CustomerQuery{Filter: filter, After: after, Limit: exportBatch})
+		items, more, err := read(after)
 		if err != nil {
 			return nil, "", err
 		}
-		rows := make([][]string, len(cs))
-		for i, c := range cs {
-			rows[i] = toRow(c)
+		rows := make([][]string, len(items))
+		for i, it := range items {
+			rows[i] = toRow(it)
 		}
 		if !more {
 			return rows, "", nil
 		}
-		return rows, cs[len(cs)-1].ID, nil
+		return rows, id(items[len(items)-1]), nil
 	}
 }
 
@@ -158,26 +167,17 @@ func (d *Dashboard) exportRewards(w http.ResponseWriter, r *http.Request) {
 		header: []string{"id", "created_at", "status", "recipient", "customer_key", "customer_email", "customer_name",
 			"friend_key", "friend_email", "friend_name", "trigger", "rule", "reward_type", "unit", "amount", "reversed_amount", "currency",
 			"transaction_key", "needs_approval", "available_at", "reject_reason", "discount_code"},
-		next: func(after string) ([][]string, string, error) {
-			rws, more, err := d.DB.RewardRows(r.Context(), p.ID, store.RewardQuery{After: after, Limit: exportBatch})
-			if err != nil {
-				return nil, "", err
+		next: batches(func(after string) ([]*store.RewardRow, bool, error) {
+			return d.DB.RewardRows(r.Context(), p.ID, store.RewardQuery{After: after, Limit: exportBatch})
+		}, func(rw *store.RewardRow) string { return rw.ID }, func(rw *store.RewardRow) []string {
+			code := ""
+			if rw.DiscountCode != nil {
+				code = rw.DiscountCode.Code
 			}
-			rows := make([][]string, len(rws))
-			for i, rw := range rws {
-				code := ""
-				if rw.DiscountCode != nil {
-					code = rw.DiscountCode.Code
-				}
-				rows[i] = []string{rw.ID, csvTime(rw.CreatedAt), rw.Status, rw.Recipient, cell(rw.CustomerKey),
-					cell(rw.CustomerEmail), cell(rw.CustomerName), cell(rw.FriendKey), cell(rw.FriendEmail), cell(rw.FriendName), rw.Trigger,
-					cell(rw.RuleName), rw.RewardType, rw.Unit, csvMoney(rw.Amount, rw.Currency), csvMoney(rw.Reversed, rw.Currency),
-					rw.Currency, cell(rw.TransactionKey), strconv.FormatBool(rw.NeedsApproval), csvTime(rw.AvailableAt),
-					cell(rw.RejectReason), cell(code)}
-			}
-			if !more {
-				return rows, "", nil
-			}
-			return rows, rws[len(rws)-1].ID, nil
-		}})
+			return []string{rw.ID, csvTime(rw.CreatedAt), rw.Status, rw.Recipient, cell(rw.CustomerKey),
+				cell(rw.CustomerEmail), cell(rw.CustomerName), cell(rw.FriendKey), cell(rw.FriendEmail), cell(rw.FriendName), rw.Trigger,
+				cell(rw.RuleName), rw.RewardType, rw.Unit, csvMoney(rw.Amount, rw.Currency), csvMoney(rw.Reversed, rw.Currency),
+				rw.Currency, cell(rw.TransactionKey), strconv.FormatBool(rw.NeedsApproval), csvTime(rw.AvailableAt),
+				cell(rw.RejectReason), cell(code)}
+		})})
 }
