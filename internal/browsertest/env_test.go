@@ -79,24 +79,7 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(shop.Close)
 	w.shop = strings.Replace(shop.URL, "127.0.0.1", "localhost", 1)
 
-	p, err := referral.NewProgram("Acme", "USD", w.shop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateProgram(ctx, p); err != nil {
-			return err
-		}
-		if w.sk, _, err = tx.CreateAPIKey(ctx, p.ID, referral.SecretKey); err != nil {
-			return err
-		}
-		w.pk, _, err = tx.CreateAPIKey(ctx, p.ID, referral.PublishableKey)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.program = p
+	w.program, w.sk, w.pk = storetest.Program(t, db, "Acme", "USD", w.shop)
 	// Through the API, as a business would: referral URLs and CORS follow
 	// the program's website.
 	w.call("PUT", "/v1/program", map[string]any{"website_url": w.shop + "/"}, 200, nil)

@@ -115,20 +115,7 @@ func (e *env) newAdmin(email, role string) *store.Admin {
 // newProgram creates a program with its two keys directly in the store.
 func (e *env) newProgram(name, currency, website string) (*referral.Program, string, string) {
 	e.t.Helper()
-	ctx := context.Background()
-	p, err := referral.NewProgram(name, currency, website)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var sk, pk string
-	err = e.db.InTx(ctx, func(tx *store.Tx) (err error) {
-		sk, pk, err = tx.CreateProgramWithKeys(ctx, p)
-		return err
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return p, sk, pk
+	return storetest.Program(e.t, e.db, name, currency, website)
 }
 
 // customer creates a customer of the env's program in the store;

@@ -79,20 +79,7 @@ func newEnv(t *testing.T, db *store.DB, cfg httpapi.Config) *env {
 // newProgram creates another program with its keys.
 func (e *env) newProgram(name, currency, website string) (*referral.Program, string, string) {
 	e.t.Helper()
-	ctx := context.Background()
-	p, err := referral.NewProgram(name, currency, website)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var sk, pk string
-	err = e.db.InTx(ctx, func(tx *store.Tx) (err error) {
-		sk, pk, err = tx.CreateProgramWithKeys(ctx, p)
-		return err
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return p, sk, pk
+	return storetest.Program(e.t, e.db, name, currency, website)
 }
 
 type testWriter struct{ t *testing.T }

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 )
 
@@ -69,6 +70,26 @@ func OpenDSN(t testing.TB, e store.Engine) (*store.DB, string) {
 		t.Fatalf("migrate %s: %v", e, err)
 	}
 	return db, dsn
+}
+
+// Program creates a program with its secret and publishable API keys in
+// db, failing the test on error, and returns the program and the keys'
+// plaintexts.
+func Program(t testing.TB, db *store.DB, name, currency, website string) (p *referral.Program, secret, publishable string) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := referral.NewProgram(name, currency, website)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.InTx(ctx, func(tx *store.Tx) (err error) {
+		secret, publishable, err = tx.CreateProgramWithKeys(ctx, p)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, secret, publishable
 }
 
 // DSN returns a connection string for a fresh, empty database of engine e:
