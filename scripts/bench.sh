@@ -46,8 +46,34 @@ stop_server() {
     server_pid=
   fi
 }
+# bare_pid is the bare302 handler of the redirect section, while it runs.
+bare_pid=
+stop_bare() {
+  if [[ -n $bare_pid ]]; then
+    kill "$bare_pid" 2>/dev/null || true
+    bare_pid=
+  fi
+}
+# new_sqlite sets sqlite_dir to a fresh temporary directory for a SQLite
+# database (dropping any previous one); drop_sqlite removes it.
 sqlite_dir=
-trap 'stop_server; [[ -z $sqlite_dir ]] || rm -rf "$sqlite_dir"' EXIT
+drop_sqlite() {
+  if [[ -n $sqlite_dir ]]; then
+    rm -rf "$sqlite_dir"
+    sqlite_dir=
+  fi
+}
+new_sqlite() {
+  drop_sqlite
+  sqlite_dir=$(mktemp -d "$out/sqlite.XXXXXX")
+}
+# cleanup runs on every exit, early or not, so nothing outlives the script.
+cleanup() {
+  stop_server
+  stop_bare
+  drop_sqlite
+}
+trap cleanup EXIT
 
 # start_server NAME DB starts the built binary on a free port and sets url
 # and key from what it prints on first start.
@@ -92,8 +118,9 @@ if [[ $what == all || $what == load ]]; then
   go build -o "$out/loadgen" ./cmd/loadgen
   echo "# load: $concurrency workers for $duration after a 1s warm-up; server and load generator share the machine"
 
-  sqlite_dir=$(mktemp -d "$out/sqlite.XXXXXX")
+  new_sqlite
   load_engine sqlite "$sqlite_dir/advocate.db"
+  drop_sqlite
 
   PGOPTIONS=--client-min-messages=warning runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 \
     -c "DROP DATABASE IF EXISTS advocate_bench" -c "CREATE DATABASE advocate_bench OWNER advocate"
@@ -181,10 +208,9 @@ if [[ $what == all || $what == transactions ]]; then
   tx_concurrency=${BENCH_TX_CONCURRENCY:-64}
   echo "# transactions: $tx_concurrency workers for $duration after a 1s warm-up; server and load generator share the machine"
 
-  sqlite_dir=$(mktemp -d "$out/sqlite.XXXXXX")
+  new_sqlite
   tx_engine sqlite "$sqlite_dir/advocate.db"
-  rm -rf "$sqlite_dir"
-  sqlite_dir=
+  drop_sqlite
 
   PGOPTIONS=--client-min-messages=warning runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 \
     -c "DROP DATABASE IF EXISTS advocate_bench_tx" -c "CREATE DATABASE advocate_bench_tx OWNER advocate"
@@ -212,14 +238,13 @@ if [[ $what == all || $what == redirect ]]; then
   # A browser's user agent: bots' clicks are not recorded, and the
   # benchmark is of a redirect that records one.
   ua='User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
-  sqlite_dir=$(mktemp -d "$out/sqlite.XXXXXX")
+  new_sqlite
   start_server redirect "$sqlite_dir/advocate.db"
   curl -fsS -o /dev/null -X POST "$url/v1/customers" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
     -d '{"key":"jane","email":"jane@example.com","name":"Jane","referral_code":"JANE20"}'
   location=$(curl -sS -o /dev/null -w '%{redirect_url}' -H "$ua" "$url/r/JANE20")
   "$out/loadgen" bare302 -addr 127.0.0.1:0 -location "$location" >"$out/bare302.out" &
   bare_pid=$!
-  trap 'stop_server; kill "$bare_pid" 2>/dev/null; [[ -z $sqlite_dir ]] || rm -rf "$sqlite_dir"' EXIT
   for _ in $(seq 1 50); do grep -q listening "$out/bare302.out" && break; sleep 0.1; done
   bare=$(awk '/listening/ {print $4}' "$out/bare302.out")
   echo "# redirect: wrk -t2 -c64 for 5s, alternating the bare handler and Advocate, three rounds; both redirect to $location"
@@ -279,9 +304,8 @@ if [[ $what == all || $what == redirect ]]; then
   bare_max=$(awk '/^bare/ {s += $4; n++} END {printf "%.0f", s / n}' <<<"$results")
   "$out/loadgen" -raw -url "$bare/r/JANE20" -rate $((bare_max * 8 / 10)) -c 128 -d 5s -status 302 -H "$ua" -label "bare at 80% of its max"
   stop_server
-  kill "$bare_pid"
-  rm -rf "$sqlite_dir"
-  sqlite_dir=
+  stop_bare
+  drop_sqlite
 
   go test -count=1 -run '^TestSize$' -v ./web/sdk/ | awk '/po.js:/ {sub(/^.*po.js:/, "po.js:"); print}'
 fi
