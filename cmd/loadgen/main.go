@@ -330,10 +330,19 @@ func do(ctx context.Context, client *http.Client, c config, runID string, n int6
 	if err != nil {
 		return err
 	}
-	if c.Status == 0 && resp.StatusCode/100 != 2 || c.Status != 0 && resp.StatusCode != c.Status {
+	if !statusOK(resp.StatusCode, c.Status) {
 		return fmt.Errorf("%s %s: %d %s", method, c.URL, resp.StatusCode, bytes.TrimSpace(b))
 	}
 	return nil
+}
+
+// statusOK says whether status counts as success: it is want, or any 2xx
+// when want is 0.
+func statusOK(status, want int) bool {
+	if want == 0 {
+		return status/100 == 2
+	}
+	return status == want
 }
 
 // rawConn is one worker's connection for -raw: the request is built once
@@ -390,7 +399,7 @@ func (rc *rawConn) do(want int) error {
 	if err != nil {
 		return err
 	}
-	if want == 0 && status/100 != 2 || want != 0 && status != want {
+	if !statusOK(status, want) {
 		return fmt.Errorf("GET http://%s: %d", rc.addr, status)
 	}
 	return nil
