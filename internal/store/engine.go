@@ -164,11 +164,10 @@ func (tx *Tx) firstTransactionAt(ctx context.Context, customerID, typ string) (t
 	return fromMicros(first), nil
 }
 
-const (
-	rewardColumnNames = `id, program_id, rule_id, customer_id, referrer_id, friend_id, transaction_id, source, trigger_type,
+const rewardColumnNames = `id, program_id, rule_id, customer_id, referrer_id, friend_id, transaction_id, source, trigger_type,
 		recipient, reward_type, unit, amount, currency, status, needs_approval, available_at, created_at, updated_at`
-	rewardColumnCount = 19
-)
+
+var rewardColumnCount = columnCount(rewardColumnNames)
 
 // insertRewards writes new rewards in one statement.
 func (tx *Tx) insertRewards(ctx context.Context, rws []*rewards.Reward) error {
@@ -181,7 +180,7 @@ func (tx *Tx) insertRewards(ctx context.Context, rws []*rewards.Reward) error {
 			nullString(rw.TransactionID), rw.Source, rw.Trigger, rw.Recipient, rw.RewardType, rw.Unit, rw.Amount,
 			nullString(rw.Currency), rw.Status, rw.NeedsApproval, micros(rw.AvailableAt), micros(rw.CreatedAt), micros(rw.UpdatedAt))
 	}
-	_, err := tx.tx.ExecContext(ctx, insertRowsSQL("rewards", rewardColumnNames, rewardColumnCount, len(rws)), args...)
+	_, err := tx.tx.ExecContext(ctx, insertRowsSQL("rewards", rewardColumnNames, len(rws)), args...)
 	if _, ok := uniqueViolation(err); ok {
 		return errDuplicateReward
 	}

@@ -26,21 +26,20 @@ func (tx *Tx) addEventJSON(programID, typ string, data []byte) {
 }
 
 // The columns of one event row, in the order Tx.events holds their values.
-const (
-	eventColumnNames = "id, program_id, type, data, created_at"
-	eventColumns     = 5
-)
+const eventColumnNames = "id, program_id, type, data, created_at"
+
+var eventColumns = columnCount(eventColumnNames)
 
 // maxEventsPerInsert bounds one INSERT's rows, and so the number of
 // distinct statement texts the writer keeps prepared.
 const maxEventsPerInsert = 16
 
 // flushEvents writes the events the transaction added, in their order, and
-// is called once fn has succeeded, before COMMIT.
+// is called once fn has succeeded, before COMMIT (see DB.runTx).
 func (tx *Tx) flushEvents(ctx context.Context) error {
 	for len(tx.events) > 0 {
 		n := min(len(tx.events)/eventColumns, maxEventsPerInsert)
-		q := insertRowsSQL("events", eventColumnNames, eventColumns, n)
+		q := insertRowsSQL("events", eventColumnNames, n)
 		if _, err := tx.tx.ExecContext(ctx, q, tx.events[:n*eventColumns]...); err != nil {
 			return fmt.Errorf("write events: %w", err)
 		}

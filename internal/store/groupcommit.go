@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 )
 
 // groupCommit makes SQLite's single writer fast without giving up
@@ -52,10 +51,11 @@ type job struct {
 	err   error
 	panic any
 	done  chan struct{}
-	// failed is set once the job's own failure (err or panic, or its
-	// context ending) is its outcome, whatever happens to the batch.
-	failed bool
 }
+
+// failed reports whether the job's own failure (err or panic, or its
+// context ending) is its outcome, whatever happens to the batch.
+func (j *job) failed() bool { return j.err != nil || j.panic != nil }
 
 // maxBatch bounds how many callers share one commit, so a burst cannot
 // make the first caller wait for hundreds of others.
@@ -150,7 +150,7 @@ func (g *groupCommit) commit(db *DB, batch []*job) {
 			g.release()
 		}
 		for _, j := range batch {
-			if !j.failed {
+			if !j.failed() {
 				j.err = err
 			}
 			close(j.done)
@@ -162,7 +162,7 @@ func (g *groupCommit) commit(db *DB, batch []*job) {
 			finish(fmt.Errorf("begin: %w", err))
 			return
 		}
-		g.conn = &batchConn{conn: conn, stmts: map[string]*sql.Stmt{}}
+		g.conn = &batchConn{conn: conn, stmts: newStmtCache()}
 	}
 	run := batch
 	for {
@@ -174,7 +174,7 @@ func (g *groupCommit) commit(db *DB, batch []*job) {
 		// A member failed after writing and everything was rolled back:
 		// the others run again, each in its savepoint.
 		g.careful = true
-		run = slices.DeleteFunc(slices.Clone(run), func(j *job) bool { return j.failed })
+		run = slices.DeleteFunc(slices.Clone(run), (*job).failed)
 	}
 }
 
@@ -190,7 +190,7 @@ func (g *groupCommit) runBatch(ctx context.Context, db *DB, batch []*job) (again
 	undone := false // a member's writes were rolled back to its savepoint
 	for _, j := range batch {
 		if err := j.ctx.Err(); err != nil {
-			j.err, j.failed = err, true
+			j.err = err
 			continue
 		}
 		if careful {
@@ -199,22 +199,19 @@ func (g *groupCommit) runBatch(ctx context.Context, db *DB, batch []*job) (again
 			}
 		}
 		writes := q.writes
-		tx := &Tx{tx: q, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}
 		func() {
 			defer func() { j.panic = recover() }()
-			if j.err = j.fn(tx); j.err == nil {
-				j.err = tx.flushEvents(ctx)
-			}
+			j.err = db.runTx(ctx, q, j.fn)
 		}()
-		j.failed = j.err != nil || j.panic != nil
+		failed := j.failed()
 		wrote := q.writes != writes
 		switch {
-		case j.failed && wrote && !careful:
+		case failed && wrote && !careful:
 			if _, err := q.ExecContext(ctx, "ROLLBACK"); err != nil {
 				return false, fmt.Errorf("rollback: %w", err)
 			}
 			return true, nil
-		case j.failed && wrote:
+		case failed && wrote:
 			if _, err := q.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
 				return false, fmt.Errorf("rollback to savepoint: %w", err)
 			}
@@ -246,10 +243,10 @@ func (g *groupCommit) runBatch(ctx context.Context, db *DB, batch []*job) (again
 // slowly next to running it (compiling was a third of the time of a
 // transaction that fires rewards), and the single writer is what limits
 // write throughput. The store's queries are a fixed set of texts, but the
-// cache is bounded all the same. Only the committing goroutine uses it.
+// cache is bounded all the same (see stmtCache).
 type batchConn struct {
 	conn  *sql.Conn
-	stmts map[string]*sql.Stmt
+	stmts *stmtCache
 	// writes counts the statements run that may have written (all but
 	// SELECTs), so that a failed member that wrote nothing needs no undo.
 	writes int
@@ -262,30 +259,10 @@ func mayWrite(q string) bool {
 	return len(q) < 6 || !strings.EqualFold(q[:6], "SELECT")
 }
 
-// maxStmts bounds how many statements stay prepared.
-const maxStmts = 256
-
-// prepared returns q's statement, preparing it on first use, or nil when
-// the cache is full or q does not compile (running it reports why).
-func (b *batchConn) prepared(ctx context.Context, q string) *sql.Stmt {
-	if st, ok := b.stmts[q]; ok {
-		return st
-	}
-	if len(b.stmts) >= maxStmts {
-		return nil
-	}
-	st, err := b.conn.PrepareContext(ctx, q)
-	if err != nil {
-		return nil
-	}
-	b.stmts[q] = st
-	return st
-}
-
 func (b *batchConn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	b.writes++
 	ctx = context.WithoutCancel(ctx)
-	if st := b.prepared(ctx, q); st != nil {
+	if st := b.stmts.get(ctx, b.conn, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
 	return b.conn.ExecContext(ctx, q, args...)
@@ -296,7 +273,7 @@ func (b *batchConn) QueryContext(ctx context.Context, q string, args ...any) (*s
 		b.writes++
 	}
 	ctx = context.WithoutCancel(ctx)
-	if st := b.prepared(ctx, q); st != nil {
+	if st := b.stmts.get(ctx, b.conn, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
 	return b.conn.QueryContext(ctx, q, args...)
@@ -307,15 +284,13 @@ func (b *batchConn) QueryRowContext(ctx context.Context, q string, args ...any) 
 		b.writes++
 	}
 	ctx = context.WithoutCancel(ctx)
-	if st := b.prepared(ctx, q); st != nil {
+	if st := b.stmts.get(ctx, b.conn, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return b.conn.QueryRowContext(ctx, q, args...)
 }
 
 func (b *batchConn) close() {
-	for _, st := range b.stmts {
-		st.Close()
-	}
+	b.stmts.close()
 	b.conn.Close()
 }

@@ -51,16 +51,15 @@ func (tx *Tx) Post(ctx context.Context, programID string, lt ledger.Transaction)
 		}
 		entries = append(entries, id.New("ent", tx.now), ltID, accountID, p.Amount, p.Currency, micros(tx.now))
 	}
-	if _, err := tx.tx.ExecContext(ctx, insertRowsSQL("ledger_entries", entryColumnNames, entryColumns, len(postings)), entries...); err != nil {
+	if _, err := tx.tx.ExecContext(ctx, insertRowsSQL("ledger_entries", entryColumnNames, len(postings)), entries...); err != nil {
 		return "", fmt.Errorf("post %s entries: %w", lt.Kind, err)
 	}
 	return ltID, nil
 }
 
-const (
-	entryColumnNames = "id, ledger_transaction_id, account_id, amount, currency, created_at"
-	entryColumns     = 6
-)
+const entryColumnNames = "id, ledger_transaction_id, account_id, amount, currency, created_at"
+
+var entryColumns = columnCount(entryColumnNames)
 
 // postTo returns the id of the account a posting goes to, creating the
 // account on first use, and moves a customer account's cached balance.

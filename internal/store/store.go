@@ -107,7 +107,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		n := max(4, runtime.NumCPU()*2)
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
-		db.write, db.read = w, &readPool{DB: r, stmts: map[string]*sql.Stmt{}}
+		db.write, db.read = w, &readPool{DB: r, stmts: newStmtCache()}
 		db.checkpoints = newCheckpointer(db)
 		db.batch = newGroupCommit(db)
 	}
@@ -133,56 +133,91 @@ func (db *DB) Close() error {
 	return err
 }
 
-// readPool is the read pool. On SQLite its queries run as statements prepared
-// once per query text (stmts is nil on PostgreSQL, whose driver keeps its
-// own statement cache): SQLite compiles SQL slowly next to running it, and
-// the queries on every request, such as the API key lookup, are a fixed
-// set of texts. The cache is bounded; queries past it run unprepared.
-type readPool struct {
-	*sql.DB
+// stmtCache keeps statements prepared, one per query text: SQLite
+// compiles SQL slowly next to running it, and the store's queries are a
+// fixed set of texts. It is bounded all the same: past maxStmts, and for a
+// query that does not compile, get returns nil and the caller runs the
+// query unprepared (which reports why it does not compile). A nil cache
+// prepares nothing. It is safe for concurrent use.
+type stmtCache struct {
 	mu    sync.RWMutex
 	stmts map[string]*sql.Stmt
 }
 
-// prepared returns q's statement, or nil when q is not to be cached.
-func (p *readPool) prepared(ctx context.Context, q string) *sql.Stmt {
-	if p.stmts == nil {
+// maxStmts bounds how many statements a cache keeps prepared.
+const maxStmts = 256
+
+// preparer is what *sql.DB and *sql.Conn offer to prepare statements.
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+func newStmtCache() *stmtCache {
+	return &stmtCache{stmts: map[string]*sql.Stmt{}}
+}
+
+// get returns q's statement, preparing it with p on first use, or nil
+// when q is not to be cached.
+func (c *stmtCache) get(ctx context.Context, p preparer, q string) *sql.Stmt {
+	if c == nil {
 		return nil
 	}
-	p.mu.RLock()
-	st, ok := p.stmts[q]
-	full := len(p.stmts) >= maxStmts
-	p.mu.RUnlock()
+	c.mu.RLock()
+	st, ok := c.stmts[q]
+	full := len(c.stmts) >= maxStmts
+	c.mu.RUnlock()
 	if ok || full {
 		return st
 	}
-	st, err := p.DB.PrepareContext(ctx, q)
+	st, err := p.PrepareContext(ctx, q)
 	if err != nil {
 		return nil // running it unprepared reports why
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if prev, ok := p.stmts[q]; ok { // another caller was first
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.stmts[q]; ok { // another caller was first
 		st.Close()
 		return prev
 	}
-	if len(p.stmts) >= maxStmts {
+	if len(c.stmts) >= maxStmts {
 		st.Close()
 		return nil
 	}
-	p.stmts[q] = st
+	c.stmts[q] = st
 	return st
 }
 
+// close closes the statements and empties the cache.
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.stmts {
+		st.Close()
+		delete(c.stmts, q)
+	}
+}
+
+// readPool is the read pool. On SQLite its queries run as statements
+// prepared once per query text (see stmtCache), as the queries on every
+// request, such as the API key lookup, are a fixed set of texts. stmts is
+// nil on PostgreSQL, whose driver keeps its own statement cache.
+type readPool struct {
+	*sql.DB
+	stmts *stmtCache
+}
+
 func (p *readPool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if st := p.prepared(ctx, q); st != nil {
+	if st := p.stmts.get(ctx, p.DB, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
 	return p.DB.QueryContext(ctx, q, args...)
 }
 
 func (p *readPool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	if st := p.prepared(ctx, q); st != nil {
+	if st := p.stmts.get(ctx, p.DB, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return p.DB.QueryRowContext(ctx, q, args...)
@@ -190,12 +225,7 @@ func (p *readPool) QueryRowContext(ctx context.Context, q string, args ...any) *
 
 // Close closes the prepared statements and the pool.
 func (p *readPool) Close() error {
-	p.mu.Lock()
-	for q, st := range p.stmts {
-		st.Close()
-		delete(p.stmts, q)
-	}
-	p.mu.Unlock()
+	p.stmts.close()
 	return p.DB.Close()
 }
 
@@ -272,6 +302,18 @@ type Tx struct {
 // Now is the time of the transaction: one value for every row it writes.
 func (tx *Tx) Now() time.Time { return tx.now }
 
+// runTx runs fn in a new Tx over q and, if fn succeeds, writes the events
+// it added. Every transaction path (inTx, groupCommit's runBatch) goes
+// through it, so that none can forget the events; beginning, committing,
+// rolling back and recovering panics are the caller's.
+func (db *DB) runTx(ctx context.Context, q querier, fn func(*Tx) error) error {
+	tx := &Tx{tx: q, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.flushEvents(ctx)
+}
+
 // InTx runs fn in a write transaction, committing if fn returns nil and
 // rolling back everything fn did if it returns an error or panics (the
 // panic is re-raised in the caller). On PostgreSQL a serialization failure
@@ -296,7 +338,6 @@ func (db *DB) inTx(ctx context.Context, fn func(*Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{tx: sqltx, db: db, now: db.Now().UTC().Truncate(time.Microsecond)}
 	defer func() {
 		if p := recover(); p != nil {
 			sqltx.Rollback()
@@ -306,10 +347,7 @@ func (db *DB) inTx(ctx context.Context, fn func(*Tx) error) (err error) {
 			sqltx.Rollback()
 		}
 	}()
-	if err = fn(tx); err != nil {
-		return err
-	}
-	if err = tx.flushEvents(ctx); err != nil {
+	if err = db.runTx(ctx, sqltx, fn); err != nil {
 		return err
 	}
 	if err = sqltx.Commit(); err != nil {
@@ -358,13 +396,15 @@ func uniqueViolation(err error) (string, bool) {
 	return "", false
 }
 
-// insertRowsSQL is an INSERT of rows rows of cols values each into table.
-// The texts are few and built once: they key the prepared statements.
-func insertRowsSQL(table, columns string, cols, rows int) string {
-	key := insertKey{table, rows}
+// insertRowsSQL is an INSERT of rows rows into table's columns, a
+// comma-separated list of names. The texts are few and built once: they
+// key the prepared statements.
+func insertRowsSQL(table, columns string, rows int) string {
+	key := insertKey{table, columns, rows}
 	if q, ok := insertSQL.Load(key); ok {
 		return q.(string)
 	}
+	cols := columnCount(columns)
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
 	for r := range rows {
@@ -385,9 +425,12 @@ func insertRowsSQL(table, columns string, cols, rows int) string {
 }
 
 type insertKey struct {
-	table string
-	rows  int
+	table, columns string
+	rows           int
 }
+
+// columnCount is the number of names in a comma-separated column list.
+func columnCount(columns string) int { return strings.Count(columns, ",") + 1 }
 
 var insertSQL sync.Map // insertKey → string
 
