@@ -39,6 +39,22 @@ func balance(ctx context.Context, q querier, programID, customerID, currency str
 	return b, rows.Err()
 }
 
+// setBalance puts one account's balance into its place in b.
+func setBalance(b *rewards.Balance, account string, amount int64) {
+	switch account {
+	case ledger.CreditAvailable:
+		b.CreditAvailable = amount
+	case ledger.CreditPending:
+		b.CreditPending = amount
+	case ledger.CashAvailable:
+		b.CashAvailable = amount
+	case ledger.CashPending:
+		b.CashPending = amount
+	case ledger.CashPaid:
+		b.CashPaid = amount
+	}
+}
+
 // Stats computes a customer's referral figures from indexed counts.
 // total_rewards sums the referrer rewards earned in currency that were not
 // reversed or rejected (after partial clawbacks); percent-off discounts

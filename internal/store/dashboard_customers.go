@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/advocate-oss/advocate/internal/ledger"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/rewards"
 )
@@ -20,10 +19,6 @@ const (
 	FilterNotReferred    = "not_referred"
 	FilterPendingRewards = "pending_rewards"
 )
-
-// ExportLimit bounds a dashboard listing read in batches for a CSV export;
-// pages shown to people stay at MaxLimit.
-const ExportLimit = 1000
 
 // CustomerQuery asks for one keyset page of the dashboard's customer list,
 // newest first.
@@ -39,13 +34,6 @@ type CustomerQuery struct {
 	// for customers newer than it (the previous page).
 	After, Before string
 	Limit         int // DefaultLimit when 0, at most ExportLimit
-}
-
-func (q CustomerQuery) limit() int {
-	if q.Limit <= 0 {
-		return DefaultLimit
-	}
-	return min(q.Limit, ExportLimit)
 }
 
 // CustomerRow is a customer with what the dashboard shows beside them.
@@ -72,20 +60,6 @@ func (e extraScan) Scan(dest ...any) error { return e.row.Scan(append(dest, e.ex
 // likeEscape makes s match literally inside a LIKE pattern (with ESCAPE '\').
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-// addIn appends "expr IN ($i, …)" for vals, which must not be empty.
-func (w *where) addIn(expr string, vals []string) {
-	var b strings.Builder
-	b.WriteString(expr + " IN (")
-	for i, v := range vals {
-		w.args = append(w.args, v)
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("$" + strconv.Itoa(len(w.args)))
-	}
-	w.conds = append(w.conds, b.String()+")")
 }
 
 // CustomerRows lists one page of a program's live customers for the
@@ -125,15 +99,9 @@ func (db *DB) CustomerRows(ctx context.Context, programID, currency string, q Cu
 	if q.ReferrerID != "" {
 		w.add("c.referrer_id = ", q.ReferrerID)
 	}
-	order := "DESC"
-	if q.Before != "" {
-		w.add("c.id > ", q.Before)
-		order = "ASC"
-	} else if q.After != "" {
-		w.add("c.id < ", q.After)
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+customerColumns+`, r.name, r.email, c.converted_at`+customerFrom+w.sql()+
-		` ORDER BY c.id `+order+` LIMIT `+strconv.Itoa(q.limit()+1), w.args...)
+	limit := pageLimit(q.Limit, ExportLimit)
+	page := w.keyset("c.id", q.After, q.Before, limit)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+customerColumns+`, r.name, r.email, c.converted_at`+customerFrom+w.sql()+page, w.args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list customers: %w", err)
 	}
@@ -152,13 +120,7 @@ func (db *DB) CustomerRows(ctx context.Context, programID, currency string, q Cu
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("list customers: %w", err)
 	}
-	more := len(out) > q.limit()
-	if more {
-		out = out[:q.limit()]
-	}
-	if q.Before != "" {
-		slices.Reverse(out)
-	}
+	out, more := keysetPage(out, q.Before, limit)
 	if err := db.customerFigures(ctx, programID, currency, out); err != nil {
 		return nil, false, err
 	}
@@ -213,22 +175,6 @@ func (db *DB) customerFigures(ctx context.Context, programID, currency string, r
 		setBalance(&byID[owner].Balance, typ, amount)
 	}
 	return bal.Err()
-}
-
-// setBalance puts one account's balance into its place in b.
-func setBalance(b *rewards.Balance, account string, amount int64) {
-	switch account {
-	case ledger.CreditAvailable:
-		b.CreditAvailable = amount
-	case ledger.CreditPending:
-		b.CreditPending = amount
-	case ledger.CashAvailable:
-		b.CashAvailable = amount
-	case ledger.CashPending:
-		b.CashPending = amount
-	case ledger.CashPaid:
-		b.CashPaid = amount
-	}
 }
 
 // CustomerCounts are a program's live customers, and how many of them

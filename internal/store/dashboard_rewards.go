@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
-	"strconv"
 
 	"github.com/advocate-oss/advocate/internal/rewards"
 )
@@ -18,13 +16,6 @@ type RewardQuery struct {
 	// After asks for older rewards (the next page), Before for newer ones.
 	After, Before string
 	Limit         int // DefaultLimit when 0, at most ExportLimit
-}
-
-func (q RewardQuery) limit() int {
-	if q.Limit <= 0 {
-		return DefaultLimit
-	}
-	return min(q.Limit, ExportLimit)
 }
 
 // RewardRow is a reward with the names the queue shows beside it.
@@ -50,16 +41,10 @@ func (db *DB) RewardRows(ctx context.Context, programID string, q RewardQuery) (
 	if q.CustomerID != "" {
 		w.add("r.customer_id = ", q.CustomerID)
 	}
-	order := "DESC"
-	if q.Before != "" {
-		w.add("r.id > ", q.Before)
-		order = "ASC"
-	} else if q.After != "" {
-		w.add("r.id < ", q.After)
-	}
+	limit := pageLimit(q.Limit, ExportLimit)
+	page := w.keyset("r.id", q.After, q.Before, limit)
 	rows, err := db.read.QueryContext(ctx, `SELECT `+rewardColumns+`, c.name, c.email, f.name, f.email, COALESCE(ru.name, '')`+
-		rewardFrom+` LEFT JOIN reward_rules ru ON ru.id = r.rule_id`+w.sql()+
-		` ORDER BY r.id `+order+` LIMIT `+strconv.Itoa(q.limit()+1), w.args...)
+		rewardFrom+` LEFT JOIN reward_rules ru ON ru.id = r.rule_id`+w.sql()+page, w.args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list rewards: %w", err)
 	}
@@ -78,13 +63,7 @@ func (db *DB) RewardRows(ctx context.Context, programID string, q RewardQuery) (
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("list rewards: %w", err)
 	}
-	more := len(out) > q.limit()
-	if more {
-		out = out[:q.limit()]
-	}
-	if q.Before != "" {
-		slices.Reverse(out)
-	}
+	out, more := keysetPage(out, q.Before, limit)
 	plain := make([]*rewards.Reward, len(out))
 	for i, r := range out {
 		plain[i] = r.Reward

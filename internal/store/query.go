@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -17,6 +18,20 @@ func (w *where) add(expr string, arg any) {
 	w.conds = append(w.conds, expr+"$"+strconv.Itoa(len(w.args)))
 }
 
+// addIn appends "expr IN ($i, …)" for vals, which must not be empty.
+func (w *where) addIn(expr string, vals []string) {
+	var b strings.Builder
+	b.WriteString(expr + " IN (")
+	for i, v := range vals {
+		w.args = append(w.args, v)
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(len(w.args)))
+	}
+	w.conds = append(w.conds, b.String()+")")
+}
+
 // cond appends a condition without an argument.
 func (w *where) cond(expr string) { w.conds = append(w.conds, expr) }
 
@@ -27,6 +42,36 @@ func (w *where) sql() string {
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
+// keyset adds the cursor condition of a newest-first listing keyed by col
+// and returns its ORDER BY and LIMIT clause: rows older than after (or all
+// of them), or with before the rows newer than it in ascending order (see
+// keysetPage), fetching one row more than limit to learn whether there are
+// more. Call it before sql, and before reading args.
+func (w *where) keyset(col, after, before string, limit int) string {
+	order := " DESC"
+	if before != "" {
+		w.add(col+" > ", before)
+		order = " ASC"
+	} else if after != "" {
+		w.add(col+" < ", after)
+	}
+	return " ORDER BY " + col + order + " LIMIT " + strconv.Itoa(limit+1)
+}
+
+// keysetPage cuts the extra row a keyset query fetched and says whether
+// there was one, then puts a before page, read in ascending order, back
+// newest first.
+func keysetPage[T any](rows []T, before string, limit int) ([]T, bool) {
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	if before != "" {
+		slices.Reverse(rows)
+	}
+	return rows, more
+}
+
 // Page is a keyset page request: at most Limit rows after the row whose id
 // is After, in the listing's order.
 type Page struct {
@@ -34,23 +79,25 @@ type Page struct {
 	After string
 }
 
-// DefaultLimit and MaxLimit bound every listing.
+// DefaultLimit and MaxLimit bound every listing. ExportLimit bounds a
+// dashboard listing read in batches for a CSV export; pages shown to
+// people stay at MaxLimit.
 const (
 	DefaultLimit = 20
 	MaxLimit     = 100
+	ExportLimit  = 1000
 )
 
-func (p Page) limit() int {
-	if p.Limit <= 0 {
+// pageLimit is the page size asked for: DefaultLimit when limit is not
+// positive, at most most.
+func pageLimit(limit, most int) int {
+	if limit <= 0 {
 		return DefaultLimit
 	}
-	return min(p.Limit, MaxLimit)
+	return min(limit, most)
 }
 
+func (p Page) limit() int { return pageLimit(p.Limit, MaxLimit) }
+
 // trim cuts the extra row fetched to learn whether there are more.
-func trim[T any](p Page, rows []T) ([]T, bool) {
-	if len(rows) > p.limit() {
-		return rows[:p.limit()], true
-	}
-	return rows, false
-}
+func trim[T any](p Page, rows []T) ([]T, bool) { return keysetPage(rows, "", p.limit()) }

@@ -115,15 +115,7 @@ func (db *DB) attachCodes(ctx context.Context, q querier, rws []*rewards.Reward)
 	if len(ids) == 0 {
 		return nil
 	}
-	in := "d.reward_id IN ("
-	for i, id := range ids {
-		w.args = append(w.args, id)
-		if i > 0 {
-			in += ", "
-		}
-		in += fmt.Sprintf("$%d", len(w.args))
-	}
-	w.cond(in + ")")
+	w.addIn("d.reward_id", ids)
 	codes, err := queryCodes(ctx, q, `SELECT `+codeColumns+codeFrom+w.sql(), w.args...)
 	if err != nil {
 		return err
