@@ -61,13 +61,15 @@ func (d *Dashboard) programCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	errs := map[string]string{}
-	p, err := referral.NewProgram(f.Get("name"), f.Get("currency"), f.Get("website_url"))
+	// NewProgram's own check is repeated below, once the form's other
+	// settings are in, so that every bad field is reported together.
+	p, _ := referral.NewProgram(f.Get("name"), f.Get("currency"), f.Get("website_url"))
 	p.RefParam = strings.TrimSpace(f.Get("referral_param"))
 	p.CookieDays = atoi(f.Get("cookie_days"))
 	p.Attribution = f.Get("attribution")
 	p.RequireApproval = f.Get("require_approval") == "on"
 	p.AllowedDomains = splitDomains(f.Get("allowed_domains"))
-	if err = p.Validate(); err != nil {
+	if err := p.Validate(); err != nil {
 		merge(errs, "", clientErrors(err))
 	}
 	var rules []rewards.Rule
@@ -89,7 +91,7 @@ func (d *Dashboard) programCreate(w http.ResponseWriter, r *http.Request) {
 		d.render(w, r, http.StatusUnprocessableEntity, "program_new", &view{Title: "Create a referral program", Nav: "programs", Form: f, Errors: errs})
 		return
 	}
-	err = d.DB.InTx(r.Context(), func(tx *store.Tx) error {
+	err := d.DB.InTx(r.Context(), func(tx *store.Tx) error {
 		if _, _, err := tx.CreateProgramWithKeys(r.Context(), p); err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/advocate-oss/advocate/internal/referral"
@@ -70,7 +69,3 @@ var (
 		"This endpoint needs a secret key (sk_…); publishable keys may only be used by the browser SDK.")
 	errNotFound = referral.Errorf(referral.KindNotFound, "not_found", "No such endpoint. See /openapi.yaml for the API.")
 )
-
-func logAttrs(r *http.Request) []any {
-	return []any{slog.String("method", r.Method), slog.String("path", r.URL.Path)}
-}
