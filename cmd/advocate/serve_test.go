@@ -227,7 +227,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	k, err := db.APIKeyByHash(t.Context(), referral.HashAPIKey(sk))
+	k, _, err := db.APIKeyByHash(t.Context(), referral.HashAPIKey(sk))
 	if err != nil {
 		t.Fatal(err)
 	}

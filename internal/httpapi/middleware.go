@@ -223,14 +223,10 @@ func (s *Server) lookupKey(r *http.Request, plain string) (*referral.APIKey, *re
 	if !valid {
 		return nil, nil, errUnauthorized
 	}
-	key, err := s.DB.APIKeyByHash(r.Context(), referral.HashAPIKey(plain))
+	key, prog, err := s.DB.APIKeyByHash(r.Context(), referral.HashAPIKey(plain))
 	if errors.Is(err, store.ErrKeyNotFound) || (err == nil && key.Kind != kind) {
 		return nil, nil, errUnauthorized
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	prog, err := s.DB.Program(r.Context(), key.ProgramID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -174,18 +174,16 @@ func (tx *Tx) insertRewards(ctx context.Context, rws []*rewards.Reward) error {
 	if len(rws) == 0 {
 		return nil
 	}
-	args := make([]any, 0, rewardColumnCount*len(rws))
 	for _, rw := range rws {
-		args = append(args, rw.ID, rw.ProgramID, rw.RuleID, rw.CustomerID, rw.ReferrerID, rw.FriendID,
+		_, err := tx.tx.ExecContext(ctx, insertRowsSQL(tx.db.Engine, "rewards", rewardColumnNames, 1), rw.ID, rw.ProgramID, rw.RuleID, rw.CustomerID, rw.ReferrerID, rw.FriendID,
 			nullString(rw.TransactionID), rw.Source, rw.Trigger, rw.Recipient, rw.RewardType, rw.Unit, rw.Amount,
 			nullString(rw.Currency), rw.Status, rw.NeedsApproval, micros(rw.AvailableAt), micros(rw.CreatedAt), micros(rw.UpdatedAt))
-	}
-	_, err := tx.tx.ExecContext(ctx, insertRowsSQL("rewards", rewardColumnNames, len(rws)), args...)
-	if _, ok := uniqueViolation(err); ok {
-		return errDuplicateReward
-	}
-	if err != nil {
-		return fmt.Errorf("create reward: %w", err)
+		if _, ok := uniqueViolation(err); ok {
+			return errDuplicateReward
+		}
+		if err != nil {
+			return fmt.Errorf("create reward: %w", err)
+		}
 	}
 	return nil
 }

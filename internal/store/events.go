@@ -8,9 +8,8 @@ import (
 
 // AddEvent records an event in the same transaction as the change it
 // announces, so that webhooks and integrations reading this outbox never
-// announce what did not commit and never miss what did. Events are kept in
-// the transaction and written together when it ends (see flushEvents): one
-// statement for a payment's five events instead of five.
+// announce what did not commit and never miss what did. The row is written
+// with the transaction's other appended rows when it ends (see appendRows).
 func (tx *Tx) AddEvent(ctx context.Context, programID, typ string, data any) error {
 	b, err := json.Marshal(data)
 	if err != nil {
@@ -22,31 +21,13 @@ func (tx *Tx) AddEvent(ctx context.Context, programID, typ string, data any) err
 
 // addEventJSON adds an event whose data is already JSON.
 func (tx *Tx) addEventJSON(programID, typ string, data []byte) {
-	tx.events = append(tx.events, tx.ids.New("evt", tx.now), programID, typ, string(data), micros(tx.now))
+	tx.appends.events = append(tx.appends.events, tx.ids.New("evt", tx.now), programID, typ, string(data), micros(tx.now))
 }
 
-// The columns of one event row, in the order Tx.events holds their values.
+// The columns of one event row, in the order appendRows holds their values.
 const eventColumnNames = "id, program_id, type, data, created_at"
 
 var eventColumns = columnCount(eventColumnNames)
-
-// maxEventsPerInsert bounds one INSERT's rows, and so the number of
-// distinct statement texts the writer keeps prepared.
-const maxEventsPerInsert = 16
-
-// flushEvents writes the events the transaction added, in their order, and
-// is called once fn has succeeded, before COMMIT (see DB.runTx).
-func (tx *Tx) flushEvents(ctx context.Context) error {
-	for len(tx.events) > 0 {
-		n := min(len(tx.events)/eventColumns, maxEventsPerInsert)
-		q := insertRowsSQL("events", eventColumnNames, n)
-		if _, err := tx.tx.ExecContext(ctx, q, tx.events[:n*eventColumns]...); err != nil {
-			return fmt.Errorf("write events: %w", err)
-		}
-		tx.events = tx.events[n*eventColumns:]
-	}
-	return nil
-}
 
 // Event is one row of the outbox.
 type Event struct {

@@ -43,6 +43,9 @@ type groupCommit struct {
 	// careful runs each member in its savepoint: after a member failed
 	// having written, until a batch passes without that.
 	careful bool
+	// appends gathers the appended rows of a batch's members that
+	// succeeded, written just before its COMMIT (see appendRows).
+	appends appendRows
 }
 
 type job struct {
@@ -162,7 +165,7 @@ func (g *groupCommit) commit(db *DB, batch []*job) {
 			finish(fmt.Errorf("begin: %w", err))
 			return
 		}
-		g.conn = &batchConn{conn: conn, stmts: newStmtCache()}
+		g.conn = &batchConn{conn: conn, stmts: newStmtCache(), cache: newWriterCache()}
 	}
 	run := batch
 	for {
@@ -187,6 +190,10 @@ func (g *groupCommit) runBatch(ctx context.Context, db *DB, batch []*job) (again
 	if _, err := q.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return false, fmt.Errorf("begin: %w", err)
 	}
+	if err := q.cache.begin(ctx, q); err != nil {
+		return false, err
+	}
+	g.appends.reset()
 	undone := false // a member's writes were rolled back to its savepoint
 	for _, j := range batch {
 		if err := j.ctx.Err(); err != nil {
@@ -199,29 +206,37 @@ func (g *groupCommit) runBatch(ctx context.Context, db *DB, batch []*job) (again
 			}
 		}
 		writes := q.writes
+		var tx *Tx
 		func() {
 			defer func() { j.panic = recover() }()
-			j.err = db.runTx(ctx, q, j.fn)
+			tx, j.err = db.runTx(q, q.cache, j.fn)
 		}()
 		failed := j.failed()
 		wrote := q.writes != writes
 		switch {
 		case failed && wrote && !careful:
+			q.cache.drop()
 			if _, err := q.ExecContext(ctx, "ROLLBACK"); err != nil {
 				return false, fmt.Errorf("rollback: %w", err)
 			}
 			return true, nil
 		case failed && wrote:
+			q.cache.drop()
 			if _, err := q.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
 				return false, fmt.Errorf("rollback to savepoint: %w", err)
 			}
 			undone = true
+		case !failed:
+			g.appends.add(&tx.appends)
 		}
 		if careful {
 			if _, err := q.ExecContext(ctx, "RELEASE job"); err != nil {
 				return false, fmt.Errorf("release savepoint: %w", err)
 			}
 		}
+	}
+	if err := g.appends.write(ctx, db.Engine, q); err != nil {
+		return false, err
 	}
 	if _, err := q.ExecContext(ctx, "COMMIT"); err != nil {
 		return false, fmt.Errorf("commit: %w", err)
@@ -247,6 +262,7 @@ func (g *groupCommit) runBatch(ctx context.Context, db *DB, batch []*job) (again
 type batchConn struct {
 	conn  *sql.Conn
 	stmts *stmtCache
+	cache *writerCache
 	// writes counts the statements run that may have written (all but
 	// SELECTs), so that a failed member that wrote nothing needs no undo.
 	writes int

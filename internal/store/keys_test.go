@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/advocate-oss/advocate/internal/referral"
@@ -36,19 +37,26 @@ func TestAPIKeys(t *testing.T) {
 
 		t.Run("found by hash", func(t *testing.T) {
 			for _, m := range []made{sk, pk, otherSK} {
-				k, err := db.APIKeyByHash(ctx, referral.HashAPIKey(m.plain))
+				k, prog, err := db.APIKeyByHash(ctx, referral.HashAPIKey(m.plain))
 				if err != nil {
 					t.Fatalf("%s: %v", m.key.Kind, err)
 				}
 				if k.ID != m.key.ID || k.ProgramID != m.key.ProgramID || k.Kind != m.key.Kind || k.Prefix != m.plain[:12] {
 					t.Errorf("got %+v, want %+v", k, m.key)
 				}
+				want, err := db.Program(ctx, m.key.ProgramID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(prog, want) {
+					t.Errorf("key's program %+v, want %+v", prog, want)
+				}
 			}
 		})
 		t.Run("unknown hash", func(t *testing.T) {
 			unknown, _ := referral.NewAPIKey(referral.SecretKey)
 			for _, h := range []string{referral.HashAPIKey(unknown), sk.plain, ""} {
-				if _, err := db.APIKeyByHash(ctx, h); !errors.Is(err, store.ErrKeyNotFound) {
+				if _, _, err := db.APIKeyByHash(ctx, h); !errors.Is(err, store.ErrKeyNotFound) {
 					t.Errorf("APIKeyByHash(%q) = %v, want ErrKeyNotFound", h, err)
 				}
 			}
@@ -63,7 +71,7 @@ func TestAPIKeys(t *testing.T) {
 		t.Run("revoke scoped to program", func(t *testing.T) {
 			err := db.InTx(ctx, func(tx *store.Tx) error { return tx.RevokeAPIKey(ctx, other.ID, sk.key.ID) })
 			wantCode(t, err, "api_key_not_found")
-			if _, err := db.APIKeyByHash(ctx, sk.key.Hash); err != nil {
+			if _, _, err := db.APIKeyByHash(ctx, sk.key.Hash); err != nil {
 				t.Errorf("another program revoked the key: %v", err)
 			}
 		})
@@ -77,10 +85,10 @@ func TestAPIKeys(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if _, err := db.APIKeyByHash(ctx, sk.key.Hash); !errors.Is(err, store.ErrKeyNotFound) {
+			if _, _, err := db.APIKeyByHash(ctx, sk.key.Hash); !errors.Is(err, store.ErrKeyNotFound) {
 				t.Errorf("revoked key: got %v, want ErrKeyNotFound", err)
 			}
-			if _, err := db.APIKeyByHash(ctx, pk.key.Hash); err != nil {
+			if _, _, err := db.APIKeyByHash(ctx, pk.key.Hash); err != nil {
 				t.Errorf("the other key of the program stopped working: %v", err)
 			}
 		})

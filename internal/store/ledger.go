@@ -15,7 +15,10 @@ import (
 
 // Post writes a balanced ledger transaction and updates the cached balance
 // of every customer account it touches, in the caller's database
-// transaction. It returns the ledger transaction's id.
+// transaction. It returns the ledger transaction's id. The balances move
+// at once, for a later check in the same transaction to see; the ledger
+// transaction and its entries, which no write transaction reads, are
+// written when the transaction ends (see appendRows).
 //
 // A program's own accounts (rewards expense, adjustments, redemptions)
 // carry no cached balance: their balance is the sum of their entries.
@@ -28,12 +31,6 @@ func (tx *Tx) Post(ctx context.Context, programID string, lt ledger.Transaction)
 		return "", err
 	}
 	ltID := id.New("ltx", tx.now)
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO ledger_transactions (id, program_id, kind, reward_id, reverses, note, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		ltID, programID, lt.Kind, nullString(lt.RewardID), nullString(lt.Reverses), lt.Note, micros(tx.now))
-	if err != nil {
-		return "", fmt.Errorf("post %s: %w", lt.Kind, err)
-	}
 	// Touch accounts in one global order (program accounts first, then
 	// customers' by id) so that on PostgreSQL two transactions moving value
 	// between the same accounts in opposite directions, such as a reward
@@ -51,11 +48,15 @@ func (tx *Tx) Post(ctx context.Context, programID string, lt ledger.Transaction)
 		}
 		entries = append(entries, id.New("ent", tx.now), ltID, accountID, p.Amount, p.Currency, micros(tx.now))
 	}
-	if _, err := tx.tx.ExecContext(ctx, insertRowsSQL("ledger_entries", entryColumnNames, len(postings)), entries...); err != nil {
-		return "", fmt.Errorf("post %s entries: %w", lt.Kind, err)
-	}
+	a := &tx.appends
+	a.ledgerTxns = append(a.ledgerTxns, ltID, programID, lt.Kind, nullString(lt.RewardID), nullString(lt.Reverses), lt.Note, micros(tx.now))
+	a.entries = append(a.entries, entries...)
 	return ltID, nil
 }
+
+const ledgerTxnColumnNames = "id, program_id, kind, reward_id, reverses, note, created_at"
+
+var ledgerTxnColumns = columnCount(ledgerTxnColumnNames)
 
 const entryColumnNames = "id, ledger_transaction_id, account_id, amount, currency, created_at"
 
@@ -74,11 +75,20 @@ func (tx *Tx) postTo(ctx context.Context, programID string, p ledger.Posting) (s
 		return accountID, err
 	}
 	// A program account is only read: no row lock. Created once, it never
-	// changes; a concurrent creator makes the INSERT wait and do nothing.
+	// changes, so SQLite's writer keeps its id; a concurrent creator makes
+	// the INSERT wait and do nothing.
+	k := accountKey{programID, p.Owner, p.Account, p.Currency}
+	if cached, ok := tx.writer.account(k); ok {
+		return cached, nil
+	}
 	find := func() error {
-		return tx.tx.QueryRowContext(ctx, `SELECT id FROM ledger_accounts
+		err := tx.tx.QueryRowContext(ctx, `SELECT id FROM ledger_accounts
 			WHERE program_id = $1 AND owner = $2 AND type = $3 AND currency = $4`,
 			programID, p.Owner, p.Account, p.Currency).Scan(&accountID)
+		if err == nil {
+			tx.writer.keepAccount(k, accountID)
+		}
+		return err
 	}
 	err := find()
 	if !errors.Is(err, sql.ErrNoRows) {

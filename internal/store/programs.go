@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/advocate-oss/advocate/internal/id"
 	"github.com/advocate-oss/advocate/internal/referral"
@@ -14,6 +15,9 @@ import (
 
 const programColumns = `id, name, currency, website_url, allowed_domains, ref_param, cookie_days,
 	attribution, widget_secret, require_hash, require_approval, created_at, updated_at`
+
+// programColumnsOfP is programColumns of a join's table p.
+var programColumnsOfP = "p." + strings.Join(strings.Split(strings.Join(strings.Fields(programColumns), " "), ", "), ", p.")
 
 func scanProgram(row interface{ Scan(...any) error }) (*referral.Program, error) {
 	var p referral.Program

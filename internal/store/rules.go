@@ -51,6 +51,7 @@ func (tx *Tx) CreateRule(ctx context.Context, r *rewards.Rule) error {
 	if err != nil {
 		return fmt.Errorf("create reward rule: %w", err)
 	}
+	tx.rulesChanged()
 	return nil
 }
 
@@ -70,6 +71,7 @@ func (tx *Tx) UpdateRule(ctx context.Context, r *rewards.Rule) error {
 	if err != nil {
 		return fmt.Errorf("update reward rule: %w", err)
 	}
+	tx.rulesChanged()
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrRuleNotFound
 	}
@@ -83,6 +85,7 @@ func (tx *Tx) DeleteRule(ctx context.Context, programID, ruleID string) error {
 	if err != nil {
 		return fmt.Errorf("delete reward rule: %w", err)
 	}
+	tx.rulesChanged()
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrRuleNotFound
 	}
@@ -111,8 +114,16 @@ func (db *DB) Rules(ctx context.Context, programID string) ([]*rewards.Rule, err
 // activeRules lists the rules a trigger may fire, inside the transaction
 // so that a rule changed concurrently is seen consistently.
 func (tx *Tx) activeRules(ctx context.Context, programID, trigger string) ([]*rewards.Rule, error) {
-	return listRules(ctx, tx.tx, `SELECT `+ruleColumns+` FROM reward_rules
+	k := ruleKey{programID, trigger}
+	if rules, ok := tx.writer.activeRules(k); ok {
+		return rules, nil
+	}
+	rules, err := listRules(ctx, tx.tx, `SELECT `+ruleColumns+` FROM reward_rules
 		WHERE program_id = $1 AND trigger_type = $2 AND active = TRUE AND deleted_at IS NULL ORDER BY id`, programID, trigger)
+	if err == nil {
+		tx.writer.keepRules(k, rules)
+	}
+	return rules, err
 }
 
 func listRules(ctx context.Context, q querier, query string, args ...any) ([]*rewards.Rule, error) {

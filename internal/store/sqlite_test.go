@@ -122,6 +122,9 @@ func TestCheckpointOffTheWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	if err := db.Migrate(ctx); err != nil { // every batch reads config_version
+		t.Fatal(err)
+	}
 	var auto int
 	if err := db.write.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil || auto != walAutoCheckpoint {
 		t.Fatalf("writer wal_autocheckpoint = %d (%v), want %d", auto, err, walAutoCheckpoint)
@@ -186,6 +189,9 @@ func TestGroupCommitMixedBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	if err := db.Migrate(ctx); err != nil { // every batch reads config_version
+		t.Fatal(err)
+	}
 	insert := func(tx *Tx, k string) error {
 		_, err := tx.tx.ExecContext(ctx, `INSERT INTO probe (k) VALUES ($1)`, k)
 		return err

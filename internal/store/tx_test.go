@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +105,58 @@ func TestFailedCreateWritesNothing(t *testing.T) {
 			t.Errorf("customer b of the failed transaction: %v, want not found", err)
 		}
 		newCustomer(t, db, p, referral.NewCustomer{Key: "b", Email: "b@x.com", Name: "B"})
+	})
+}
+
+// TestAppendedRowsInManyStatements records more ledger rows and events in
+// one transaction than one INSERT takes (see appendRows): all are written,
+// the events in the order they were added, and the ledger verifies.
+func TestAppendedRowsInManyStatements(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		p := newProgram(t, db)
+		jane := newCustomer(t, db, p, referral.NewCustomer{Key: "jane", Email: "jane@x.com", Name: "Jane"})
+		const credits, extra = 150, 100 // 150 ledger transactions, 300 entries, 250 events
+		before := len(events(t, db, p.ID))
+		err := db.InTx(ctx, func(tx *store.Tx) error {
+			for i := range credits {
+				if err := tx.Credit(ctx, p.ID, jane, int64(i+1), "USD", fmt.Sprint("credit ", i)); err != nil {
+					return err
+				}
+			}
+			for i := range extra {
+				if err := tx.AddEvent(ctx, p.ID, "test.event", map[string]int{"n": i}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := events(t, db, p.ID)[before:]
+		if len(evs) != credits+extra {
+			t.Fatalf("%d events, want %d", len(evs), credits+extra)
+		}
+		for i, e := range evs[credits:] {
+			if e.Type != "test.event" || e.Data["n"] != float64(i) {
+				t.Fatalf("event %d is %s %v, want test.event n=%d", credits+i, e.Type, e.Data, i)
+			}
+		}
+		entries, _, err := db.CustomerLedger(ctx, p.ID, jane.ID, store.Page{Limit: 100})
+		if err != nil || len(entries) != 100 {
+			t.Fatalf("ledger: %d entries, %v", len(entries), err)
+		}
+		b, err := db.Balance(ctx, p.ID, jane.ID, "USD")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(credits * (credits + 1) / 2); b.CreditAvailable != want {
+			t.Errorf("balance %d, want %d", b.CreditAvailable, want)
+		}
+		if ms, err := db.Verify(ctx); err != nil || len(ms) > 0 {
+			t.Fatalf("verify: %v %v", ms, err)
+		}
 	})
 }
