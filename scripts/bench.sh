@@ -8,8 +8,9 @@
 #   2. GET /v1/customers/{key} latency at 1 thousand and 1 million
 #      customers (BenchmarkGetCustomer in internal/httpapi).
 #   3. POST /v1/transactions that fire two rules, against a running server
-#      on SQLite and on PostgreSQL; baseline: GET /healthz; afterwards
-#      advocate verify and the reward count.
+#      on SQLite and on PostgreSQL, in rounds (median and range); baseline:
+#      GET /healthz before each round; afterwards advocate verify and the
+#      reward count.
 #   4. GET /v1/customers/{key}/stats and /balance at 1 thousand and 1
 #      million ledger entries (BenchmarkCustomerReads in internal/httpapi).
 #   5. GET /r/{code} throughput with wrk against a bare net/http handler
@@ -24,7 +25,8 @@
 #   bash scripts/bench.sh redirect       # only 5
 #
 # BENCH_CONCURRENCY (default 32) and BENCH_DURATION (default 10s) tune the
-# load runs, BENCH_TX_CONCURRENCY (default 64) those of 3. Installs and
+# load runs, BENCH_TX_CONCURRENCY (default 64) and BENCH_TX_ROUNDS
+# (default 3) those of 3. Installs and
 # starts PostgreSQL when missing, and wrk for 5 (needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -176,19 +178,27 @@ tx_engine() {
     -body '{"key":"referrer-{i}","email":"referrer-{i}@example.com","name":"Referrer {i}","referral_code":"REF{i}"}'
   "$out/loadgen" -url "$url/v1/customers" -key "$key" -n 2000 -label "seed: 2000 friends ($name)" \
     -body '{"key":"friend-{i}","email":"friend-{i}@example.com","name":"Friend {i}","referred_by":"REF{i%200}"}'
-  local base post cpu0 cpu1 n0 n1
-  base=$("$out/loadgen" -url "$url/healthz" -c "$tx_concurrency" -d "$duration" -label "GET /healthz ($name)")
-  echo "$base"
+  # Rounds of the baseline and the transactions, one after the other: the
+  # machine's speed drifts by up to a half within minutes (neighbours), so
+  # one round says little; the median and the range say more.
+  local base post cpu0 cpu1 n0 n1 round rates=() ratios=()
   local created='advocate_http_requests_total{route="POST /v1/transactions",status="201"}'
-  cpu0=$(metric process_cpu_seconds_total) n0=$(metric "$created")
-  post=$("$out/loadgen" -url "$url/v1/transactions" -key "$key" -c "$tx_concurrency" -d "$duration" \
-    -label "POST /v1/transactions ($name)" \
-    -body '{"customer_key":"friend-{i%2000}","key":"txn-{n}","type":"purchase","amount":50,"currency":"USD"}')
-  echo "$post"
-  cpu1=$(metric process_cpu_seconds_total) n1=$(metric "$created")
-  awk -v p="$(rate "$post")" -v b="$(rate "$base")" -v n="$name" -v c0="$cpu0" -v c1="$cpu1" -v k=$((n1 - n0)) \
-    'BEGIN {printf "ratio POST /v1/transactions / GET /healthz (%s): %.3f\n", n, p / b
-            printf "server CPU per transaction (%s): %.0f µs (%.1f CPU-seconds for %d transactions, warm-up included)\n", n, (c1 - c0) * 1e6 / k, c1 - c0, k}'
+  for ((round = 1; round <= tx_rounds; round++)); do
+    base=$("$out/loadgen" -url "$url/healthz" -c "$tx_concurrency" -d "$duration" -label "GET /healthz ($name $round)")
+    echo "$base"
+    cpu0=$(metric process_cpu_seconds_total) n0=$(metric "$created")
+    post=$("$out/loadgen" -url "$url/v1/transactions" -key "$key" -c "$tx_concurrency" -d "$duration" \
+      -label "POST /v1/transactions ($name $round)" \
+      -body '{"customer_key":"friend-{i%2000}","key":"txn-{n}","type":"purchase","amount":50,"currency":"USD"}')
+    echo "$post"
+    cpu1=$(metric process_cpu_seconds_total) n1=$(metric "$created")
+    rates+=("$(rate "$post")") ratios+=("$(awk -v p="$(rate "$post")" -v b="$(rate "$base")" 'BEGIN {printf "%.3f", p / b}')")
+    awk -v n="$name $round" -v c0="$cpu0" -v c1="$cpu1" -v k=$((n1 - n0)) \
+      'BEGIN {printf "server CPU per transaction (%s): %.0f µs (%.1f CPU-seconds for %d transactions, warm-up included)\n", n, (c1 - c0) * 1e6 / k, c1 - c0, k}'
+  done
+  printf '%s\n' "${rates[@]}" | sort -n | awk -v n="$name" -v r="${ratios[*]}" '{v[NR] = $1}
+    END {printf "POST /v1/transactions (%s): median %.0f/s of %d rounds (%.0f - %.0f/s); ratio to GET /healthz per round: %s\n",
+         n, v[int((NR + 1) / 2)], NR, v[1], v[NR], r}'
   stop_server
   "$out/advocate" verify --db "$db"
   local txns rewards codes
@@ -205,8 +215,8 @@ if [[ $what == all || $what == transactions ]]; then
   go build -o "$out/advocate" ./cmd/advocate
   go build -o "$out/loadgen" ./cmd/loadgen
   command -v sqlite3 >/dev/null || apt-get install -y sqlite3 >/dev/null
-  tx_concurrency=${BENCH_TX_CONCURRENCY:-64}
-  echo "# transactions: $tx_concurrency workers for $duration after a 1s warm-up; server and load generator share the machine"
+  tx_concurrency=${BENCH_TX_CONCURRENCY:-64} tx_rounds=${BENCH_TX_ROUNDS:-3}
+  echo "# transactions: $tx_rounds rounds of GET /healthz then POST /v1/transactions, $tx_concurrency workers for $duration after a 1s warm-up each; server and load generator share the machine"
 
   new_sqlite
   tx_engine sqlite "$sqlite_dir/advocate.db"
