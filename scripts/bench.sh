@@ -25,8 +25,8 @@
 #   bash scripts/bench.sh redirect       # only 5
 #
 # BENCH_CONCURRENCY (default 32) and BENCH_DURATION (default 10s) tune the
-# load runs, BENCH_TX_CONCURRENCY (default 64) and BENCH_TX_ROUNDS
-# (default 3) those of 3. Installs and
+# load runs, BENCH_TX_CONCURRENCY (default 64), BENCH_TX_ROUNDS (default 3)
+# and BENCH_TX_ENGINES (default "sqlite postgres") those of 3. Installs and
 # starts PostgreSQL when missing, and wrk for 5 (needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -218,13 +218,16 @@ if [[ $what == all || $what == transactions ]]; then
   tx_concurrency=${BENCH_TX_CONCURRENCY:-64} tx_rounds=${BENCH_TX_ROUNDS:-3}
   echo "# transactions: $tx_rounds rounds of GET /healthz then POST /v1/transactions, $tx_concurrency workers for $duration after a 1s warm-up each; server and load generator share the machine"
 
-  new_sqlite
-  tx_engine sqlite "$sqlite_dir/advocate.db"
-  drop_sqlite
-
-  PGOPTIONS=--client-min-messages=warning runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 \
-    -c "DROP DATABASE IF EXISTS advocate_bench_tx" -c "CREATE DATABASE advocate_bench_tx OWNER advocate"
-  tx_engine postgres "${pg/\/advocate_test\?//advocate_bench_tx?}"
+  if [[ " ${BENCH_TX_ENGINES:-sqlite postgres} " == *" sqlite "* ]]; then
+    new_sqlite
+    tx_engine sqlite "$sqlite_dir/advocate.db"
+    drop_sqlite
+  fi
+  if [[ " ${BENCH_TX_ENGINES:-sqlite postgres} " == *" postgres "* ]]; then
+    PGOPTIONS=--client-min-messages=warning runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 \
+      -c "DROP DATABASE IF EXISTS advocate_bench_tx" -c "CREATE DATABASE advocate_bench_tx OWNER advocate"
+    tx_engine postgres "${pg/\/advocate_test\?//advocate_bench_tx?}"
+  fi
 fi
 
 if [[ $what == all || $what == reads ]]; then
