@@ -17,7 +17,17 @@ const programColumns = `id, name, currency, website_url, allowed_domains, ref_pa
 	attribution, widget_secret, require_hash, require_approval, created_at, updated_at`
 
 // programColumnsOfP is programColumns of a join's table p.
-var programColumnsOfP = "p." + strings.Join(strings.Split(strings.Join(strings.Fields(programColumns), " "), ", "), ", p.")
+var programColumnsOfP = qualified("p", programColumns)
+
+// qualified prefixes each of a comma-separated list of columns with a
+// table's alias.
+func qualified(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
 
 func scanProgram(row interface{ Scan(...any) error }) (*referral.Program, error) {
 	var p referral.Program
