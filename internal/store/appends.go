@@ -15,21 +15,21 @@ import (
 // payment adds a ledger transaction, two entries and five events: written
 // one statement per table per payment they cost the single writer more in
 // statement overhead than in B-tree work.
-type appendRows struct {
-	ledgerTxns, entries, events []any // column values, row after row
-}
+type appendRows [len(appendTables)][]any // per table, column values row after row
 
 // The appended tables, in the order they are written: entries refer to
 // their ledger transaction.
-var appendTables = [...]struct {
-	name, columns string
-	cols          int
-	rows          func(*appendRows) *[]any
-}{
-	{"ledger_transactions", ledgerTxnColumnNames, ledgerTxnColumns, func(a *appendRows) *[]any { return &a.ledgerTxns }},
-	{"ledger_entries", entryColumnNames, entryColumns, func(a *appendRows) *[]any { return &a.entries }},
-	{"events", eventColumnNames, eventColumns, func(a *appendRows) *[]any { return &a.events }},
+var appendTables = [...]struct{ name, columns string }{
+	appendLedgerTxns: {"ledger_transactions", ledgerTxnColumnNames},
+	appendEntries:    {"ledger_entries", entryColumnNames},
+	appendEvents:     {"events", eventColumnNames},
 }
+
+const (
+	appendLedgerTxns = iota
+	appendEntries
+	appendEvents
+)
 
 // maxAppendRows bounds one INSERT's rows. Statements are made for powers
 // of two up to it, so each table has a handful of statement texts to keep
@@ -38,25 +38,23 @@ const maxAppendRows = 64
 
 // add takes over o's rows after a's own.
 func (a *appendRows) add(o *appendRows) {
-	for _, t := range appendTables {
-		dst, src := t.rows(a), t.rows(o)
-		*dst = append(*dst, *src...)
+	for i := range a {
+		a[i] = append(a[i], o[i]...)
 	}
 }
 
 // reset forgets the rows, keeping the memory for the next batch.
 func (a *appendRows) reset() {
-	for _, t := range appendTables {
-		rows := t.rows(a)
-		clear(*rows) // let the strings go
-		*rows = (*rows)[:0]
+	for i := range a {
+		clear(a[i]) // let the strings go
+		a[i] = a[i][:0]
 	}
 }
 
 // write inserts the rows and forgets them.
 func (a *appendRows) write(ctx context.Context, e Engine, q querier) error {
-	for _, t := range appendTables {
-		cols, rows := t.cols, *t.rows(a)
+	for i, t := range appendTables {
+		cols, rows := columnCount(t.columns), a[i]
 		for len(rows) > 0 {
 			n := maxAppendRows
 			for n*cols > len(rows) {

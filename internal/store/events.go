@@ -21,13 +21,11 @@ func (tx *Tx) AddEvent(ctx context.Context, programID, typ string, data any) err
 
 // addEventJSON adds an event whose data is already JSON.
 func (tx *Tx) addEventJSON(programID, typ string, data []byte) {
-	tx.appends.events = append(tx.appends.events, tx.ids.New("evt", tx.now), programID, typ, string(data), micros(tx.now))
+	tx.appends[appendEvents] = append(tx.appends[appendEvents], tx.ids.New("evt", tx.now), programID, typ, string(data), micros(tx.now))
 }
 
 // The columns of one event row, in the order appendRows holds their values.
 const eventColumnNames = "id, program_id, type, data, created_at"
-
-var eventColumns = columnCount(eventColumnNames)
 
 // Event is one row of the outbox.
 type Event struct {

@@ -49,14 +49,12 @@ func (tx *Tx) Post(ctx context.Context, programID string, lt ledger.Transaction)
 		entries = append(entries, id.New("ent", tx.now), ltID, accountID, p.Amount, p.Currency, micros(tx.now))
 	}
 	a := &tx.appends
-	a.ledgerTxns = append(a.ledgerTxns, ltID, programID, lt.Kind, nullString(lt.RewardID), nullString(lt.Reverses), lt.Note, micros(tx.now))
-	a.entries = append(a.entries, entries...)
+	a[appendLedgerTxns] = append(a[appendLedgerTxns], ltID, programID, lt.Kind, nullString(lt.RewardID), nullString(lt.Reverses), lt.Note, micros(tx.now))
+	a[appendEntries] = append(a[appendEntries], entries...)
 	return ltID, nil
 }
 
 const ledgerTxnColumnNames = "id, program_id, kind, reward_id, reverses, note, created_at"
-
-var ledgerTxnColumns = columnCount(ledgerTxnColumnNames)
 
 const entryColumnNames = "id, ledger_transaction_id, account_id, amount, currency, created_at"
 
