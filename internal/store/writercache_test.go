@@ -227,8 +227,8 @@ func TestBatchAppendsOnlySuccesses(t *testing.T) {
 	}
 	after := rowCounts(t, db)
 	for table, n := range after {
-		if d := n - before[table]; d != 3*before.perCredit(table) {
-			t.Errorf("%s: %d new rows, want %d (three credits)", table, d, 3*before.perCredit(table))
+		if d := n - before[table]; d != 3*rowsPerCredit[table] {
+			t.Errorf("%s: %d new rows, want %d (three credits)", table, d, 3*rowsPerCredit[table])
 		}
 	}
 	b, err := db.Balance(ctx, p.ID, jane.ID, "USD")
@@ -243,17 +243,14 @@ func TestBatchAppendsOnlySuccesses(t *testing.T) {
 	}
 }
 
-type counts map[string]int
+// rowsPerCredit is how many rows of each appended table one manual credit
+// adds.
+var rowsPerCredit = map[string]int{"ledger_transactions": 1, "ledger_entries": 2, "events": 1}
 
-// perCredit is how many rows of table one manual credit adds.
-func (counts) perCredit(table string) int {
-	return map[string]int{"ledger_transactions": 1, "ledger_entries": 2, "events": 1}[table]
-}
-
-func rowCounts(t *testing.T, db *DB) counts {
+func rowCounts(t *testing.T, db *DB) map[string]int {
 	t.Helper()
-	out := counts{}
-	for _, table := range []string{"ledger_transactions", "ledger_entries", "events"} {
+	out := map[string]int{}
+	for table := range rowsPerCredit {
 		var n int
 		if err := db.read.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
 			t.Fatal(err)
