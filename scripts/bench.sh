@@ -181,7 +181,7 @@ tx_engine() {
   # Rounds of the baseline and the transactions, one after the other: the
   # machine's speed drifts by up to a half within minutes (neighbours), so
   # one round says little; the median and the range say more.
-  local base post cpu0 cpu1 n0 n1 round rates=() ratios=()
+  local base post cpu0 cpu1 n0 n1 round r rates=() ratios=()
   local created='advocate_http_requests_total{route="POST /v1/transactions",status="201"}'
   for ((round = 1; round <= tx_rounds; round++)); do
     base=$("$out/loadgen" -url "$url/healthz" -c "$tx_concurrency" -d "$duration" -label "GET /healthz ($name $round)")
@@ -192,7 +192,8 @@ tx_engine() {
       -body '{"customer_key":"friend-{i%2000}","key":"txn-{n}","type":"purchase","amount":50,"currency":"USD"}')
     echo "$post"
     cpu1=$(metric process_cpu_seconds_total) n1=$(metric "$created")
-    rates+=("$(rate "$post")") ratios+=("$(awk -v p="$(rate "$post")" -v b="$(rate "$base")" 'BEGIN {printf "%.3f", p / b}')")
+    r=$(rate "$post")
+    rates+=("$r") ratios+=("$(awk -v p="$r" -v b="$(rate "$base")" 'BEGIN {printf "%.3f", p / b}')")
     awk -v n="$name $round" -v c0="$cpu0" -v c1="$cpu1" -v k=$((n1 - n0)) \
       'BEGIN {printf "server CPU per transaction (%s): %.0f µs (%.1f CPU-seconds for %d transactions, warm-up included)\n", n, (c1 - c0) * 1e6 / k, c1 - c0, k}'
   done
@@ -215,15 +216,15 @@ if [[ $what == all || $what == transactions ]]; then
   go build -o "$out/advocate" ./cmd/advocate
   go build -o "$out/loadgen" ./cmd/loadgen
   command -v sqlite3 >/dev/null || apt-get install -y sqlite3 >/dev/null
-  tx_concurrency=${BENCH_TX_CONCURRENCY:-64} tx_rounds=${BENCH_TX_ROUNDS:-3}
+  tx_concurrency=${BENCH_TX_CONCURRENCY:-64} tx_rounds=${BENCH_TX_ROUNDS:-3} tx_engines=" ${BENCH_TX_ENGINES:-sqlite postgres} "
   echo "# transactions: $tx_rounds rounds of GET /healthz then POST /v1/transactions, $tx_concurrency workers for $duration after a 1s warm-up each; server and load generator share the machine"
 
-  if [[ " ${BENCH_TX_ENGINES:-sqlite postgres} " == *" sqlite "* ]]; then
+  if [[ $tx_engines == *" sqlite "* ]]; then
     new_sqlite
     tx_engine sqlite "$sqlite_dir/advocate.db"
     drop_sqlite
   fi
-  if [[ " ${BENCH_TX_ENGINES:-sqlite postgres} " == *" postgres "* ]]; then
+  if [[ $tx_engines == *" postgres "* ]]; then
     PGOPTIONS=--client-min-messages=warning runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 \
       -c "DROP DATABASE IF EXISTS advocate_bench_tx" -c "CREATE DATABASE advocate_bench_tx OWNER advocate"
     tx_engine postgres "${pg/\/advocate_test\?//advocate_bench_tx?}"
