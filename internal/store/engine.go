@@ -42,6 +42,7 @@ func (tx *Tx) fire(ctx context.Context, p *referral.Program, friend *referral.Cu
 	}
 	var out []*rewards.Reward
 	var given []*rewards.Rule // the rule of each reward in out
+	firstRead := false        // ev.FirstAt read already: it is the same for every rule
 	for _, rule := range rules {
 		var h rewards.History
 		if rule.CountsHistory() {
@@ -49,10 +50,11 @@ func (tx *Tx) fire(ctx context.Context, p *referral.Program, friend *referral.Cu
 				return nil, err
 			}
 		}
-		if rule.Recurrence == rewards.Every && rule.MaxMonths > 0 && txn != nil {
+		if rule.Recurrence == rewards.Every && rule.MaxMonths > 0 && txn != nil && !firstRead {
 			if ev.FirstAt, err = tx.firstTransactionAt(ctx, friend.ID, txn.Type); err != nil {
 				return nil, err
 			}
+			firstRead = true
 		}
 		grant, ok, _ := rule.Fire(ev, h)
 		if !ok {
