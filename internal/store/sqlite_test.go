@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
+
+	"modernc.org/sqlite"
 )
 
 // This file is inside package store to see the two SQLite pools; every
@@ -128,6 +131,13 @@ func TestCheckpointOffTheWriter(t *testing.T) {
 	var auto int
 	if err := db.write.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil || auto != walAutoCheckpoint {
 		t.Fatalf("writer wal_autocheckpoint = %d (%v), want %d", auto, err, walAutoCheckpoint)
+	}
+	var cache int
+	if err := db.write.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&cache); err != nil || cache != -writerCacheKiB {
+		t.Fatalf("writer cache_size = %d (%v), want %d", cache, err, -writerCacheKiB)
+	}
+	if runtime.GOOS == "linux" && !sqlite.FdatasyncEnabled() {
+		t.Error("SQLite commits with fsync, want fdatasync")
 	}
 	err = db.InTx(ctx, func(tx *Tx) error {
 		if _, err := tx.tx.ExecContext(ctx, `CREATE TABLE probe (n INTEGER)`); err != nil {
