@@ -147,8 +147,9 @@ func (tx *Tx) history(ctx context.Context, rule *rewards.Rule, friend *referral.
 		return h, fmt.Errorf("reward history: %w", err)
 	}
 	if rule.MaxRewardsPerReferrer > 0 {
-		err = tx.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM rewards WHERE referrer_id = $1 AND rule_id = $2
-			AND status NOT IN ('reversed', 'rejected')`, friend.ReferrerID, rule.ID).Scan(&h.ForReferrer)
+		// Kept by triggers on rewards (migration 00012).
+		err = tx.tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(reward_count), 0) FROM referrer_rule_rewards
+			WHERE rule_id = $1 AND referrer_id = $2`, rule.ID, friend.ReferrerID).Scan(&h.ForReferrer)
 		if err != nil {
 			return h, fmt.Errorf("reward history: %w", err)
 		}
@@ -245,6 +246,19 @@ func (tx *Tx) reverse(ctx context.Context, rw *rewards.Reward, delta int64, stat
 	if delta <= 0 || delta > rw.Net() {
 		return fmt.Errorf("reverse reward %s by %d of %d: out of range", rw.ID, delta, rw.Net())
 	}
+	wasPending := rw.Status == rewards.Pending
+	rw.Reversed += delta
+	rw.UpdatedAt = tx.now
+	if rw.Net() == 0 {
+		rw.Status = status
+	}
+	// The reward's row before the referrer's account: a full reversal
+	// changes the referrer's count of the rule's rewards (a trigger, see
+	// migration 00012), and payments write that count before the account,
+	// so on PostgreSQL taking them in the other order could deadlock.
+	if err := tx.setRewardState(ctx, rw); err != nil {
+		return err
+	}
 	if rw.RewardType == rewards.Discount {
 		if _, err := tx.tx.ExecContext(ctx, `UPDATE discount_codes SET voided_at = $2 WHERE reward_id = $1
 			AND voided_at IS NULL AND redeemed_at IS NULL`, rw.ID, micros(tx.now)); err != nil {
@@ -252,21 +266,13 @@ func (tx *Tx) reverse(ctx context.Context, rw *rewards.Reward, delta int64, stat
 		}
 	} else {
 		account := ledger.AvailableAccount(rw.RewardType)
-		if rw.Status == rewards.Pending {
+		if wasPending {
 			account = ledger.PendingAccount(rw.RewardType)
 		}
 		if _, err := tx.Post(ctx, rw.ProgramID, ledger.Transaction{Kind: ledger.KindRewardReversed, RewardID: rw.ID, Note: note,
 			Postings: ledger.Move(rw.CustomerID, account, ledger.ProgramOwner, ledger.RewardsExpense, delta, rw.Currency)}); err != nil {
 			return err
 		}
-	}
-	rw.Reversed += delta
-	rw.UpdatedAt = tx.now
-	if rw.Net() == 0 {
-		rw.Status = status
-	}
-	if err := tx.setRewardState(ctx, rw); err != nil {
-		return err
 	}
 	typ := "reward.reversed"
 	if rw.Status == rewards.Rejected {

@@ -179,7 +179,8 @@ func (m Mismatch) String() string {
 // program accounts cache none; entries match their
 // account's currency; every credit and cash reward's customer-side entries
 // net to what the reward is still worth; and each customer's pending and
-// available accounts equal the rewards in that state plus manual moves.
+// available accounts equal the rewards in that state plus manual moves;
+// and the count of each rule's rewards per referrer equals the rewards.
 func (db *DB) Verify(ctx context.Context) ([]Mismatch, error) {
 	var out []Mismatch
 	checks := []struct {
@@ -214,6 +215,10 @@ func (db *DB) Verify(ctx context.Context) ([]Mismatch, error) {
 			  GROUP BY customer_id, currency, reward_type) p
 			  ON p.customer_id = a.owner AND p.currency = a.currency AND p.type = a.type
 			WHERE a.type IN ('credit_pending', 'cash_pending') AND a.balance <> COALESCE(p.net, 0)`},
+		{"referrer's count of a rule's rewards differs", `SELECT k.rule_id || ' ' || k.referrer_id, SUM(k.want), SUM(k.got)
+			FROM (SELECT rule_id, referrer_id, 1 AS want, 0 AS got FROM rewards WHERE status NOT IN ('reversed', 'rejected')
+			  UNION ALL SELECT rule_id, referrer_id, 0, reward_count FROM referrer_rule_rewards) k
+			GROUP BY k.rule_id, k.referrer_id HAVING SUM(k.want) <> SUM(k.got)`},
 		{"reward status and reversal disagree", `SELECT id, 0, 1 FROM rewards
 			WHERE (status IN ('reversed', 'rejected') AND reversed_amount <> amount)
 			   OR (status NOT IN ('reversed', 'rejected') AND reversed_amount >= amount)
