@@ -215,7 +215,8 @@ func (db *DB) Verify(ctx context.Context) ([]Mismatch, error) {
 			  GROUP BY customer_id, currency, reward_type) p
 			  ON p.customer_id = a.owner AND p.currency = a.currency AND p.type = a.type
 			WHERE a.type IN ('credit_pending', 'cash_pending') AND a.balance <> COALESCE(p.net, 0)`},
-		{"referrer's count of a rule's rewards differs", `SELECT k.rule_id || ' ' || k.referrer_id, SUM(k.want), SUM(k.got)
+		{"referrer's count of a rule's rewards differs", `SELECT k.rule_id || ' ' || k.referrer_id,
+			CAST(SUM(k.want) AS BIGINT), CAST(SUM(k.got) AS BIGINT)
 			FROM (SELECT rule_id, referrer_id, 1 AS want, 0 AS got FROM rewards WHERE status NOT IN ('reversed', 'rejected')
 			  UNION ALL SELECT rule_id, referrer_id, 0, reward_count FROM referrer_rule_rewards) k
 			GROUP BY k.rule_id, k.referrer_id HAVING SUM(k.want) <> SUM(k.got)`},
