@@ -76,13 +76,20 @@ func (db *DB) Reward(ctx context.Context, programID, rewardID string) (*rewards.
 }
 
 // transactionRewards lists the rewards a transaction gave.
-func (db *DB) transactionRewards(ctx context.Context, q querier, txnID string) ([]*rewards.Reward, error) {
-	out, err := db.queryRewards(ctx, q, `SELECT `+rewardColumns+rewardFrom+` WHERE r.transaction_id = $1 ORDER BY r.id`, txnID)
+func (db *DB) transactionRewards(ctx context.Context, q querier, t *rewards.Transaction) ([]*rewards.Reward, error) {
+	out, err := db.queryRewards(ctx, q, `SELECT `+rewardColumns+rewardFrom+transactionRewardsWhere+` ORDER BY r.id`, t.CustomerID, t.ID)
 	if err != nil {
 		return nil, err
 	}
 	return out, db.attachCodes(ctx, q, out)
 }
+
+// transactionRewards finds a transaction's rewards by its payer, the friend
+// of every reward it fired, and its id, their source: a prefix of the
+// exactly-once index (migration 00013), so rewards need no index of their
+// own on transaction_id. Its arguments are the payer's id and the
+// transaction's.
+const transactionRewardsWhere = ` WHERE r.friend_id = $1 AND r.source = $2`
 
 func (db *DB) queryRewards(ctx context.Context, q querier, query string, args ...any) ([]*rewards.Reward, error) {
 	rows, err := q.QueryContext(ctx, query, args...)

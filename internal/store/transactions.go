@@ -164,7 +164,7 @@ func (tx *Tx) replayTransaction(ctx context.Context, programID, key, hash string
 	if existing.RequestHash != hash {
 		return nil, ErrTransactionKeyReuse
 	}
-	existing.Rewards, err = tx.db.transactionRewards(ctx, tx.tx, existing.ID)
+	existing.Rewards, err = tx.db.transactionRewards(ctx, tx.tx, existing)
 	return existing, err
 }
 
@@ -225,7 +225,7 @@ func (db *DB) Transaction(ctx context.Context, programID, key string) (*rewards.
 	if err != nil {
 		return nil, fmt.Errorf("get transaction: %w", err)
 	}
-	t.Rewards, err = db.transactionRewards(ctx, db.read, t.ID)
+	t.Rewards, err = db.transactionRewards(ctx, db.read, t)
 	return t, err
 }
 
@@ -265,7 +265,7 @@ func (db *DB) Transactions(ctx context.Context, programID string, f TransactionF
 	}
 	out, more := trim(f.Page, out)
 	for _, t := range out {
-		if t.Rewards, err = db.transactionRewards(ctx, db.read, t.ID); err != nil {
+		if t.Rewards, err = db.transactionRewards(ctx, db.read, t); err != nil {
 			return nil, false, err
 		}
 	}
@@ -304,8 +304,8 @@ func (tx *Tx) Refund(ctx context.Context, p *referral.Program, key string, amoun
 		VALUES ($1, $2, $3, $4, $5, $6)`, id.New("ref", tx.now), p.ID, t.ID, amount, reason, micros(tx.now)); err != nil {
 		return nil, fmt.Errorf("refund: %w", err)
 	}
-	rws, err := tx.db.queryRewards(ctx, tx.tx, `SELECT `+rewardColumns+rewardFrom+` WHERE r.transaction_id = $1 ORDER BY r.id`+
-		tx.db.forUpdate("r"), t.ID)
+	rws, err := tx.db.queryRewards(ctx, tx.tx, `SELECT `+rewardColumns+rewardFrom+transactionRewardsWhere+` ORDER BY r.id`+
+		tx.db.forUpdate("r"), t.CustomerID, t.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -325,6 +325,6 @@ func (tx *Tx) Refund(ctx context.Context, p *referral.Program, key string, amoun
 		"amount": amount, "refunded_amount": t.Refunded, "currency": t.Currency}); err != nil {
 		return nil, err
 	}
-	t.Rewards, err = tx.db.transactionRewards(ctx, tx.tx, t.ID)
+	t.Rewards, err = tx.db.transactionRewards(ctx, tx.tx, t)
 	return t, err
 }
