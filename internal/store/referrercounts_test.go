@@ -3,7 +3,6 @@ package store
 import (
 	"testing"
 
-	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/rewards"
 )
 
@@ -14,34 +13,7 @@ import (
 func TestReferrerRuleCounts(t *testing.T) {
 	ctx := t.Context()
 	db := openMigrated(t, t.TempDir()+"/advocate.db")
-	p, err := referral.NewProgram("Counts", "USD", "https://counts.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rule := rewards.Rule{Trigger: rewards.Purchase, Recipient: rewards.Referrer, RewardType: rewards.Credit,
-		Unit: rewards.Fixed, Amount: 1000, Currency: "USD", Recurrence: rewards.Every, Active: true}
-	var jane *referral.Customer
-	err = db.InTx(ctx, func(tx *Tx) error {
-		if err := tx.CreateProgram(ctx, p); err != nil {
-			return err
-		}
-		rule.ProgramID = p.ID
-		if err := tx.CreateRule(ctx, &rule); err != nil {
-			return err
-		}
-		if jane, err = tx.CreateCustomer(ctx, p, referral.NewCustomer{Key: "jane", Email: "jane@x.com", Name: "Jane"}); err != nil {
-			return err
-		}
-		for _, k := range []string{"bob", "ann"} {
-			if _, err := tx.CreateCustomer(ctx, p, referral.NewCustomer{Key: k, Email: k + "@x.com", Name: k, ReferredBy: jane.ReferralCode}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, rule, jane := seedReferral(t, db, "bob", "ann")
 	for _, pay := range []struct{ friend, key string }{{"bob", "t1"}, {"bob", "t2"}, {"ann", "t3"}} {
 		err := db.InTx(ctx, func(tx *Tx) error {
 			_, _, err := tx.RecordTransaction(ctx, p, NewTransaction{CustomerKey: pay.friend, Key: pay.key, Type: rewards.Purchase, Amount: 5000, Currency: "USD"})

@@ -66,20 +66,18 @@ func inOneBatch(t *testing.T, db *DB, fns ...func(*Tx) error) []error {
 	return errs
 }
 
-// TestWriterCacheFollowsRules checks that the rules the writer keeps are
-// always the rules in the database: after a change in the same batch, a
-// change by another process on the same file, a rule created by a member
-// whose batch rolled back, and a deletion.
-func TestWriterCacheFollowsRules(t *testing.T) {
+// seedReferral creates a program whose one rule gives the referrer 10.00 USD
+// credit on every purchase, a referrer jane, and the friends she referred.
+func seedReferral(t *testing.T, db *DB, friends ...string) (*referral.Program, rewards.Rule, *referral.Customer) {
+	t.Helper()
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "advocate.db")
-	db := openMigrated(t, path)
-	p, err := referral.NewProgram("Cache", "USD", "https://cache.example")
+	p, err := referral.NewProgram("Referral", "USD", "https://referral.example")
 	if err != nil {
 		t.Fatal(err)
 	}
 	rule := rewards.Rule{Trigger: rewards.Purchase, Recipient: rewards.Referrer, RewardType: rewards.Credit,
 		Unit: rewards.Fixed, Amount: 1000, Currency: "USD", Recurrence: rewards.Every, Active: true}
+	var jane *referral.Customer
 	err = db.InTx(ctx, func(tx *Tx) error {
 		if err := tx.CreateProgram(ctx, p); err != nil {
 			return err
@@ -88,16 +86,31 @@ func TestWriterCacheFollowsRules(t *testing.T) {
 		if err := tx.CreateRule(ctx, &rule); err != nil {
 			return err
 		}
-		jane, err := tx.CreateCustomer(ctx, p, referral.NewCustomer{Key: "jane", Email: "jane@x.com", Name: "Jane"})
-		if err != nil {
+		if jane, err = tx.CreateCustomer(ctx, p, referral.NewCustomer{Key: "jane", Email: "jane@x.com", Name: "Jane"}); err != nil {
 			return err
 		}
-		_, err = tx.CreateCustomer(ctx, p, referral.NewCustomer{Key: "bob", Email: "bob@x.com", Name: "Bob", ReferredBy: jane.ReferralCode})
-		return err
+		for _, k := range friends {
+			if _, err := tx.CreateCustomer(ctx, p, referral.NewCustomer{Key: k, Email: k + "@x.com", Name: k, ReferredBy: jane.ReferralCode}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p, rule, jane
+}
+
+// TestWriterCacheFollowsRules checks that the rules the writer keeps are
+// always the rules in the database: after a change in the same batch, a
+// change by another process on the same file, a rule created by a member
+// whose batch rolled back, and a deletion.
+func TestWriterCacheFollowsRules(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "advocate.db")
+	db := openMigrated(t, path)
+	p, rule, _ := seedReferral(t, db, "bob")
 	given := map[string][]int64{} // reward amounts by transaction key
 	pay := func(key string) func(*Tx) error {
 		return func(tx *Tx) error {
