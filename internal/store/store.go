@@ -29,6 +29,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/advocate-oss/advocate/internal/id"
+	"github.com/advocate-oss/advocate/internal/walvfs"
 )
 
 //go:embed migrations
@@ -102,7 +103,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		// log's modification time at every commit.
 		sqlite.Fdatasync(true)
 		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
-		w, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&"+pragmas+
+		// The writer appends each commit's log frames in one system call
+		// (see walvfs); it relies on synchronous(FULL) syncing every commit.
+		if err := walvfs.Register(); err != nil {
+			return nil, err
+		}
+		w, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&vfs="+walvfs.Name+"&"+pragmas+
 			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=cache_size(%d)", walAutoCheckpoint, -writerCacheKiB))
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
