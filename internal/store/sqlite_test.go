@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"modernc.org/sqlite"
+
+	"github.com/advocate-oss/advocate/internal/walvfs"
 )
 
 // This file is inside package store to see the two SQLite pools; every
@@ -139,12 +141,13 @@ func TestCheckpointOffTheWriter(t *testing.T) {
 	if runtime.GOOS == "linux" && !sqlite.FdatasyncEnabled() {
 		t.Error("SQLite commits with fsync, want fdatasync")
 	}
+	asked0, made0 := walvfs.Writes()
 	err = db.InTx(ctx, func(tx *Tx) error {
-		if _, err := tx.tx.ExecContext(ctx, `CREATE TABLE probe (n INTEGER)`); err != nil {
+		if _, err := tx.tx.ExecContext(ctx, `CREATE TABLE probe (n INTEGER, pad BLOB)`); err != nil {
 			return err
 		}
 		for i := range 100 {
-			if _, err := tx.tx.ExecContext(ctx, `INSERT INTO probe (n) VALUES ($1)`, i); err != nil {
+			if _, err := tx.tx.ExecContext(ctx, `INSERT INTO probe (n, pad) VALUES ($1, randomblob(2000))`, i); err != nil {
 				return err
 			}
 		}
@@ -152,6 +155,12 @@ func TestCheckpointOffTheWriter(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The writer goes through walvfs: the commit's ~100 frames, two writes
+	// each, reach the log in a few.
+	asked, made := walvfs.Writes()
+	if asked, made = asked-asked0, made-made0; asked < 100 || made*10 > asked {
+		t.Errorf("the commit asked for %d log writes and %d were made: want them gathered through walvfs", asked, made)
 	}
 	// Open a copy of the database file without its log: it has the rows
 	// only once they were checkpointed.

@@ -86,6 +86,10 @@ type tail struct {
 	n   int32   // how many bytes wait in buf
 }
 
+// Writes reports how many writes to logs SQLite asked this VFS for, and
+// how many it made, since the process started: for tests and diagnostics.
+func Writes() (asked, made int64) { return writes.Load(), flushes.Load() }
+
 func register() error {
 	tls := libc.NewTLS()
 	defer tls.Close()
