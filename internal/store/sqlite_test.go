@@ -14,6 +14,7 @@ import (
 
 	"modernc.org/sqlite"
 
+	"github.com/advocate-oss/advocate/internal/pagecache"
 	"github.com/advocate-oss/advocate/internal/walvfs"
 )
 
@@ -137,6 +138,9 @@ func TestCheckpointOffTheWriter(t *testing.T) {
 	var cache int
 	if err := db.write.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&cache); err != nil || cache != -writerCacheKiB {
 		t.Fatalf("writer cache_size = %d (%v), want %d", cache, err, -writerCacheKiB)
+	}
+	if !pagecache.Installed() {
+		t.Error("SQLite's page cache is not the one of internal/pagecache")
 	}
 	if runtime.GOOS == "linux" && !sqlite.FdatasyncEnabled() {
 		t.Error("SQLite commits with fsync, want fdatasync")
