@@ -213,11 +213,8 @@ func (db *DB) Customers(ctx context.Context, programID string, f CustomerFilter)
 			w.cond("c.referrer_id IS NULL")
 		}
 	}
-	if f.After != "" {
-		w.add("c.id < ", f.After)
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+customerColumns+customerFrom+w.sql()+
-		` ORDER BY c.id DESC LIMIT `+fmt.Sprint(f.limit()+1), w.args...)
+	page := f.Page.keyset(&w, "c.id")
+	rows, err := db.read.QueryContext(ctx, `SELECT `+customerColumns+customerFrom+w.sql()+page, w.args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list customers: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -230,11 +229,8 @@ func (db *DB) CustomerTransactions(ctx context.Context, programID, customerID st
 	w := where{}
 	w.add("t.program_id = ", programID)
 	w.add("t.customer_id = ", customerID)
-	if p.After != "" {
-		w.add("t.id < ", p.After)
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+transactionColumns+transactionFrom+w.sql()+
-		` ORDER BY t.id DESC LIMIT `+strconv.Itoa(p.limit()+1), w.args...)
+	page := p.keyset(&w, "t.id")
+	rows, err := db.read.QueryContext(ctx, `SELECT `+transactionColumns+transactionFrom+w.sql()+page, w.args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list transactions: %w", err)
 	}

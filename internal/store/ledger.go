@@ -134,14 +134,11 @@ func (db *DB) CustomerLedger(ctx context.Context, programID, customerID string, 
 	w := where{}
 	w.add("a.program_id = ", programID)
 	w.add("a.owner = ", customerID)
-	if p.After != "" {
-		w.add("e.id < ", p.After)
-	}
+	page := p.keyset(&w, "e.id")
 	rows, err := db.read.QueryContext(ctx, `SELECT e.id, e.ledger_transaction_id, t.kind, a.type, e.amount, e.currency,
 		COALESCE(t.reward_id, ''), t.note, e.created_at
 		FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
-		JOIN ledger_transactions t ON t.id = e.ledger_transaction_id`+w.sql()+
-		` ORDER BY e.id DESC LIMIT `+fmt.Sprint(p.limit()+1), w.args...)
+		JOIN ledger_transactions t ON t.id = e.ledger_transaction_id`+w.sql()+page, w.args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list ledger: %w", err)
 	}

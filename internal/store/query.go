@@ -99,5 +99,9 @@ func pageLimit(limit, most int) int {
 
 func (p Page) limit() int { return pageLimit(p.Limit, MaxLimit) }
 
+// keyset adds p's cursor to w for a newest-first listing keyed by col and
+// returns its ORDER BY and LIMIT clause (see where.keyset).
+func (p Page) keyset(w *where, col string) string { return w.keyset(col, p.After, "", p.limit()) }
+
 // trim cuts the extra row fetched to learn whether there are more.
 func trim[T any](p Page, rows []T) ([]T, bool) { return keysetPage(rows, "", p.limit()) }

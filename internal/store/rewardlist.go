@@ -50,11 +50,8 @@ func (db *DB) Rewards(ctx context.Context, programID string, f RewardFilter) ([]
 	if f.CustomerID != "" {
 		w.add("r.customer_id = ", f.CustomerID)
 	}
-	if f.After != "" {
-		w.add("r.id < ", f.After)
-	}
-	out, err := db.queryRewards(ctx, db.read, `SELECT `+rewardColumns+rewardFrom+w.sql()+
-		` ORDER BY r.id DESC LIMIT `+fmt.Sprint(f.limit()+1), w.args...)
+	page := f.Page.keyset(&w, "r.id")
+	out, err := db.queryRewards(ctx, db.read, `SELECT `+rewardColumns+rewardFrom+w.sql()+page, w.args...)
 	if err != nil {
 		return nil, false, err
 	}

@@ -242,11 +242,8 @@ func (db *DB) Transactions(ctx context.Context, programID string, f TransactionF
 	if f.CustomerID != "" {
 		w.add("t.customer_id = ", f.CustomerID)
 	}
-	if f.After != "" {
-		w.add("t.id < ", f.After)
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+transactionColumns+transactionFrom+w.sql()+
-		` ORDER BY t.id DESC LIMIT `+fmt.Sprint(f.limit()+1), w.args...)
+	page := f.Page.keyset(&w, "t.id")
+	rows, err := db.read.QueryContext(ctx, `SELECT `+transactionColumns+transactionFrom+w.sql()+page, w.args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list transactions: %w", err)
 	}
