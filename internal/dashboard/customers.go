@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -34,9 +35,38 @@ var customerFilters = []filterTab{
 
 type filterTab struct{ Value, Label string }
 
-// pager holds the keyset cursors of a list page's neighbours ("" when
-// there is none).
-type pager struct{ Prev, Next string }
+// isPaged says whether a list page read with after or before is not the
+// first page: going back with before to the newest rows is the first page
+// again.
+func isPaged(after, before string, more bool, rows int) bool {
+	return after != "" || (before != "" && (more || rows == 0))
+}
+
+// pager is the navigation of a newest-first list page: the keyset cursors
+// of its neighbours ("" when there is none) and, once link has run, the
+// links to them and to the first page.
+type pager struct {
+	Prev, Next          string
+	First, Newer, Older template.URL
+}
+
+// link sets the pager's links for the listing at path, keeping its filters
+// (params: name, value pairs; empty values are left out) on each; paged
+// says the page was read with a cursor, so it is not the first.
+func (p *pager) link(path string, paged bool, params ...string) {
+	to := func(cursor ...string) template.URL {
+		return template.URL(path + "?" + encodeQuery(append(params[:len(params):len(params)], cursor...)...))
+	}
+	if paged {
+		p.First = to()
+	}
+	if p.Prev != "" {
+		p.Newer = to("before", p.Prev)
+	}
+	if p.Next != "" {
+		p.Older = to("after", p.Next)
+	}
+}
 
 // newPager works out the neighbours of a page read with after or before,
 // given whether the store found more rows in that direction.
@@ -67,7 +97,7 @@ type customersData struct {
 	// ManyCustomers says the count stopped at customerCountCap.
 	ManyCustomers bool
 	Pager         pager
-	Paged         bool // the page was read with a cursor, so it is not the first
+	Paged         bool // the page is not the first (see isPaged)
 	Currency      string
 	BaseURL       string
 }
@@ -117,7 +147,6 @@ func (d *Dashboard) customersPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	after, before := q.Get("after"), q.Get("before")
-	data.Paged = after != "" || before != ""
 	rows, more, err := d.DB.CustomerRows(r.Context(), p.ID, p.Currency, store.CustomerQuery{Search: data.Search,
 		Filter: data.Filter, After: after, Before: before, Limit: customerPageSize})
 	if err != nil {
@@ -132,6 +161,8 @@ func (d *Dashboard) customersPage(w http.ResponseWriter, r *http.Request) {
 	if len(rows) > 0 {
 		data.Pager = newPager(rows[0].ID, rows[len(rows)-1].ID, after, before, more)
 	}
+	data.Paged = isPaged(after, before, more, len(rows))
+	data.Pager.link("/dashboard/p/"+p.ID+"/customers", data.Paged, "q", data.Search, "filter", data.Filter)
 	if data.Counts, err = d.DB.CountCustomers(r.Context(), p.ID, customerCountCap); err != nil {
 		d.serverError(w, r, err)
 		return

@@ -84,15 +84,19 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
-	"query": func(pairs ...string) template.URL {
-		q := url.Values{}
-		for i := 0; i+1 < len(pairs); i += 2 {
-			if pairs[i+1] != "" {
-				q.Set(pairs[i], pairs[i+1])
-			}
+	"query": func(pairs ...string) template.URL { return template.URL(encodeQuery(pairs...)) },
+}
+
+// encodeQuery encodes name, value pairs as a query string, leaving out
+// the empty values.
+func encodeQuery(pairs ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			q.Set(pairs[i], pairs[i+1])
 		}
-		return template.URL(q.Encode())
-	},
+	}
+	return q.Encode()
 }
 
 // formatMoney renders minor units with the currency's symbol position kept

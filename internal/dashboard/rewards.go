@@ -67,10 +67,11 @@ func (d *Dashboard) renderRewards(w http.ResponseWriter, r *http.Request, status
 		d.serverError(w, r, err)
 		return
 	}
-	data := rewardsData{Status: filter, Tabs: rewardTabs, Rows: rows, Paged: after != "" || before != "", Selected: map[string]bool{}}
+	data := rewardsData{Status: filter, Tabs: rewardTabs, Rows: rows, Paged: isPaged(after, before, more, len(rows)), Selected: map[string]bool{}}
 	if len(rows) > 0 {
 		data.Pager = newPager(rows[0].ID, rows[len(rows)-1].ID, after, before, more)
 	}
+	data.Pager.link("/dashboard/p/"+p.ID+"/rewards", data.Paged, "status", data.Status)
 	if data.Counts, err = d.DB.CountRewards(r.Context(), p.ID); err != nil {
 		d.serverError(w, r, err)
 		return
