@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -288,41 +291,58 @@ func TestServeConfig(t *testing.T) {
 	}
 }
 
-// TestBinarySIGTERM builds the real binary and stops it with SIGTERM.
-func TestBinarySIGTERM(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
+// binary is the real advocate binary, started with "serve".
+type binary struct {
+	cmd            *exec.Cmd
+	url            string
+	stdout, stderr *syncBuffer
+}
+
+// startBinary builds the binary into dir and starts it on a free port with
+// the database db, waiting until it says it is running. It is killed when
+// the test ends, if it still runs.
+func startBinary(t *testing.T, dir, db string) *binary {
+	t.Helper()
 	bin := filepath.Join(dir, "advocate")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "advocate.db"))
-	cmd.Env = append(os.Environ(), "ADVOCATE_LOG_FORMAT=text")
-	stdout, err := cmd.StdoutPipe()
+	b := &binary{cmd: exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--rate-limit", "0"),
+		stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	b.cmd.Env = append(os.Environ(), "ADVOCATE_LOG_FORMAT=text")
+	stdout, err := b.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncBuffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
+	b.cmd.Stderr = b.stderr
+	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	t.Cleanup(func() { b.cmd.Process.Kill() })
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			b.stdout.Write([]byte(sc.Text() + "\n"))
 			if m := runningRe.FindStringSubmatch(sc.Text()); m != nil {
 				urls <- m[1]
 			}
 		}
 	}()
-	var url string
 	select {
-	case url = <-urls:
+	case b.url = <-urls:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("the binary did not start:\n%s", stderr)
+		t.Fatalf("the binary did not start:\n%s", b.stderr)
 	}
+	return b
+}
+
+// TestBinarySIGTERM builds the real binary and stops it with SIGTERM.
+func TestBinarySIGTERM(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	b := startBinary(t, dir, filepath.Join(dir, "advocate.db"))
+	cmd, url, stderr := b.cmd, b.url, b.stderr
 	if status, _ := call(t, "GET", url+"/readyz", "", ""); status != 200 {
 		t.Fatalf("/readyz = %d", status)
 	}
@@ -346,4 +366,125 @@ func TestBinarySIGTERM(t *testing.T) {
 	if strings.Contains(log, "level=ERROR") || strings.Contains(log, "level=WARN") {
 		t.Errorf("unclean shutdown:\n%s", log)
 	}
+}
+
+// TestBinarySIGKILL kills the real binary with SIGKILL while payments
+// stream in. Every payment that was answered 201 must be in the database
+// it left, with its two rewards, and the ledger must verify: the writer
+// answers only after its commit is synced (synchronous=FULL, through
+// internal/walvfs), whatever it gathers in memory before.
+func TestBinarySIGKILL(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "advocate.db")
+	b := startBinary(t, dir, db)
+	m := secretRe.FindStringSubmatch(b.stdout.String())
+	if m == nil {
+		t.Fatalf("no secret key in:\n%s", b.stdout)
+	}
+	sk := m[1]
+	for _, body := range []string{
+		`{"name":"Referrer credit","trigger":"purchase","recipient":"referrer","reward_type":"credit","amount":10,"unit":"fixed","currency":"USD","recurrence":"every"}`,
+		`{"name":"Friend discount","trigger":"purchase","recipient":"friend","reward_type":"discount","amount":20,"unit":"percentage","recurrence":"every"}`,
+		`{"key":"referrer","email":"referrer@example.com","referral_code":"REF"}`,
+	} {
+		path := "/v1/reward_rules"
+		if strings.Contains(body, "referral_code") {
+			path = "/v1/customers"
+		}
+		if status, out := call(t, "POST", b.url+path, sk, body); status != http.StatusCreated {
+			t.Fatalf("POST %s: %d %s", path, status, out)
+		}
+	}
+	const workers = 16
+	for w := range workers {
+		body := fmt.Sprintf(`{"key":"friend-%d","email":"friend-%d@example.com","referred_by":"REF"}`, w, w)
+		if status, out := call(t, "POST", b.url+"/v1/customers", sk, body); status != http.StatusCreated {
+			t.Fatalf("create friend: %d %s", status, out)
+		}
+	}
+
+	// Payments from every friend, back to back, until the process dies.
+	var mu sync.Mutex
+	var answered []string
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 10 * time.Second}
+	for w := range workers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				key := fmt.Sprintf("txn-%d-%d", w, i)
+				body := fmt.Sprintf(`{"customer_key":"friend-%d","key":%q,"type":"purchase","amount":5000,"currency":"USD"}`, w, key)
+				req, _ := http.NewRequest("POST", b.url+"/v1/transactions", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+sk)
+				req.Header.Set("Content-Type", "application/json")
+				res, err := client.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode == http.StatusCreated {
+					mu.Lock()
+					answered = append(answered, key)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		n := len(answered)
+		mu.Unlock()
+		if n >= 500 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := b.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	b.cmd.Wait()
+	wg.Wait()
+	if len(answered) == 0 {
+		t.Fatalf("no payment was answered before the kill:\n%s", b.stderr)
+	}
+
+	// The files as the killed process left them.
+	out := mustRun(t, "verify", "--db", db)
+	if !strings.Contains(out, "ledger OK") {
+		t.Fatalf("verify: %s", out)
+	}
+	conn, err := sql.Open("sqlite", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var check string
+	if err := conn.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity_check: %q, %v", check, err)
+	}
+	stored := map[string]bool{}
+	rows, err := conn.Query(`SELECT key FROM transactions`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		stored[k] = true
+	}
+	rows.Close()
+	for _, k := range answered {
+		if !stored[k] {
+			t.Errorf("payment %s was answered 201 but is not in the database", k)
+		}
+	}
+	var rewardsN int
+	if err := conn.QueryRow(`SELECT COUNT(*) FROM rewards`).Scan(&rewardsN); err != nil || rewardsN != 2*len(stored) {
+		t.Errorf("%d rewards for %d transactions (%v), want two each", rewardsN, len(stored), err)
+	}
+	t.Logf("%d payments answered before the kill, %d stored", len(answered), len(stored))
 }
