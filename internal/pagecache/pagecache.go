@@ -52,16 +52,22 @@ func init() {
 		return
 	}
 	defaultRekey = methods.FxRekey
-	*(*func(*libc.TLS, uintptr, uintptr, uint32, uint32))(unsafe.Pointer(&methods.FxRekey)) = rekey
+	setCFunc(&methods.FxRekey, rekey)
 	installed = sqlite3.Xsqlite3_config(tls, sqlite3.SQLITE_CONFIG_PCACHE2, libc.VaList(va, arg)) == sqlite3.SQLITE_OK
 }
+
+// cFunc is the Go function that modernc stores where C has a function
+// pointer, read from one of SQLite's tables; setCFunc stores one there.
+func cFunc[F any](fp uintptr) F { return *(*F)(unsafe.Pointer(&fp)) }
+
+func setCFunc[F any](field *uintptr, f F) { *(*F)(unsafe.Pointer(field)) = f }
 
 // rekey is pcache1's xRekey, except that parking a page under the
 // pending-byte page's number leaves the largest number seen as it was.
 func rekey(tls *libc.TLS, p, page uintptr, oldKey, newKey uint32) {
 	c := (*sqlite3.TPCache1)(*(*unsafe.Pointer)(unsafe.Pointer(&p)))
 	before := c.FiMaxKey
-	(*(*func(*libc.TLS, uintptr, uintptr, uint32, uint32))(unsafe.Pointer(&struct{ uintptr }{defaultRekey})))(tls, p, page, oldKey, newKey)
+	cFunc[func(*libc.TLS, uintptr, uintptr, uint32, uint32)](defaultRekey)(tls, p, page, oldKey, newKey)
 	if c.FszPage > 0 && newKey == pendingByte/uint32(c.FszPage)+1 && before < newKey {
 		c.FiMaxKey = before
 	}

@@ -18,9 +18,6 @@ func TestInstalled(t *testing.T) {
 	}
 }
 
-// call runs one of the page cache's methods as SQLite does.
-func call[F any](fp uintptr) F { return *(*F)(unsafe.Pointer(&struct{ uintptr }{fp})) }
-
 // Parking a page under the pending-byte page's number leaves the largest
 // number seen where it was; every other move raises it as before.
 func TestParkingLeavesTheLargestKey(t *testing.T) {
@@ -29,21 +26,21 @@ func TestParkingLeavesTheLargestKey(t *testing.T) {
 	if rc := sqlite3.Xsqlite3_initialize(tls); rc != sqlite3.SQLITE_OK {
 		t.Fatalf("sqlite3_initialize: %d", rc)
 	}
-	cache := call[func(*libc.TLS, int32, int32, int32) uintptr](methods.FxCreate)(tls, 4096, 256, 1)
+	cache := cFunc[func(*libc.TLS, int32, int32, int32) uintptr](methods.FxCreate)(tls, 4096, 256, 1)
 	if cache == 0 {
 		t.Fatal("xCreate failed")
 	}
-	defer call[func(*libc.TLS, uintptr)](methods.FxDestroy)(tls, cache)
-	call[func(*libc.TLS, uintptr, int32)](methods.FxCachesize)(tls, cache, 100)
+	defer cFunc[func(*libc.TLS, uintptr)](methods.FxDestroy)(tls, cache)
+	cFunc[func(*libc.TLS, uintptr, int32)](methods.FxCachesize)(tls, cache, 100)
 	fetch := func(key uint32) uintptr {
-		p := call[func(*libc.TLS, uintptr, uint32, int32) uintptr](methods.FxFetch)(tls, cache, key, 2)
+		p := cFunc[func(*libc.TLS, uintptr, uint32, int32) uintptr](methods.FxFetch)(tls, cache, key, 2)
 		if p == 0 {
 			t.Fatalf("xFetch(%d) failed", key)
 		}
 		return p
 	}
 	rekey := func(page uintptr, from, to uint32) {
-		call[func(*libc.TLS, uintptr, uintptr, uint32, uint32)](methods.FxRekey)(tls, cache, page, from, to)
+		cFunc[func(*libc.TLS, uintptr, uintptr, uint32, uint32)](methods.FxRekey)(tls, cache, page, from, to)
 	}
 	c := (*sqlite3.TPCache1)(*(*unsafe.Pointer)(unsafe.Pointer(&cache)))
 	maxKey := func(want uint32) {
@@ -65,8 +62,8 @@ func TestParkingLeavesTheLargestKey(t *testing.T) {
 	rekey(a, 20, 30)
 	maxKey(30)
 	// Truncating past the end still finds the page that moved.
-	call[func(*libc.TLS, uintptr, uint32)](methods.FxTruncate)(tls, cache, 25)
-	if n := call[func(*libc.TLS, uintptr) int32](methods.FxPagecount)(tls, cache); n != 1 {
+	cFunc[func(*libc.TLS, uintptr, uint32)](methods.FxTruncate)(tls, cache, 25)
+	if n := cFunc[func(*libc.TLS, uintptr) int32](methods.FxPagecount)(tls, cache); n != 1 {
 		t.Fatalf("%d pages after truncating at 25, want 1", n)
 	}
 }

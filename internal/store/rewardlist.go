@@ -81,7 +81,7 @@ func (db *DB) transactionRewards(ctx context.Context, q querier, t *rewards.Tran
 	return out, db.attachCodes(ctx, q, out)
 }
 
-// transactionRewards finds a transaction's rewards by its payer, the friend
+// transactionRewardsWhere finds a transaction's rewards by its payer, the friend
 // of every reward it fired, and its id, their source: a prefix of the
 // exactly-once index (migration 00013), so rewards need no index of their
 // own on transaction_id. Its arguments are the payer's id and the

@@ -107,7 +107,7 @@ func register() error {
 		return fmt.Errorf("walvfs: %w", err)
 	}
 	vfs.FzName = name
-	*(*func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32)(unsafe.Pointer(&vfs.FxOpen)) = xOpen
+	setCFunc(&vfs.FxOpen, xOpen)
 	if rc := sqlite3.Xsqlite3_vfs_register(tls, uintptr(unsafe.Pointer(&vfs)), 0); rc != sqlite3.SQLITE_OK {
 		return fmt.Errorf("walvfs: sqlite3_vfs_register: code %d", rc)
 	}
@@ -118,6 +118,12 @@ func register() error {
 // the variable's memory as a pointer, rather than converting the integer,
 // is what keeps go vet's unsafeptr check satisfied; both mean the same.
 func ptr(p uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&p)) }
+
+// cFunc is the Go function that modernc stores where C has a function
+// pointer, read from one of SQLite's tables; setCFunc stores one there.
+func cFunc[F any](fp uintptr) F { return *(*F)(unsafe.Pointer(&fp)) }
+
+func setCFunc[F any](field *uintptr, f F) { *(*F)(unsafe.Pointer(field)) = f }
 
 func tailOf(pFile uintptr) *tail { return (*tail)(unsafe.Add(ptr(pFile), tailOffset)) }
 
@@ -134,7 +140,7 @@ func dbBase() *sqlite3.Tsqlite3_io_methods { return (*sqlite3.Tsqlite3_io_method
 func xOpen(tls *libc.TLS, _ uintptr, zName uintptr, pFile uintptr, flags int32, pOutFlags uintptr) int32 {
 	*tailOf(pFile) = tail{}
 	open := (*sqlite3.Tsqlite3_vfs)(ptr(baseVFS)).FxOpen
-	rc := (*(*func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32)(unsafe.Pointer(&struct{ uintptr }{open})))(tls, baseVFS, zName, pFile, flags, pOutFlags)
+	rc := cFunc[func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32](open)(tls, baseVFS, zName, pFile, flags, pOutFlags)
 	m := methodsOf(pFile)
 	if rc != sqlite3.SQLITE_OK || *m == 0 {
 		return rc
@@ -161,33 +167,33 @@ func xOpen(tls *libc.TLS, _ uintptr, zName uintptr, pFile uintptr, flags int32, 
 func initDB(base uintptr) {
 	baseDB = base
 	dbMethods = *dbBase()
-	*(*func(*libc.TLS, uintptr))(unsafe.Pointer(&dbMethods.FxShmBarrier)) = xShmBarrier
+	setCFunc(&dbMethods.FxShmBarrier, xShmBarrier)
 }
 
 func initWAL(base uintptr) {
 	baseWAL = base
 	walMethods = *walBase()
-	*(*func(*libc.TLS, uintptr) int32)(unsafe.Pointer(&walMethods.FxClose)) = xClose
-	*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&walMethods.FxRead)) = xRead
-	*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&walMethods.FxWrite)) = xWrite
-	*(*func(*libc.TLS, uintptr, int64) int32)(unsafe.Pointer(&walMethods.FxTruncate)) = xTruncate
-	*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&walMethods.FxSync)) = xSync
-	*(*func(*libc.TLS, uintptr, uintptr) int32)(unsafe.Pointer(&walMethods.FxFileSize)) = xFileSize
-	*(*func(*libc.TLS, uintptr, int32, uintptr) int32)(unsafe.Pointer(&walMethods.FxFileControl)) = xFileControl
+	setCFunc(&walMethods.FxClose, xClose)
+	setCFunc(&walMethods.FxRead, xRead)
+	setCFunc(&walMethods.FxWrite, xWrite)
+	setCFunc(&walMethods.FxTruncate, xTruncate)
+	setCFunc(&walMethods.FxSync, xSync)
+	setCFunc(&walMethods.FxFileSize, xFileSize)
+	setCFunc(&walMethods.FxFileControl, xFileControl)
 }
 
 // The unix methods, called as modernc's transpiled C calls a function
 // pointer.
 func baseClose(tls *libc.TLS, pFile uintptr) int32 {
-	return (*(*func(*libc.TLS, uintptr) int32)(unsafe.Pointer(&struct{ uintptr }{walBase().FxClose})))(tls, pFile)
+	return cFunc[func(*libc.TLS, uintptr) int32](walBase().FxClose)(tls, pFile)
 }
 
 func baseRead(tls *libc.TLS, pFile, buf uintptr, n int32, off int64) int32 {
-	return (*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&struct{ uintptr }{walBase().FxRead})))(tls, pFile, buf, n, off)
+	return cFunc[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](walBase().FxRead)(tls, pFile, buf, n, off)
 }
 
 func baseWrite(tls *libc.TLS, pFile, buf uintptr, n int32, off int64) int32 {
-	return (*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&struct{ uintptr }{walBase().FxWrite})))(tls, pFile, buf, n, off)
+	return cFunc[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](walBase().FxWrite)(tls, pFile, buf, n, off)
 }
 
 // flush writes what the log's tail gathered. The tail is emptied even when
@@ -249,28 +255,28 @@ func xSync(tls *libc.TLS, pFile uintptr, flags int32) int32 {
 	if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	return (*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&struct{ uintptr }{walBase().FxSync})))(tls, pFile, flags)
+	return cFunc[func(*libc.TLS, uintptr, int32) int32](walBase().FxSync)(tls, pFile, flags)
 }
 
 func xTruncate(tls *libc.TLS, pFile uintptr, size int64) int32 {
 	if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	return (*(*func(*libc.TLS, uintptr, int64) int32)(unsafe.Pointer(&struct{ uintptr }{walBase().FxTruncate})))(tls, pFile, size)
+	return cFunc[func(*libc.TLS, uintptr, int64) int32](walBase().FxTruncate)(tls, pFile, size)
 }
 
 func xFileSize(tls *libc.TLS, pFile, pSize uintptr) int32 {
 	if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	return (*(*func(*libc.TLS, uintptr, uintptr) int32)(unsafe.Pointer(&struct{ uintptr }{walBase().FxFileSize})))(tls, pFile, pSize)
+	return cFunc[func(*libc.TLS, uintptr, uintptr) int32](walBase().FxFileSize)(tls, pFile, pSize)
 }
 
 func xFileControl(tls *libc.TLS, pFile uintptr, op int32, pArg uintptr) int32 {
 	if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	return (*(*func(*libc.TLS, uintptr, int32, uintptr) int32)(unsafe.Pointer(&struct{ uintptr }{walBase().FxFileControl})))(tls, pFile, op, pArg)
+	return cFunc[func(*libc.TLS, uintptr, int32, uintptr) int32](walBase().FxFileControl)(tls, pFile, op, pArg)
 }
 
 func xClose(tls *libc.TLS, pFile uintptr) int32 {
@@ -317,5 +323,5 @@ func xShmBarrier(tls *libc.TLS, pFile uintptr) {
 			os.Exit(74) // EX_IOERR
 		}
 	}
-	(*(*func(*libc.TLS, uintptr))(unsafe.Pointer(&struct{ uintptr }{dbBase().FxShmBarrier})))(tls, pFile)
+	cFunc[func(*libc.TLS, uintptr)](dbBase().FxShmBarrier)(tls, pFile)
 }
