@@ -11,50 +11,97 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use, as "command package": one line each.
-# gcc is the race detector's (it needs cgo); curl runs the README
-# quickstart; chromium runs the browser tests (internal/browsertest).
+# Debian packages the tests use, as "path package": one line each. gcc is
+# the race detector's (it needs cgo); curl runs the README quickstart;
+# chromium runs the browser tests (internal/browsertest), which launch
+# exactly this path. (Node.js and npx, for the OpenAPI linter, come with
+# this kind of machine.)
+chromium=${ADVOCATE_CHROMIUM:-/usr/bin/chromium}
 required=(
-  "gcc gcc"
-  "curl curl"
-  "chromium chromium"
+  "/usr/bin/gcc gcc"
+  "/usr/bin/curl curl"
+  "$chromium chromium"
+  "/usr/include/stdio.h libc6-dev"
 )
 missing=()
 for req in "${required[@]}"; do
-  read -r cmd pkg <<<"$req"
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  read -r path pkg <<<"$req"
+  [[ -e $path ]] || missing+=("$pkg")
 done
-# cgo links against the C library headers too.
-[[ -e /usr/include/stdio.h ]] || missing+=(libc6-dev)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]}…" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
   apt-get install -y -qq "${missing[@]}" >&2
 fi
+[[ -x $chromium ]] || { echo "no Chromium at $chromium" >&2; exit 1; }
+export ADVOCATE_CHROMIUM=$chromium
 
 ADVOCATE_TEST_POSTGRES=$(bash scripts/postgres.sh)
 export ADVOCATE_TEST_POSTGRES
 export CGO_ENABLED=1
+# Every test that cannot reach PostgreSQL or Chromium fails instead of
+# skipping, and the report below fails the run on any skip.
+export ADVOCATE_TEST_STRICT=1
 
-# Without a package argument, test every package.
+# Without a package argument, test every package, and require that tests
+# ran on both engines and in Chromium.
 pkgs=(./...)
 for a in "$@"; do
   case $a in
     ./* | ../* | github.com/*) pkgs=() ;;
   esac
 done
+require=()
+((${#pkgs[@]})) && require=(-require sqlite,postgres,chromium)
 
+gofmt_out=$(gofmt -l cmd internal scripts api web 2>/dev/null)
+[[ -z $gofmt_out ]] || { echo "gofmt -l lists files to format:"; echo "$gofmt_out"; exit 1; } >&2
 go vet ./...
+go build -o /tmp/advocate-testreport ./scripts/testreport
+report() { /tmp/advocate-testreport "$@"; }
+
 # Every package runs under the race detector. It makes the store and API
 # tests about three times slower (measured: 44 s → 135 s for
 # internal/httpapi on a loaded 2-core machine), but those are the packages
 # with shared state that must be raced; the others cost little either way.
-go test -race -count=1 "$@" "${pkgs[@]}"
+#
+# The rewards simulation under the race detector walks one random seed
+# for 3,000 steps; the full walk (fixed seeds and a random one, 10,000
+# steps each on SQLite and 2,000 on PostgreSQL, invariants after every
+# step) runs after it without the detector, where it is 15 times faster.
+# The report prints each seed, to replay a failure with -sim.seed.
+summary=$(mktemp)
+{
+  go test -race -count=1 -json "$@" "${pkgs[@]}"
+  if ((${#pkgs[@]})); then
+    go test -count=1 -json -run '^TestSimulation$' ./internal/store/
+  fi
+} 2>&1 | report -strict "${require[@]}" -summary "$summary"
 
-# The rewards simulation under the race detector walks 1,000 steps; the
-# full walk (10,000 steps on SQLite, 2,000 on PostgreSQL, invariants after
-# every step) runs without it, where it is 15 times faster.
 if ((${#pkgs[@]})); then
-  go test -count=1 -run '^TestSimulation$' ./internal/store/
+  # Each fuzz target for a few seconds beyond its seed corpus (which the
+  # runs above already executed); docs/testing.md has the longer runs.
+  fuzztime=${ADVOCATE_FUZZTIME:-4s}
+  targets=0
+  while IFS=: read -r file fn; do
+    target=${fn#func }
+    echo "fuzz $target in ./$(dirname "$file") for $fuzztime"
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "./$(dirname "$file")" >/tmp/advocate-fuzz.log 2>&1 ||
+      { cat /tmp/advocate-fuzz.log; exit 1; }
+    targets=$((targets + 1))
+  done < <(grep -rH --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' cmd internal | sort)
+  echo "fuzz: $targets targets, $fuzztime each, no failure"
+
+  # The OpenAPI document against Redocly's recommended rules: no error and
+  # no warning; each warning turned down is in .redocly.lint-ignore.yaml
+  # with its reason.
+  lint=$(npx --yes @redocly/cli@2.77.0 lint --format stylish api/openapi.yaml 2>&1) &&
+    ! grep -q 'You have [0-9]* warning' <<<"$lint" ||
+    { echo "$lint"; echo "OpenAPI lint failed" >&2; exit 1; }
+  echo "OpenAPI lint: clean ($(grep -o '[0-9]* problems are explicitly ignored' <<<"$lint" || echo 'nothing ignored'))"
 fi
+
+# The closing line, last, for whoever reads the log's end.
+cat "$summary"
+rm -f "$summary"

@@ -34,8 +34,8 @@ var (
 
 // Default step counts, per engine. Issue 4 asks for at least 10,000 steps
 // on SQLite in CI. The race detector makes the pure-Go SQLite many times
-// slower, so a -race build walks fewer steps, enough to race the
-// concurrent deliveries, refunds, decisions and holding-job runs; a run
+// slower, so a -race build walks fewer steps, but still past the first few
+// thousand, where a planted bug once surfaced only at step 2,187; a run
 // without -race walks the full length. PostgreSQL pays a round trip per
 // query and walks fewer steps to keep CI fast. Measured on the 2-core
 // machine with other jobs running: 10,000 SQLite steps in 47-57 s and
@@ -43,7 +43,7 @@ var (
 // on SQLite and 12-13 s on PostgreSQL.
 var simDefaultSteps = map[bool]map[store.Engine]int{
 	false: {store.SQLite: 10_000, store.Postgres: 2_000},
-	true:  {store.SQLite: 1_000, store.Postgres: 1_000},
+	true:  {store.SQLite: 3_000, store.Postgres: 1_000},
 }
 
 // TestSimulation is a seeded random walk over the store's money paths
@@ -58,31 +58,46 @@ var simDefaultSteps = map[bool]map[store.Engine]int{
 // steps and at the end it checks the whole database (db.Verify, every row
 // against the model, and the ledger recomputed from its entries).
 func TestSimulation(t *testing.T) {
-	seed := simulationSeed()
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		steps := simulationSteps(t, db.Engine)
-		replay := fmt.Sprintf("go test ./internal/store/ -run 'TestSimulation/%s' -sim.seed=%d -sim.steps=%d", db.Engine, seed, steps)
-		t.Logf("seed %d, %d steps; replay with: %s", seed, steps, replay)
-		s := newSim(t, db, seed)
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("FAILED at step %d (%s) with seed %d; replay with: %s", s.step, s.op, seed, replay)
-			}
+	for _, seed := range simulationSeeds() {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, db *store.DB) {
+				steps := simulationSteps(t, db.Engine)
+				replay := fmt.Sprintf("go test ./internal/store/ -run 'TestSimulation/seed=%d/%s' -sim.seed=%d -sim.steps=%d", seed, db.Engine, seed, steps)
+				t.Logf("seed %d, %d steps; replay with: %s", seed, steps, replay)
+				s := newSim(t, db, seed)
+				t.Cleanup(func() {
+					if t.Failed() {
+						t.Logf("FAILED at step %d (%s) with seed %d; replay with: %s", s.step, s.op, seed, replay)
+					}
+				})
+				start := time.Now()
+				s.run(steps)
+				t.Logf("%s: %d steps in %v; %s", db.Engine, steps, time.Since(start).Round(time.Millisecond), s.summary())
+			})
 		})
-		start := time.Now()
-		s.run(steps)
-		t.Logf("%s: %d steps in %v; %s", db.Engine, steps, time.Since(start).Round(time.Millisecond), s.summary())
-	})
+	}
 }
 
-func simulationSeed() uint64 {
+// simFixedSeeds are walked by every full run, so that each run covers at
+// least the same ground as the last; a random seed is added to find new
+// ground. The race-detector pass, many times slower, walks only the random
+// seed (with simDefaultSteps[true] steps).
+var simFixedSeeds = []uint64{1, 20261207}
+
+// simulationSeeds returns the seed asked for (-sim.seed, $ADVOCATE_SIM_SEED)
+// alone, or else the fixed seeds and one from the clock.
+func simulationSeeds() []uint64 {
 	if *simSeed != 0 {
-		return *simSeed
+		return []uint64{*simSeed}
 	}
 	if v, err := strconv.ParseUint(os.Getenv("ADVOCATE_SIM_SEED"), 10, 64); err == nil && v != 0 {
-		return v
+		return []uint64{v}
 	}
-	return uint64(time.Now().UnixNano())
+	random := uint64(time.Now().UnixNano())
+	if raceEnabled() {
+		return []uint64{random}
+	}
+	return append(slices.Clone(simFixedSeeds), random)
 }
 
 func simulationSteps(t *testing.T, e store.Engine) int {
