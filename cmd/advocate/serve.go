@@ -79,7 +79,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dash := dashboard.New(db, log, c.BaseURL)
 	dash.OnLinksChanged = api.ForgetLinks
 	srv := &http.Server{
-		Handler:           dash.Wrap(api.Handler()),
+		Handler:           dash.Wrap(api.Handler(), api.Instrument),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

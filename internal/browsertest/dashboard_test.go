@@ -81,7 +81,7 @@ func newSite(t *testing.T) *site {
 	t.Cleanup(func() { stop(); <-ran })
 	d := dashboard.New(s.db, log, s.url)
 	d.OnLinksChanged = api.ForgetLinks
-	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: d.Wrap(api.Handler())}}
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: d.Wrap(api.Handler(), api.Instrument)}}
 	srv.Start()
 	t.Cleanup(srv.Close)
 
