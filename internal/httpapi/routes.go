@@ -19,6 +19,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.route(mux, "GET /v1/program", secretOnly, s.getProgram)
 	s.route(mux, "PUT /v1/program", secretOnly, s.updateProgram)
+	s.route(mux, "POST /v1/program/widget_secret/rotate", secretOnly, s.rotateWidgetSecret)
 
 	s.route(mux, "POST /v1/customers", browserSafe, s.createCustomer)
 	s.route(mux, "GET /v1/customers", secretOnly, s.listCustomers)
