@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,4 +78,50 @@ func TestEveryResponseTraced(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServeMetrics: /metrics is off on the public listener by default,
+// served with the token when --metrics-token is set, and without one on
+// --metrics-addr.
+func TestServeMetrics(t *testing.T) {
+	get := func(t *testing.T, url, token string) int {
+		t.Helper()
+		status, _ := call(t, "GET", url, token, "")
+		return status
+	}
+	t.Run("default off", func(t *testing.T) {
+		s := startServe(t, "--db", filepath.Join(t.TempDir(), "advocate.db"))
+		if got := get(t, s.url+"/metrics", ""); got != http.StatusNotFound {
+			t.Errorf("GET /metrics = %d, want 404", got)
+		}
+	})
+	t.Run("token and private address", func(t *testing.T) {
+		token := "a-metrics-token-of-some-length"
+		s := startServe(t, "--db", filepath.Join(t.TempDir(), "advocate.db"), "--log-format", "json",
+			"--metrics-token", token, "--metrics-addr", "127.0.0.1:0")
+		m := regexp.MustCompile(`"msg":"metrics","addr":"([^"]+)"`).FindStringSubmatch(s.stderr.String())
+		if m == nil {
+			t.Fatalf("no metrics address logged:\n%s", s.stderr)
+		}
+		if strings.Contains(s.stderr.String(), token) {
+			t.Error("the token is in the log")
+		}
+		tests := []struct {
+			name, url, token string
+			want             int
+		}{
+			{"public without token", s.url + "/metrics", "", http.StatusUnauthorized},
+			{"public with a wrong token", s.url + "/metrics", token + "x", http.StatusUnauthorized},
+			{"public with the token", s.url + "/metrics", token, http.StatusOK},
+			{"private address", "http://" + m[1] + "/metrics", "", http.StatusOK},
+			{"private address serves nothing else", "http://" + m[1] + "/healthz", "", http.StatusNotFound},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				if got := get(t, tc.url, tc.token); got != tc.want {
+					t.Errorf("GET %s = %d, want %d", tc.url, got, tc.want)
+				}
+			})
+		}
+	})
 }

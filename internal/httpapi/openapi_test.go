@@ -208,7 +208,8 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 			}{
 				{"healthz", req{method: "GET", path: "/healthz"}, 200},
 				{"readyz", req{method: "GET", path: "/readyz"}, 200},
-				{"metrics", req{method: "GET", path: "/metrics"}, 200},
+				{"metrics", req{method: "GET", path: "/metrics", key: metricsToken}, 200},
+				{"metrics without the token", req{method: "GET", path: "/metrics"}, 401},
 				{"openapi", req{method: "GET", path: "/openapi.yaml"}, 200},
 
 				{"get program", req{method: "GET", path: "/v1/program", key: sk}, 200},

@@ -14,7 +14,9 @@ func (s *Server) Handler() http.Handler {
 
 	s.route(mux, "GET /healthz", public, s.healthz)
 	s.route(mux, "GET /readyz", public, s.readyz)
-	mux.Handle("GET /metrics", s.instrument("GET /metrics", s.handleMetrics()))
+	if s.Config.MetricsToken != "" {
+		s.route(mux, "GET /metrics", public, s.metricsWithToken)
+	}
 	s.route(mux, "GET /openapi.yaml", public, serveOpenAPI)
 
 	s.route(mux, "GET /v1/program", secretOnly, s.getProgram)
