@@ -81,7 +81,7 @@ trap cleanup EXIT
 # and key from what it prints on first start.
 start_server() {
   local name=$1 db=$2
-  "$out/advocate" serve --addr 127.0.0.1:0 --db "$db" --rate-limit 0 >"$out/$name.out" 2>"$out/$name.log" &
+  "$out/advocate" serve --addr 127.0.0.1:0 --db "$db" --rate-limit 0 --metrics-token bench-metrics-token-0123 >"$out/$name.out" 2>"$out/$name.log" &
   server_pid=$!
   for _ in $(seq 1 100); do
     grep -q '^Advocate is running at' "$out/$name.out" 2>/dev/null && break
@@ -145,7 +145,7 @@ fi
 # metric prints the value of the Prometheus sample named exactly $1 (name
 # and labels) on the running server, 0 when there is none yet.
 metric() {
-  curl -fsS "$url/metrics" | awk -v m="$1" 'index($0, m " ") == 1 {v = $NF} END {print v + 0}'
+  curl -fsS -H "Authorization: Bearer bench-metrics-token-0123" "$url/metrics" | awk -v m="$1" 'index($0, m " ") == 1 {v = $NF} END {print v + 0}'
 }
 
 # count_rows ENGINE DB TABLE counts a table's rows, read straight from the

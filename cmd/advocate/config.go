@@ -30,6 +30,8 @@ type config struct {
 	IPRateLimit       int
 	IPRateBurst       int
 	TrustForwardedFor bool
+	MetricsAddr       string // a private listener for /metrics; "" for none
+	MetricsToken      string // bearer token for /metrics on Addr; "" keeps it off there
 
 	envErrs []error // malformed ADVOCATE_* values, reported by validate
 }
@@ -52,6 +54,8 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.IPRateLimit, "ip-rate-limit", c.envInt("IP_RATE_LIMIT", 20), "browser requests per second per client address, 0 for none (ADVOCATE_IP_RATE_LIMIT)")
 	fs.IntVar(&c.IPRateBurst, "ip-rate-burst", c.envInt("IP_RATE_BURST", 60), "burst size per client address (ADVOCATE_IP_RATE_BURST)")
 	fs.BoolVar(&c.TrustForwardedFor, "trust-forwarded-for", env("TRUST_FORWARDED_FOR", "") == "true", "take client addresses from X-Forwarded-For; only behind a proxy that sets it (ADVOCATE_TRUST_FORWARDED_FOR=true)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "serve /metrics without a token on this private address, e.g. 127.0.0.1:9090 (ADVOCATE_METRICS_ADDR; default none)")
+	fs.StringVar(&c.MetricsToken, "metrics-token", env("METRICS_TOKEN", ""), "serve /metrics on --addr to requests with this bearer token (ADVOCATE_METRICS_TOKEN; default: not served there)")
 	fs.StringVar(&c.AdminEmail, "admin-email", env("ADMIN_EMAIL", "admin@advocate.localhost"), "email of the first admin, made on an empty database (ADVOCATE_ADMIN_EMAIL)")
 }
 
@@ -70,6 +74,9 @@ func (c *config) validate() error {
 	if c.RateLimit < 0 || c.RateBurst < 1 || c.IPRateLimit < 0 || c.IPRateBurst < 1 {
 		return fmt.Errorf("--rate-limit and --ip-rate-limit must be ≥ 0, --rate-burst and --ip-rate-burst ≥ 1")
 	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return fmt.Errorf("--metrics-token must be at least 16 characters")
+	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	return nil
 }
@@ -86,7 +93,16 @@ func (c *config) logger(w io.Writer) *slog.Logger {
 
 // String shows the settings with secrets masked, for the start-up log.
 func (c *config) String() string {
-	return fmt.Sprintf("addr=%s db=%s base_url=%s rate_limit=%d/s burst=%d", c.Addr, store.Redacted(c.DB), c.BaseURL, c.RateLimit, c.RateBurst)
+	metrics := "off"
+	switch {
+	case c.MetricsAddr != "" && c.MetricsToken != "":
+		metrics = c.MetricsAddr + "+token"
+	case c.MetricsAddr != "":
+		metrics = c.MetricsAddr
+	case c.MetricsToken != "":
+		metrics = "token"
+	}
+	return fmt.Sprintf("addr=%s db=%s base_url=%s rate_limit=%d/s burst=%d metrics=%s", c.Addr, store.Redacted(c.DB), c.BaseURL, c.RateLimit, c.RateBurst, metrics)
 }
 
 func env(name, def string) string {

@@ -64,10 +64,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	// A listener for /metrics that only the scraper can reach, as
+	// Prometheus exporters usually have; it needs no token.
+	var mln net.Listener
+	if c.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", c.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		defer mln.Close()
+	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + ln.Addr().String()
 	}
 	log.Info("starting", "config", c.String(), "engine", db.Engine)
+	if mln != nil {
+		log.Info("metrics", "addr", mln.Addr().String())
+	}
 	if err := bootstrap(ctx, db, &c, stdout); err != nil {
 		ln.Close()
 		return err
@@ -75,11 +88,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "\nAdvocate is running at %s\n  Dashboard: %s/dashboard/\n  API:       %s/v1\n  OpenAPI:   %s/openapi.yaml\n\n", c.BaseURL, c.BaseURL, c.BaseURL, c.BaseURL)
 
 	api := httpapi.New(db, log, httpapi.Config{BaseURL: c.BaseURL, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
-		IPRateLimit: c.IPRateLimit, IPRateBurst: c.IPRateBurst, TrustForwardedFor: c.TrustForwardedFor})
+		IPRateLimit: c.IPRateLimit, IPRateBurst: c.IPRateBurst, TrustForwardedFor: c.TrustForwardedFor,
+		MetricsToken: c.MetricsToken})
 	dash := dashboard.New(db, log, c.BaseURL)
 	dash.OnLinksChanged = api.ForgetLinks
 	srv := &http.Server{
-		Handler:           dash.Wrap(api.Handler()),
+		Handler:           dash.Wrap(api.Handler(), api.Instrument),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -104,6 +118,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if mln != nil {
+		msrv := &http.Server{Handler: api.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -81,7 +81,7 @@ func newSite(t *testing.T) *site {
 	t.Cleanup(func() { stop(); <-ran })
 	d := dashboard.New(s.db, log, s.url)
 	d.OnLinksChanged = api.ForgetLinks
-	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: d.Wrap(api.Handler())}}
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: d.Wrap(api.Handler(), api.Instrument)}}
 	srv.Start()
 	t.Cleanup(srv.Close)
 
@@ -386,8 +386,9 @@ func TestDashboardEndToEnd(t *testing.T) {
 			"cookie_days": "30", "attribution": "first_click"},
 		"/dashboard/p/" + pid + "/customers/jane/credit": {"amount": "1000", "currency": "USD", "note": "for me"},
 		"/dashboard/p/" + pid + "/rewards/reject":        {"id": reward.ID, "reason": "viewer"},
-		"/dashboard/team":                          {"email": "mallory@example.com", "role": "owner"},
-		"/dashboard/p/" + pid + "/developers/keys": {"kind": "secret"},
+		"/dashboard/team":                                          {"email": "mallory@example.com", "role": "owner"},
+		"/dashboard/p/" + pid + "/developers/keys":                 {"kind": "secret"},
+		"/dashboard/p/" + pid + "/developers/widget_secret/rotate": {},
 	}
 	// The same forced POST works for an owner (fetch follows the redirect
 	// to the saved page), so the viewer's 403 is about the role.

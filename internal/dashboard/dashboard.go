@@ -43,11 +43,13 @@ func New(db *store.DB, log *slog.Logger, baseURL string) *Dashboard {
 }
 
 // Wrap serves the dashboard under /dashboard/ and everything else with
-// api; the bare root redirects to the dashboard.
-func (d *Dashboard) Wrap(api http.Handler) http.Handler {
+// api; the bare root redirects to the dashboard. instrument (the API's
+// Instrument) gives the dashboard's responses the request id, headers and
+// access log that API responses have; api is instrumented route by route.
+func (d *Dashboard) Wrap(api http.Handler, instrument func(route string, h http.Handler) http.Handler) http.Handler {
 	root := http.NewServeMux()
-	root.Handle("/dashboard/", d.Handler())
-	root.Handle("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound))
+	root.Handle("/dashboard/", instrument("dashboard", d.Handler()))
+	root.Handle("GET /{$}", instrument("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound)))
 	root.Handle("/", api)
 	return root
 }

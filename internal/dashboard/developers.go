@@ -20,6 +20,9 @@ type developersData struct {
 	Hash        string // the hash for an example customer key
 	Example     string
 	Publishable string
+	// PreviousExpires is when the widget secret before the last rotation
+	// stops verifying, if it still does.
+	PreviousExpires string
 }
 
 func (d *Dashboard) developersPage(w http.ResponseWriter, r *http.Request) {
@@ -42,6 +45,9 @@ func (d *Dashboard) renderDevelopers(w http.ResponseWriter, r *http.Request, p *
 	}
 	data := developersData{Keys: keys, NewKey: newKey, BaseURL: d.BaseURL, Example: "cust_123", Publishable: pk}
 	data.Hash = p.CustomerHash(data.Example)
+	if exp := p.PreviousSecretExpires(); exp.After(d.DB.Now()) {
+		data.PreviousExpires = exp.UTC().Format("2006-01-02 15:04")
+	}
 	data.Snippet = `<script>
 !function(w,d,u){w.po=w.po||function(){(w.po.q=w.po.q||[]).push(arguments)};var s=d.createElement('script');s.async=1;s.src=u;d.head.appendChild(s)}(window,document,'` + d.BaseURL + `/js/po.js');
 po('init', {publishable_key: '` + pk + `'});
@@ -101,6 +107,26 @@ func (d *Dashboard) keyRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.redirect(w, r, "/dashboard/p/"+p.ID+"/developers", "Key revoked. Requests with it are refused from now on.")
+}
+
+// widgetSecretRotate replaces the widget secret; the previous one keeps
+// verifying for referral.WidgetSecretGrace. Viewers are refused by
+// signedIn, cross-site posts by the CSRF check.
+func (d *Dashboard) widgetSecretRotate(w http.ResponseWriter, r *http.Request) {
+	p, ok := d.program(w, r)
+	if !ok {
+		return
+	}
+	err := d.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
+		p, err = tx.RotateWidgetSecret(r.Context(), p.ID)
+		return err
+	})
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	d.redirect(w, r, "/dashboard/p/"+p.ID+"/developers", "Widget secret rotated. The previous one verifies until "+
+		p.PreviousSecretExpires().UTC().Format("2006-01-02 15:04")+" UTC: deploy the new one to your servers before then.")
 }
 
 func (d *Dashboard) teamPage(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
@@ -123,10 +124,102 @@ func TestWidgetSetup(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		p := e.asOwner(t).get(e.path("developers")).want(t, http.StatusOK)
 		p.has(t, `value="`+e.program.WidgetSecret+`"`, e.program.CustomerHash("cust_123"), e.srv.URL+"/js/po.js", "?ref=")
-		// Viewers may read the setup but not make keys.
+		// Viewers may read the setup but not make keys, nor see the
+		// widget secret or a hash made with it.
 		v := e.asViewer(t).get(e.path("developers")).want(t, http.StatusOK)
-		if strings.Contains(v.Body, "developers/keys") {
-			t.Error("a viewer sees the key buttons")
+		if strings.Contains(v.Body, "developers/keys") || strings.Contains(v.Body, "widget_secret/rotate") {
+			t.Error("a viewer sees the key or rotation buttons")
+		}
+		if strings.Contains(v.Body, e.program.WidgetSecret) || strings.Contains(v.Body, e.program.CustomerHash("cust_123")) {
+			t.Error("a viewer sees the widget secret or a hash made with it")
+		}
+	})
+}
+
+// widgetStatus calls GET /v1/widget for customer key with hash, as the
+// program's backend would have the page do.
+func (e *env) widgetStatus(t *testing.T, key, hash string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, e.srv.URL+"/v1/widget?customer_key="+key+"&customer_hash="+hash, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.pk)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func TestWidgetSecretRotate(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		e.customer("cust_123", "Jane", "")
+		old := e.program.CustomerHash("cust_123")
+		secret := func() string {
+			p, err := e.db.Program(t.Context(), e.program.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.WidgetSecret
+		}
+		rotate := e.path("developers/widget_secret/rotate")
+		t.Run("refused", func(t *testing.T) {
+			tests := []struct {
+				name   string
+				c      *client
+				header []string
+			}{
+				{"viewer", e.asViewer(t), nil},
+				{"cross-site owner", e.asOwner(t), []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}},
+				{"signed out", e.client(), nil},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					p := tc.c.post(rotate, nil, tc.header...)
+					if p.Status != http.StatusForbidden && p.Status != http.StatusUnauthorized {
+						t.Errorf("status %d, want 403 or 401", p.Status)
+					}
+					if got := secret(); got != e.program.WidgetSecret {
+						t.Errorf("the widget secret changed to %q", got)
+					}
+				})
+			}
+		})
+		c := e.asOwner(t)
+		page := c.follow(c.post(rotate, nil).want(t, http.StatusSeeOther)).want(t, http.StatusOK)
+		now := secret()
+		if now == e.program.WidgetSecret {
+			t.Fatal("the widget secret did not change")
+		}
+		page.has(t, `value="`+now+`"`, `id="previous-secret"`)
+		if strings.Contains(page.Body, `value="`+e.program.WidgetSecret+`"`) {
+			t.Error("the page still shows the old secret as the current one")
+		}
+		fresh := (&referral.Program{WidgetSecret: now}).CustomerHash("cust_123")
+		for _, tc := range []struct {
+			name    string
+			advance time.Duration
+			hash    string
+			want    int
+		}{
+			{"new secret", 0, fresh, http.StatusOK},
+			{"old secret in the grace period", 0, old, http.StatusOK},
+			{"old secret a second before its end", referral.WidgetSecretGrace - time.Second, old, http.StatusOK},
+			{"old secret after its end", 2 * time.Second, old, http.StatusForbidden},
+			{"new secret after", 0, fresh, http.StatusOK},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e.clock.advance(tc.advance)
+				if got := e.widgetStatus(t, "cust_123", tc.hash); got != tc.want {
+					t.Errorf("widget: %d, want %d", got, tc.want)
+				}
+			})
+		}
+		if strings.Contains(c.get(e.path("developers")).Body, `id="previous-secret"`) {
+			t.Error("the page still announces the previous secret after its grace period")
 		}
 	})
 }

@@ -82,7 +82,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	t.Cleanup(func() { cancel(); <-done })
 	e.dash = dashboard.New(db, log, base)
 	e.dash.OnLinksChanged = api.ForgetLinks
-	e.srv.Config.Handler = e.dash.Wrap(api.Handler())
+	e.srv.Config.Handler = e.dash.Wrap(api.Handler(), api.Instrument)
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 

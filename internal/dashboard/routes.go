@@ -54,6 +54,7 @@ func (d *Dashboard) Handler() http.Handler {
 	in("GET /dashboard/p/{pid}/developers", d.developersPage)
 	in("POST /dashboard/p/{pid}/developers/keys", d.keyCreate)
 	in("POST /dashboard/p/{pid}/developers/keys/{id}/revoke", d.keyRevoke)
+	in("POST /dashboard/p/{pid}/developers/widget_secret/rotate", d.widgetSecretRotate)
 	// developers: end
 	// team: begin
 	in("GET /dashboard/team", d.teamPage)

@@ -383,7 +383,7 @@ func TestRequestID(t *testing.T) {
 			{"unknown path", req{method: "GET", path: "/nope"}},
 			{"wrong method", req{method: "PATCH", path: "/v1/customers/cust_123", key: e.sk}},
 			{"health", req{method: "GET", path: "/healthz"}},
-			{"metrics", req{method: "GET", path: "/metrics"}},
+			{"metrics", req{method: "GET", path: "/metrics", key: metricsToken}},
 		}
 		seen := map[string]bool{}
 		for _, tc := range requests {
@@ -432,7 +432,11 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(strings.TrimPrefix(tc.path, "/"), func(t *testing.T) {
-				resp := e.in(t).do(req{method: "GET", path: tc.path})
+				r := req{method: "GET", path: tc.path}
+				if tc.path == "/metrics" {
+					r.key = metricsToken // see TestMetricsAccess
+				}
+				resp := e.in(t).do(r)
 				if resp.Status != 200 {
 					t.Fatalf("status %d; body %s", resp.Status, resp.Body)
 				}

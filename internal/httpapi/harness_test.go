@@ -40,6 +40,9 @@ var spec = sync.OnceValues(func() (routers.Router, error) {
 	return legacy.NewRouter(doc)
 })
 
+// metricsToken is what the scraper of every test env presents on /metrics.
+const metricsToken = "metrics-token-for-tests"
+
 // env is one API under test: a real database, a real HTTP server, and a
 // program with a secret and a publishable key.
 type env struct {
@@ -60,6 +63,9 @@ func newEnv(t *testing.T, db *store.DB, cfg httpapi.Config) *env {
 	t.Helper()
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "https://adv.example.com"
+	}
+	if cfg.MetricsToken == "" {
+		cfg.MetricsToken = metricsToken
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

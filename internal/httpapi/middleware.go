@@ -66,8 +66,8 @@ func (s *Server) route(mux *http.ServeMux, pattern string, acc access, h handler
 }
 
 // hot registers a high-volume public route (short-link redirects): like
-// route, but its successful requests are counted in metrics, not logged
-// one by one.
+// route (request id, headers, metrics), but its successful (2xx and 3xx)
+// requests are logged only at Debug; 4xx and 5xx are logged as usual.
 func (s *Server) hot(mux *http.ServeMux, pattern string, h handlerFunc) {
 	var next http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
@@ -104,7 +104,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// instrument assigns the request id, logs the request and records metrics.
+// Instrument wraps a handler that is not an API route (the dashboard) in
+// the same request id, headers, access log and metrics, so that every
+// response the binary serves is traceable; route names its metrics label.
+func (s *Server) Instrument(route string, next http.Handler) http.Handler {
+	return s.instrument(route, next)
+}
+
+// instrument assigns the request id, sets the headers every response
+// carries, logs the request and records metrics. It is the one place for
+// all of these, wrapped around every route.
 func (s *Server) instrument(pattern string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -112,7 +121,11 @@ func (s *Server) instrument(pattern string, next http.Handler) http.Handler {
 		if !validRequestID(rid) {
 			rid = "req_" + rand.Text()
 		}
-		w.Header().Set("X-Request-Id", rid)
+		h := w.Header()
+		h.Set("X-Request-Id", rid)
+		// Browsers must not guess another type than the one we declare
+		// (a JSON body sniffed as HTML is a script injection vector).
+		h.Set("X-Content-Type-Options", "nosniff")
 		r = r.WithContext(context.WithValue(r.Context(), keyRequestID, rid))
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
@@ -122,11 +135,11 @@ func (s *Server) instrument(pattern string, next http.Handler) http.Handler {
 		d := time.Since(start)
 		s.metrics.observe(pattern, sw.status, d)
 		level := slog.LevelInfo
-		if s.quiet[pattern] {
-			level = slog.LevelDebug
-		}
-		if sw.status >= 500 {
+		switch {
+		case sw.status >= 500:
 			level = slog.LevelError
+		case s.quiet[pattern] && sw.status < 400:
+			level = slog.LevelDebug // counted in metrics; failures are still logged
 		}
 		// Quiet routes are the busiest: skip building a record nobody logs.
 		if !s.Log.Enabled(r.Context(), level) {

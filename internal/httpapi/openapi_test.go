@@ -208,7 +208,8 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 			}{
 				{"healthz", req{method: "GET", path: "/healthz"}, 200},
 				{"readyz", req{method: "GET", path: "/readyz"}, 200},
-				{"metrics", req{method: "GET", path: "/metrics"}, 200},
+				{"metrics", req{method: "GET", path: "/metrics", key: metricsToken}, 200},
+				{"metrics without the token", req{method: "GET", path: "/metrics"}, 401},
 				{"openapi", req{method: "GET", path: "/openapi.yaml"}, 200},
 
 				{"get program", req{method: "GET", path: "/v1/program", key: sk}, 200},
@@ -296,12 +297,30 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 				serveRewardStatuses(t, e, do, func(d time.Duration) { clock.Add(d.Microseconds()) })
 			})
 			t.Run("browser", func(t *testing.T) { serveBrowserStatuses(t, e, do) })
+			// After the widget steps, which sign with the first secret.
+			t.Run("rotate widget secret", func(t *testing.T) {
+				rotate := "/v1/program/widget_secret/rotate"
+				for _, c := range []struct {
+					name   string
+					r      req
+					status int
+				}{
+					{"rotated", req{method: "POST", path: rotate, key: sk}, 200},
+					{"malformed", req{method: "POST", path: rotate, key: sk, body: `{"x":`}, 400},
+					{"unknown field", req{method: "POST", path: rotate, key: sk, body: map[string]any{"widget_secret": "x"}}, 422},
+				} {
+					if r := do(t, e, c.r); r.Status != c.status {
+						t.Errorf("%s: status %d, want %d: %s", c.name, r.Status, c.status, r.Body)
+					}
+				}
+			})
 
 			// One request per authenticated operation, for the statuses
 			// every one of them can answer.
 			samples := []req{
 				{method: "GET", path: "/v1/program"},
 				{method: "PUT", path: "/v1/program", body: map[string]any{}},
+				{method: "POST", path: "/v1/program/widget_secret/rotate"},
 				{method: "POST", path: "/v1/customers", body: map[string]any{"email": "ann@example.com", "key": "ann", "referral_code": "ANN"}},
 				{method: "GET", path: "/v1/customers"},
 				{method: "GET", path: "/v1/customers/cust_123"},

@@ -12,31 +12,64 @@ import (
 // secret: only secret keys read it, and the business's backend needs it
 // to compute customer_hash for the widget.
 type programJSON struct {
-	ID                  string    `json:"id"`
-	Name                string    `json:"name"`
-	Currency            string    `json:"currency"`
-	WebsiteURL          string    `json:"website_url"`
-	AllowedDomains      []string  `json:"allowed_domains"`
-	ReferralParam       string    `json:"referral_param"`
-	CookieDays          int       `json:"cookie_days"`
-	Attribution         string    `json:"attribution"`
-	RequireCustomerHash bool      `json:"require_customer_hash"`
-	RequireApproval     bool      `json:"require_approval"`
-	WidgetSecret        string    `json:"widget_secret"`
-	CreatedAt           time.Time `json:"created_at"`
-	UpdatedAt           time.Time `json:"updated_at"`
+	ID                  string   `json:"id"`
+	Name                string   `json:"name"`
+	Currency            string   `json:"currency"`
+	WebsiteURL          string   `json:"website_url"`
+	AllowedDomains      []string `json:"allowed_domains"`
+	ReferralParam       string   `json:"referral_param"`
+	CookieDays          int      `json:"cookie_days"`
+	Attribution         string   `json:"attribution"`
+	RequireCustomerHash bool     `json:"require_customer_hash"`
+	RequireApproval     bool     `json:"require_approval"`
+	WidgetSecret        string   `json:"widget_secret"`
+	// PreviousSecretExpiresAt is when the secret before the last rotation
+	// stops verifying customer_hash; null when none does any more.
+	PreviousSecretExpiresAt *time.Time `json:"previous_widget_secret_expires_at"`
+	CreatedAt               time.Time  `json:"created_at"`
+	UpdatedAt               time.Time  `json:"updated_at"`
 }
 
-func toProgramJSON(p *referral.Program) programJSON {
-	return programJSON{
+func (s *Server) toProgramJSON(p *referral.Program) programJSON {
+	out := programJSON{
 		ID: p.ID, Name: p.Name, Currency: p.Currency, WebsiteURL: p.WebsiteURL, AllowedDomains: p.AllowedDomains,
 		ReferralParam: p.RefParam, CookieDays: p.CookieDays, Attribution: p.Attribution,
 		RequireCustomerHash: p.RequireHash, RequireApproval: p.RequireApproval, WidgetSecret: p.WidgetSecret, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
+	if exp := p.PreviousSecretExpires(); exp.After(s.DB.Now()) {
+		out.PreviousSecretExpiresAt = &exp
+	}
+	return out
 }
 
 func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]programJSON{"program": toProgramJSON(program(r))})
+	writeJSON(w, http.StatusOK, map[string]programJSON{"program": s.toProgramJSON(program(r))})
+	return nil
+}
+
+// rotateWidgetSecret issues a new widget secret, returned in the program
+// like GET /v1/program returns it. Hashes made with the one it replaces
+// keep verifying for referral.WidgetSecretGrace, while backends switch.
+func (s *Server) rotateWidgetSecret(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if len(body) > 0 {
+		var in struct{}
+		if err := decode(body, &in); err != nil {
+			return err
+		}
+	}
+	var p *referral.Program
+	err = s.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
+		p, err = tx.RotateWidgetSecret(r.Context(), program(r).ID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]programJSON{"program": s.toProgramJSON(p)})
 	return nil
 }
 
@@ -77,7 +110,7 @@ func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.links.Forget() // default links point at the website, which may have changed
-	writeJSON(w, http.StatusOK, map[string]programJSON{"program": toProgramJSON(&p)})
+	writeJSON(w, http.StatusOK, map[string]programJSON{"program": s.toProgramJSON(&p)})
 	return nil
 }
 

@@ -1,12 +1,20 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/advocate-oss/advocate/internal/httpapi"
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/store"
+	"github.com/advocate-oss/advocate/internal/store/storetest"
 )
 
 // program is a program as the API returns it.
@@ -170,6 +178,91 @@ func TestUpdateProgram(t *testing.T) {
 					t.Errorf("default link %+v, want url %s to %s", l, wantURL, got.WebsiteURL)
 				}
 			})
+		}
+	})
+}
+
+// TestWidgetSecretRotation rotates the widget secret through the API and
+// checks which customer_hash GET /v1/widget accepts: none missing or
+// wrong, the new secret's from then on, the old secret's for exactly
+// referral.WidgetSecretGrace.
+func TestWidgetSecretRotation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		var clock atomic.Int64 // Unix nanoseconds; stands still unless moved
+		start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		clock.Store(start.UnixNano())
+		db.Now = func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+		e := newEnv(t, db, httpapi.Config{})
+		e.createCustomer(map[string]any{"key": "cust_123", "email": "jane@example.com"})
+		old := e.program.CustomerHash("cust_123")
+		widget := func(t *testing.T, hash string) int {
+			path := "/v1/widget?customer_key=cust_123"
+			if hash != "" {
+				path += "&customer_hash=" + hash
+			}
+			return e.in(t).do(req{method: "GET", path: path, key: e.pk}).Status
+		}
+
+		resp := e.do(req{method: "POST", path: "/v1/program/widget_secret/rotate", key: e.sk,
+			header: map[string]string{"Idempotency-Key": "rotate-1"}})
+		if resp.Status != http.StatusOK {
+			t.Fatalf("rotate: %d %s", resp.Status, resp.Body)
+		}
+		var out struct {
+			Program struct {
+				WidgetSecret  string     `json:"widget_secret"`
+				PrevExpiresAt *time.Time `json:"previous_widget_secret_expires_at"`
+			} `json:"program"`
+		}
+		resp.json(t, &out)
+		rotatedAt := db.Now()
+		end := rotatedAt.Add(referral.WidgetSecretGrace)
+		if out.Program.WidgetSecret == e.program.WidgetSecret || !strings.HasPrefix(out.Program.WidgetSecret, "whsec_") {
+			t.Fatalf("new widget secret %q, old %q", out.Program.WidgetSecret, e.program.WidgetSecret)
+		}
+		if out.Program.PrevExpiresAt == nil || !out.Program.PrevExpiresAt.Equal(end) {
+			t.Errorf("previous_widget_secret_expires_at %v, want %v", out.Program.PrevExpiresAt, end)
+		}
+		// A retry with the same key replays the same secret, not a third one.
+		again := e.do(req{method: "POST", path: "/v1/program/widget_secret/rotate", key: e.sk,
+			header: map[string]string{"Idempotency-Key": "rotate-1"}})
+		if !bytes.Equal(again.Body, resp.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("retried rotation answered %s, want the first answer replayed", again.Body)
+		}
+		now := (&referral.Program{WidgetSecret: out.Program.WidgetSecret}).CustomerHash("cust_123")
+
+		tests := []struct {
+			name string
+			at   time.Time
+			hash string
+			want int
+		}{
+			{"missing hash", rotatedAt, "", http.StatusForbidden},
+			{"wrong hash", rotatedAt, strings.Repeat("0", 64), http.StatusForbidden},
+			{"new secret", rotatedAt, now, http.StatusOK},
+			{"old secret right after", rotatedAt, old, http.StatusOK},
+			{"old secret just before the end", end.Add(-time.Nanosecond), old, http.StatusOK},
+			{"old secret at the end", end, old, http.StatusForbidden},
+			{"old secret after", end.Add(time.Hour), old, http.StatusForbidden},
+			{"new secret after", end.Add(time.Hour), now, http.StatusOK},
+			{"missing hash after", end.Add(time.Hour), "", http.StatusForbidden},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				clock.Store(tc.at.UnixNano())
+				if got := widget(t, tc.hash); got != tc.want {
+					t.Errorf("GET /v1/widget at %v: %d, want %d", tc.at, got, tc.want)
+				}
+			})
+		}
+		var prog struct {
+			Program struct {
+				PrevExpiresAt *time.Time `json:"previous_widget_secret_expires_at"`
+			} `json:"program"`
+		}
+		e.do(req{method: "GET", path: "/v1/program", key: e.sk}).json(t, &prog)
+		if prog.Program.PrevExpiresAt != nil {
+			t.Errorf("previous_widget_secret_expires_at %v after the grace period, want null", prog.Program.PrevExpiresAt)
 		}
 	})
 }

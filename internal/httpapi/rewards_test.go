@@ -444,6 +444,53 @@ func (e *env) same(before map[string][]string) {
 	}
 }
 
+// TestHoldingOneDayBoundary: with holding_days 1 a reward is released
+// exactly when its day has passed, not a nanosecond before: the release
+// job run at available_at - 1ns leaves it pending, run at available_at
+// makes it available. The clock starts off a whole second, so that
+// rounding of stored times to microseconds would show.
+func TestHoldingOneDayBoundary(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		t.Cleanup(e.verifyLedger)
+		start := time.Date(2026, 3, 28, 12, 0, 0, 123456000, time.UTC)
+		clock := e.useClock(start)
+		e.createRule(`{"reward_type": "credit", "amount": 10, "currency": "USD", "holding_days": 1}`)
+		e.referrer("ann")
+		e.friend("bob", "ann")
+		rws := e.purchase("bob", "o1", "50").Rewards
+		if len(rws) != 1 {
+			t.Fatalf("%d rewards, want 1", len(rws))
+		}
+		held := rws[0]
+		boundary := start.Add(24 * time.Hour)
+		if !held.AvailableAt.Equal(boundary) || held.Status != "pending" {
+			t.Fatalf("reward %s, available_at %v; want pending until %v", held.Status, held.AvailableAt, boundary)
+		}
+		for _, tc := range []struct {
+			name     string
+			at       time.Time
+			released int
+			status   string
+		}{
+			{"a microsecond early", boundary.Add(-time.Microsecond), 0, "pending"},
+			{"a nanosecond early", boundary.Add(-time.Nanosecond), 0, "pending"},
+			{"at the boundary", boundary, 1, "available"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				clock.Add(tc.at.Sub(e.db.Now()))
+				// What the release worker does on each tick.
+				n, err := e.db.ReleaseDueRewards(t.Context(), e.db.Now(), 100)
+				if err != nil || n != tc.released {
+					t.Errorf("released %d (%v), want %d", n, err, tc.released)
+				}
+				if got := e.in(t).reward(held.ID); got.Status != tc.status {
+					t.Errorf("status %s at %v, want %s", got.Status, tc.at, tc.status)
+				}
+			})
+		}
+	})
+}
+
 // TestHoldingPeriod: a reward waits out its holding days as pending, and
 // the holding job makes it available once they have passed, not before.
 func TestHoldingPeriod(t *testing.T) {

@@ -14,11 +14,14 @@ func (s *Server) Handler() http.Handler {
 
 	s.route(mux, "GET /healthz", public, s.healthz)
 	s.route(mux, "GET /readyz", public, s.readyz)
-	mux.Handle("GET /metrics", s.instrument("GET /metrics", s.handleMetrics()))
+	if s.Config.MetricsToken != "" {
+		s.route(mux, "GET /metrics", public, s.metricsWithToken)
+	}
 	s.route(mux, "GET /openapi.yaml", public, serveOpenAPI)
 
 	s.route(mux, "GET /v1/program", secretOnly, s.getProgram)
 	s.route(mux, "PUT /v1/program", secretOnly, s.updateProgram)
+	s.route(mux, "POST /v1/program/widget_secret/rotate", secretOnly, s.rotateWidgetSecret)
 
 	s.route(mux, "POST /v1/customers", browserSafe, s.createCustomer)
 	s.route(mux, "GET /v1/customers", secretOnly, s.listCustomers)

@@ -36,6 +36,11 @@ type Config struct {
 	TrustForwardedFor bool
 	// LinkCacheTTL is how long a resolved short-link code is reused.
 	LinkCacheTTL time.Duration
+	// MetricsToken, when set, serves GET /metrics on the API's own
+	// listener to requests with "Authorization: Bearer <MetricsToken>".
+	// Unset, /metrics is not served there (404); MetricsHandler serves it
+	// on a separate, private listener instead.
+	MetricsToken string
 }
 
 // Server is the API: handlers are its methods.

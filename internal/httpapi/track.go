@@ -207,7 +207,7 @@ func (s *Server) widget(w http.ResponseWriter, r *http.Request) error {
 	if key == "" {
 		return referral.FieldError("invalid_parameter", "customer_key", "customer_key is required.")
 	}
-	if p.RequireHash && !p.ValidCustomerHash(key, r.URL.Query().Get("customer_hash")) {
+	if p.RequireHash && !p.ValidCustomerHash(key, r.URL.Query().Get("customer_hash"), s.DB.Now()) {
 		return errCustomerHash
 	}
 	c, err := s.DB.Customer(r.Context(), p.ID, key)

@@ -30,7 +30,11 @@ type Program struct {
 	CookieDays     int
 	Attribution    string
 	WidgetSecret   string
-	RequireHash    bool // the widget needs a valid customer_hash
+	// PreviousWidgetSecret is the secret before the last rotation, still
+	// accepted until WidgetSecretRotatedAt + WidgetSecretGrace.
+	PreviousWidgetSecret  string
+	WidgetSecretRotatedAt time.Time
+	RequireHash           bool // the widget needs a valid customer_hash
 	// RequireApproval holds every reward until a person approves it,
 	// instead of releasing it when its holding period ends.
 	RequireApproval bool
@@ -125,15 +129,42 @@ func validDomain(d string) bool {
 	return true
 }
 
+// WidgetSecretGrace is how long hashes made with the previous widget
+// secret still verify after a rotation: a day, as Stripe and Standard
+// Webhooks give for their secrets, time to deploy the new one everywhere.
+const WidgetSecretGrace = 24 * time.Hour
+
 // CustomerHash is what the business's backend computes to let the widget
 // show a customer's data: hex(HMAC-SHA256(widget_secret, customer_key)).
 func (p *Program) CustomerHash(customerKey string) string {
-	m := hmac.New(sha256.New, []byte(p.WidgetSecret))
+	return customerHash(p.WidgetSecret, customerKey)
+}
+
+func customerHash(secret, customerKey string) string {
+	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(customerKey))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// ValidCustomerHash checks a presented hash in constant time.
-func (p *Program) ValidCustomerHash(customerKey, hash string) bool {
-	return hmac.Equal([]byte(p.CustomerHash(customerKey)), []byte(strings.ToLower(hash)))
+// PreviousSecretExpires is when the previous widget secret stops
+// verifying; zero if there is none.
+func (p *Program) PreviousSecretExpires() time.Time {
+	if p.PreviousWidgetSecret == "" {
+		return time.Time{}
+	}
+	return p.WidgetSecretRotatedAt.Add(WidgetSecretGrace)
+}
+
+// ValidCustomerHash checks a presented hash in constant time against the
+// current widget secret and, before its grace period ends at now, the
+// previous one. Both comparisons always run, so timing says nothing about
+// which secret matched.
+func (p *Program) ValidCustomerHash(customerKey, hash string, now time.Time) bool {
+	presented := []byte(strings.ToLower(hash))
+	ok := hmac.Equal([]byte(p.CustomerHash(customerKey)), presented)
+	if p.PreviousWidgetSecret != "" {
+		prev := hmac.Equal([]byte(customerHash(p.PreviousWidgetSecret, customerKey)), presented)
+		ok = ok || (prev && now.Before(p.PreviousSecretExpires()))
+	}
+	return ok
 }

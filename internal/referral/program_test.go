@@ -2,9 +2,11 @@ package referral_test
 
 import (
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/advocate-oss/advocate/internal/referral"
 )
@@ -85,4 +87,64 @@ func TestProgramValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The test vector printed in docs/sdk.md, so that integrators can check
+// their backend's code: HMAC-SHA256 keyed with the widget secret over the
+// customer key. Swapping key and message gives dcde0c29…, which must fail.
+const (
+	vectorSecret = "whsec_K7XQ3M2TNPB4EFZ9WJ6RDA5HYC"
+	vectorKey    = "cust_123"
+	vectorHash   = "51e60c5c0e2015a49e889fe31ae0f675ee5b9f7eccd3f5fe09d7c7e8c8899ed0"
+	swappedHash  = "dcde0c29ae2e4492a03a1e1a6180b065f5c329f951002c63dd7b2326848965d6"
+)
+
+func TestCustomerHashVector(t *testing.T) {
+	p := &referral.Program{WidgetSecret: vectorSecret}
+	if got := p.CustomerHash(vectorKey); got != vectorHash {
+		t.Errorf("CustomerHash(%q) with secret %q = %s, want %s", vectorKey, vectorSecret, got, vectorHash)
+	}
+	if !strings.Contains(sdkDoc(t), vectorHash) || !strings.Contains(sdkDoc(t), vectorSecret) {
+		t.Error("docs/sdk.md does not show the test vector")
+	}
+}
+
+func TestValidCustomerHash(t *testing.T) {
+	rotated := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	p := &referral.Program{WidgetSecret: "whsec_NEW", PreviousWidgetSecret: vectorSecret, WidgetSecretRotatedAt: rotated}
+	current := p.CustomerHash(vectorKey)
+	end := rotated.Add(referral.WidgetSecretGrace)
+	tests := []struct {
+		name string
+		hash string
+		now  time.Time
+		want bool
+	}{
+		{"current secret", current, rotated, true},
+		{"current secret in upper case", strings.ToUpper(current), rotated, true},
+		{"current secret long after", current, end.Add(365 * 24 * time.Hour), true},
+		{"missing", "", rotated, false},
+		{"key and message swapped", swappedHash, rotated, false},
+		{"another customer's", p.CustomerHash("cust_124"), rotated, false},
+		{"previous secret in the grace period", vectorHash, rotated, true},
+		{"previous secret just before the end", vectorHash, end.Add(-time.Nanosecond), true},
+		{"previous secret at the end", vectorHash, end, false},
+		{"previous secret after", vectorHash, end.Add(time.Hour), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := p.ValidCustomerHash(vectorKey, tc.hash, tc.now); got != tc.want {
+				t.Errorf("ValidCustomerHash(%q, %q, %v) = %v, want %v", vectorKey, tc.hash, tc.now, got, tc.want)
+			}
+		})
+	}
+}
+
+func sdkDoc(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../docs/sdk.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -14,7 +14,8 @@ import (
 )
 
 const programColumns = `id, name, currency, website_url, allowed_domains, ref_param, cookie_days,
-	attribution, widget_secret, require_hash, require_approval, created_at, updated_at`
+	attribution, widget_secret, require_hash, require_approval, created_at, updated_at,
+	previous_widget_secret, widget_secret_rotated_at`
 
 // programColumnsOfP is programColumns of a join's table p.
 var programColumnsOfP = qualified("p", programColumns)
@@ -32,9 +33,10 @@ func qualified(alias, columns string) string {
 func scanProgram(row interface{ Scan(...any) error }) (*referral.Program, error) {
 	var p referral.Program
 	var domains string
-	var created, updated int64
+	var created, updated, rotated int64
 	err := row.Scan(&p.ID, &p.Name, &p.Currency, &p.WebsiteURL, &domains, &p.RefParam, &p.CookieDays,
-		&p.Attribution, &p.WidgetSecret, &p.RequireHash, &p.RequireApproval, &created, &updated)
+		&p.Attribution, &p.WidgetSecret, &p.RequireHash, &p.RequireApproval, &created, &updated,
+		&p.PreviousWidgetSecret, &rotated)
 	if err != nil {
 		return nil, err
 	}
@@ -42,6 +44,9 @@ func scanProgram(row interface{ Scan(...any) error }) (*referral.Program, error)
 		return nil, fmt.Errorf("program %s allowed_domains: %w", p.ID, err)
 	}
 	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if rotated != 0 {
+		p.WidgetSecretRotatedAt = fromMicros(rotated)
+	}
 	return &p, nil
 }
 
@@ -52,7 +57,7 @@ func (tx *Tx) CreateProgram(ctx context.Context, p *referral.Program) error {
 	}
 	p.ID = id.New("prg", tx.now)
 	if p.WidgetSecret == "" {
-		p.WidgetSecret = "whsec_" + rand.Text()
+		p.WidgetSecret = newWidgetSecret()
 	}
 	if p.AllowedDomains == nil {
 		p.AllowedDomains = []string{}
@@ -60,7 +65,7 @@ func (tx *Tx) CreateProgram(ctx context.Context, p *referral.Program) error {
 	p.CreatedAt, p.UpdatedAt = tx.now, tx.now
 	domains, _ := json.Marshal(p.AllowedDomains)
 	_, err := tx.tx.ExecContext(ctx, `INSERT INTO programs (`+programColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '', 0)`,
 		p.ID, p.Name, p.Currency, p.WebsiteURL, string(domains), p.RefParam, p.CookieDays,
 		p.Attribution, p.WidgetSecret, p.RequireHash, p.RequireApproval, micros(p.CreatedAt), micros(p.UpdatedAt))
 	if err != nil {
@@ -84,7 +89,11 @@ func (tx *Tx) CreateProgramWithKeys(ctx context.Context, p *referral.Program) (s
 	return secret, publishable, nil
 }
 
-// UpdateProgram saves a program's settings.
+func newWidgetSecret() string { return "whsec_" + rand.Text() }
+
+// UpdateProgram saves a program's settings. The widget secret is not a
+// setting: only RotateWidgetSecret changes it, so that saving settings read
+// before a rotation cannot undo it.
 func (tx *Tx) UpdateProgram(ctx context.Context, p *referral.Program) error {
 	if err := p.Validate(); err != nil {
 		return err
@@ -92,10 +101,10 @@ func (tx *Tx) UpdateProgram(ctx context.Context, p *referral.Program) error {
 	p.UpdatedAt = tx.now
 	domains, _ := json.Marshal(p.AllowedDomains)
 	res, err := tx.tx.ExecContext(ctx, `UPDATE programs SET name = $2, currency = $3, website_url = $4,
-		allowed_domains = $5, ref_param = $6, cookie_days = $7, attribution = $8, widget_secret = $9,
-		require_hash = $10, require_approval = $11, updated_at = $12 WHERE id = $1`,
+		allowed_domains = $5, ref_param = $6, cookie_days = $7, attribution = $8,
+		require_hash = $9, require_approval = $10, updated_at = $11 WHERE id = $1`,
 		p.ID, p.Name, p.Currency, p.WebsiteURL, string(domains), p.RefParam, p.CookieDays,
-		p.Attribution, p.WidgetSecret, p.RequireHash, p.RequireApproval, micros(p.UpdatedAt))
+		p.Attribution, p.RequireHash, p.RequireApproval, micros(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("update program: %w", err)
 	}
@@ -103,6 +112,27 @@ func (tx *Tx) UpdateProgram(ctx context.Context, p *referral.Program) error {
 		return referral.ErrProgramNotFound
 	}
 	return nil
+}
+
+// RotateWidgetSecret gives a program a new widget secret and keeps the
+// current one as the previous, which verifies for referral.WidgetSecretGrace
+// more. A second rotation within the grace period drops the oldest secret.
+// It returns the program as stored.
+func (tx *Tx) RotateWidgetSecret(ctx context.Context, programID string) (*referral.Program, error) {
+	res, err := tx.tx.ExecContext(ctx, `UPDATE programs SET previous_widget_secret = widget_secret,
+		widget_secret = $2, widget_secret_rotated_at = $3, updated_at = $3 WHERE id = $1`,
+		programID, newWidgetSecret(), micros(tx.now))
+	if err != nil {
+		return nil, fmt.Errorf("rotate widget secret: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, referral.ErrProgramNotFound
+	}
+	p, err := scanProgram(tx.tx.QueryRowContext(ctx, `SELECT `+programColumns+` FROM programs WHERE id = $1`, programID))
+	if err != nil {
+		return nil, fmt.Errorf("rotate widget secret: %w", err)
+	}
+	return p, nil
 }
 
 // Program returns one program.

@@ -96,3 +96,50 @@ func TestPrograms(t *testing.T) {
 		})
 	})
 }
+
+// TestRotateWidgetSecret: a rotation keeps the old secret as the previous
+// one with the rotation time, a second drops the oldest, and saving
+// settings read before a rotation does not bring the old secret back.
+func TestRotateWidgetSecret(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+		db.Now = func() time.Time { return at }
+		stale := newProgram(t, db)
+		rotate := func() *referral.Program {
+			t.Helper()
+			var p *referral.Program
+			if err := db.InTx(ctx, func(tx *store.Tx) (err error) { p, err = tx.RotateWidgetSecret(ctx, stale.ID); return err }); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		first := rotate()
+		if first.WidgetSecret == stale.WidgetSecret || !strings.HasPrefix(first.WidgetSecret, "whsec_") ||
+			first.PreviousWidgetSecret != stale.WidgetSecret || !first.WidgetSecretRotatedAt.Equal(at) {
+			t.Errorf("after a rotation: secret %q, previous %q, rotated at %v; was %q at %v",
+				first.WidgetSecret, first.PreviousWidgetSecret, first.WidgetSecretRotatedAt, stale.WidgetSecret, at)
+		}
+		stale.Name = "Renamed"
+		if err := db.InTx(ctx, func(tx *store.Tx) error { return tx.UpdateProgram(ctx, stale) }); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Program(ctx, stale.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.WidgetSecret != first.WidgetSecret || got.PreviousWidgetSecret != first.PreviousWidgetSecret || got.Name != "Renamed" {
+			t.Errorf("saving settings read before the rotation: secret %q previous %q, want %q and %q",
+				got.WidgetSecret, got.PreviousWidgetSecret, first.WidgetSecret, first.PreviousWidgetSecret)
+		}
+		at = at.Add(time.Hour)
+		second := rotate()
+		if second.PreviousWidgetSecret != first.WidgetSecret || !second.WidgetSecretRotatedAt.Equal(at) {
+			t.Errorf("second rotation: previous %q at %v, want %q at %v", second.PreviousWidgetSecret, second.WidgetSecretRotatedAt, first.WidgetSecret, at)
+		}
+		if err := db.InTx(ctx, func(tx *store.Tx) error { _, err := tx.RotateWidgetSecret(ctx, "prg_nosuch"); return err }); !errors.Is(err, referral.ErrProgramNotFound) {
+			t.Errorf("unknown program: %v, want ErrProgramNotFound", err)
+		}
+	})
+}

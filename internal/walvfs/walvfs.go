@@ -75,6 +75,9 @@ var (
 	// How many writes SQLite asked for and how many reached the file
 	// gathered; the tests read them.
 	writes, flushes atomic.Int64
+	// How many syncs of logs completed, and the count of writes asked for
+	// before the last one began: what Syncs reports.
+	syncs, syncedWrites atomic.Int64
 )
 
 // tail is what this VFS keeps after the unix VFS's own file structure, in
@@ -251,11 +254,26 @@ func xRead(tls *libc.TLS, pFile, buf uintptr, n int32, off int64) int32 {
 	return baseRead(tls, pFile, buf, n, off)
 }
 
+// Syncs reports how many syncs of logs completed since the process
+// started, and how many of the writes SQLite asked for came after the
+// start of the last one. A test reads it around a request to see that
+// what was acknowledged had been synced: more syncs, and no write since.
+// The counts are the process's, over every log.
+func Syncs() (synced, writesSince int64) {
+	return syncs.Load(), writes.Load() - syncedWrites.Load()
+}
+
 func xSync(tls *libc.TLS, pFile uintptr, flags int32) int32 {
+	w := writes.Load() // each of these is gathered or written: the sync covers it
 	if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	return cFunc[func(*libc.TLS, uintptr, int32) int32](walBase().FxSync)(tls, pFile, flags)
+	rc := cFunc[func(*libc.TLS, uintptr, int32) int32](walBase().FxSync)(tls, pFile, flags)
+	if rc == sqlite3.SQLITE_OK {
+		syncedWrites.Store(w)
+		syncs.Add(1)
+	}
+	return rc
 }
 
 func xTruncate(tls *libc.TLS, pFile uintptr, size int64) int32 {
