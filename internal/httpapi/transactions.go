@@ -78,12 +78,10 @@ func (s *Server) createTransaction(w http.ResponseWriter, r *http.Request) error
 	if in.CreatedAt != nil && in.CreatedAt.After(s.DB.Now().Add(maxFutureSkew)) {
 		v.Add("created_at", "created_at is in the future.")
 	}
-	meta, dels, msg := referral.ParseMetadata(in.Metadata)
-	if msg == "" && len(dels) > 0 {
-		msg = "Metadata values may not be null."
-	}
-	if msg != "" {
-		v.Add("metadata", msg)
+	meta, dels, err := referral.ParseMetadata(in.Metadata)
+	v.AddError(err)
+	if len(dels) > 0 {
+		v.Add("metadata", "Metadata values may not be null.")
 	}
 	if err := v.Err("invalid_transaction"); err != nil {
 		return err
