@@ -70,22 +70,22 @@ type Rule struct {
 // RuleInput is a rule as a client sends it. Pointers tell absent fields
 // (which take defaults, or keep their value on update) from given ones.
 type RuleInput struct {
-	Name                  *string      `json:"name"`
-	Trigger               *string      `json:"trigger"`
-	Recipient             *string      `json:"recipient"`
-	RewardType            *string      `json:"reward_type"`
+	Name                  *string       `json:"name"`
+	Trigger               *string       `json:"trigger"`
+	Recipient             *string       `json:"recipient"`
+	RewardType            *string       `json:"reward_type"`
 	Amount                *money.Number `json:"amount"`
-	Unit                  *string      `json:"unit"`
-	Currency              *string      `json:"currency"`
-	Recurrence            *string      `json:"recurrence"`
-	MaxCount              *int         `json:"max_count"`
-	MaxMonths             *int         `json:"max_months"`
+	Unit                  *string       `json:"unit"`
+	Currency              *string       `json:"currency"`
+	Recurrence            *string       `json:"recurrence"`
+	MaxCount              *int          `json:"max_count"`
+	MaxMonths             *int          `json:"max_months"`
 	MinAmount             *money.Number `json:"min_amount"`
-	HoldingDays           *int         `json:"holding_days"`
-	MaxRewardsPerReferrer *int         `json:"max_rewards_per_referrer"`
-	ExpiresInDays         *int         `json:"expires_in_days"`
-	PayoutMethod          *string      `json:"payout_method"`
-	Active                *bool        `json:"active"`
+	HoldingDays           *int          `json:"holding_days"`
+	MaxRewardsPerReferrer *int          `json:"max_rewards_per_referrer"`
+	ExpiresInDays         *int          `json:"expires_in_days"`
+	PayoutMethod          *string       `json:"payout_method"`
+	Active                *bool         `json:"active"`
 }
 
 // Apply builds a rule from in over base (a new rule's defaults, or the
