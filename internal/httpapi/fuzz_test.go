@@ -99,7 +99,7 @@ func (a *fuzzAPI) fingerprint(t *testing.T) string {
 		parts[i] = "(" + parts[i] + ")"
 		dest[i] = &vals[i]
 	}
-	if err := a.db.ReadStats().QueryRow("SELECT "+strings.Join(parts, ", ")).Scan(dest...); err != nil {
+	if err := a.db.ReadStats().QueryRow("SELECT " + strings.Join(parts, ", ")).Scan(dest...); err != nil {
 		t.Fatalf("%s: fingerprint: %v", a.engine, err)
 	}
 	var b strings.Builder
