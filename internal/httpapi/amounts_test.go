@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"net/http"
 	"testing"
+	"time"
 )
 
 // TestAmountLimits: no amount above 10^12 minor units (USD
@@ -104,5 +105,47 @@ func TestAmountTypes(t *testing.T) {
 			e := e.in(t)
 			e.wantProblem(e.postTransaction(`{"customer_key": "bob", "key": "o2", "amount": null}`), 422, "invalid_amount", "amount")
 		})
+	})
+}
+
+// TestBalanceLimitHoldsRelease: a reward whose release would take the
+// referrer's available balance beyond the limit is held for approval
+// instead of failing the release of every reward due with it (it used to
+// be first in line for ever); approving it is a 422 until the balance
+// has room, and then works.
+func TestBalanceLimitHoldsRelease(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		t.Cleanup(e.verifyLedger)
+		ctx := t.Context()
+		e.createRule(`{"reward_type": "credit", "amount": 10, "currency": "USD", "holding_days": 30}`)
+		e.referrer("ann")
+		e.friend("bob", "ann")
+		e.referrer("cat")
+		e.friend("dan", "cat")
+		full := e.purchase("bob", "o1", "100").Rewards[0] // first in line
+		other := e.purchase("dan", "o2", "100").Rewards[0]
+		e.want(e.do(req{method: "POST", path: "/v1/customers/ann/balance/credit", key: e.sk,
+			body: `{"amount": 9999999995}`}), http.StatusOK, "credit ann nearly to the limit")
+
+		n, err := e.db.ReleaseDueRewards(ctx, e.db.Now().Add(31*24*time.Hour), 10)
+		if err != nil || n != 1 {
+			t.Fatalf("ReleaseDueRewards = %d, %v; want 1 released (cat's)", n, err)
+		}
+		if got := e.reward(other.ID); got.Status != "available" {
+			t.Errorf("cat's reward is %s, want available", got.Status)
+		}
+		if got := e.reward(full.ID); got.Status != "pending" || !got.NeedsApproval {
+			t.Errorf("ann's reward is %s (needs approval %v), want pending and held for approval", got.Status, got.NeedsApproval)
+		}
+		approve := req{method: "POST", path: "/v1/rewards/" + full.ID + "/approve", key: e.sk}
+		before := e.snapshot()
+		e.wantProblem(e.do(approve), 422, "balance_limit_exceeded", "amount")
+		e.same(before)
+		e.want(e.do(req{method: "POST", path: "/v1/customers/ann/balance/debit", key: e.sk, body: `{"amount": 100}`}),
+			http.StatusOK, "make room")
+		e.want(e.do(approve), http.StatusOK, "approve once there is room")
+		if got := e.balance("ann", "USD").Balance; got != "9999999905.00" {
+			t.Errorf("ann's balance %s, want 9999999905.00", got)
+		}
 	})
 }
