@@ -149,3 +149,29 @@ func TestBalanceLimitHoldsRelease(t *testing.T) {
 		}
 	})
 }
+
+// TestBalanceBeyondLimitFromOlderVersions: a cached balance that an older
+// version let grow beyond the limit (here near the int64 maximum, where
+// one more credit overflowed) refuses further postings with a 422 instead
+// of a 500, and still reads.
+func TestBalanceBeyondLimitFromOlderVersions(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ann := e.referrer("ann")
+		e.want(e.do(req{method: "POST", path: "/v1/customers/ann/balance/credit", key: e.sk, body: `{"amount": 1}`}),
+			http.StatusOK, "open the account")
+		if _, err := e.db.WriteStats().Exec(`UPDATE ledger_accounts SET balance = 9223372036854775000
+			WHERE type = 'credit_available' AND owner = (SELECT id FROM customers WHERE key = $1)`, ann.Key); err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{"credit", "debit"} {
+			t.Run(path, func(t *testing.T) {
+				e := e.in(t)
+				before := e.snapshot()
+				e.wantProblem(e.do(req{method: "POST", path: "/v1/customers/ann/balance/" + path, key: e.sk, body: `{"amount": 10000}`}),
+					422, "balance_limit_exceeded", "amount")
+				e.same(before)
+			})
+		}
+		e.want(e.do(req{method: "GET", path: "/v1/customers/ann/balance", key: e.sk}), http.StatusOK, "read the balance")
+	})
+}
