@@ -440,8 +440,10 @@ func formAmount(field, s, currency string) (int64, error) {
 	if s == "" {
 		return 0, referral.FieldError("invalid_amount", field, "Enter an amount, such as 10 or 45.00.")
 	}
-	v, err := money.Parse(json.Number(s), currency)
+	v, err := money.ParseAmount(json.Number(s), currency)
 	switch {
+	case errors.Is(err, money.ErrTooLarge):
+		return 0, referral.FieldError("amount_too_large", field, "The amount must be at most "+string(money.Format(money.MaxAmount, currency))+" "+currency+".")
 	case errors.Is(err, money.ErrTooPrecise):
 		digits, _ := money.Digits(currency)
 		msg := currency + " amounts have at most " + strconv.Itoa(digits) + " decimals."

@@ -195,3 +195,29 @@ func sameSet(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// TestStoredMetadataPages: a customer and a payment whose metadata older
+// versions stored with numbers beyond float64 (1e400) do not break the
+// pages and exports that list them: they used to answer 500.
+func TestStoredMetadataPages(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		jane := e.customer("cus_jane", "Jane", "")
+		e.customer("cus_evil", "Evil", jane.ReferralCode)
+		e.recordPayment(t, "cus_evil", "inv_1", 5000)
+		for _, q := range []string{
+			`UPDATE customers SET metadata = '{"a":1e400}' WHERE key = 'cus_evil'`,
+			`UPDATE transactions SET metadata = '{"n":-1e309}' WHERE key = 'inv_1'`,
+		} {
+			if _, err := e.db.WriteStats().Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		owner := e.asOwner(t)
+		for _, path := range []string{"customers", "customers/cus_evil", "customers/cus_jane", "", "rewards",
+			"export/customers.csv", "export/referrals.csv", "export/rewards.csv"} {
+			t.Run("/"+path, func(t *testing.T) {
+				owner.get(e.path(path)).want(t, http.StatusOK)
+			})
+		}
+	})
+}

@@ -1,12 +1,12 @@
 package dashboard
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/advocate-oss/advocate/internal/money"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/rewards"
 	"github.com/advocate-oss/advocate/internal/store"
@@ -113,7 +113,7 @@ func (d *Dashboard) programCreate(w http.ResponseWriter, r *http.Request) {
 // ruleFromForm reads one side's reward from the guided flow's form.
 func ruleFromForm(f url.Values, side, currency string) (rewards.Rule, error) {
 	str := func(s string) *string { return &s }
-	num := func(s string) *json.Number { n := json.Number(strings.TrimSpace(s)); return &n }
+	num := func(s string) *money.Number { n := money.Number(strings.TrimSpace(s)); return &n }
 	in := rewards.RuleInput{
 		Trigger: str(f.Get("trigger")), Recipient: str(side), RewardType: str(f.Get(side + "_type")),
 		Unit: str(f.Get(side + "_unit")), Amount: num(f.Get(side + "_amount")), Recurrence: str(f.Get("recurrence")),

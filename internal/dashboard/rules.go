@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -79,12 +78,12 @@ func ruleForm(r *rewards.Rule) url.Values {
 // that they take their defaults (or are cleared on edit).
 func ruleInput(f url.Values) rewards.RuleInput {
 	str := func(name string) *string { v := strings.TrimSpace(f.Get(name)); return &v }
-	num := func(name string) *json.Number {
+	num := func(name string) *money.Number {
 		v := strings.TrimSpace(f.Get(name))
 		if v == "" {
 			return nil
 		}
-		n := json.Number(v)
+		n := money.Number(v)
 		return &n
 	}
 	integer := func(name string) *int {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/money"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/rewards"
 	"github.com/advocate-oss/advocate/internal/store"
@@ -105,9 +106,9 @@ func (s *Server) moveBalance(w http.ResponseWriter, r *http.Request, move balanc
 		return err
 	}
 	var in struct {
-		Amount   json.Number `json:"amount"`
-		Currency string      `json:"currency"`
-		Note     string      `json:"note"`
+		Amount   money.Number `json:"amount"`
+		Currency string       `json:"currency"`
+		Note     string       `json:"note"`
 	}
 	if err := decode(body, &in); err != nil {
 		return err

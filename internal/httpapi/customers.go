@@ -65,12 +65,14 @@ func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) error {
 		return &referral.Error{Kind: referral.KindForbidden, Code: "secret_key_required",
 			Message: "Only a secret key may set a custom referral code.", Fields: map[string]string{"referral_code": "Needs a secret key."}}
 	}
-	meta, dels, msg := referral.ParseMetadata(in.Metadata)
-	if msg == "" && len(dels) > 0 {
-		msg = "Metadata values may not be null when creating a customer."
+	meta, dels, err := referral.ParseMetadata(in.Metadata)
+	var v referral.Validation
+	v.AddError(err)
+	if len(dels) > 0 {
+		v.Add("metadata", "Metadata values may not be null when creating a customer.")
 	}
-	if msg != "" {
-		return referral.FieldError("invalid_customer", "metadata", msg)
+	if err := v.Err("invalid_customer"); err != nil {
+		return err
 	}
 	c, err := s.DB.CreateCustomer(r.Context(), p, referral.NewCustomer{
 		Key: in.Key, Email: in.Email, Name: in.Name, Metadata: meta,
@@ -169,9 +171,11 @@ func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) error {
 	}
 	u := referral.CustomerUpdate{Name: in.Name, Email: in.Email, ReferredBy: in.ReferredBy}
 	if len(in.Metadata) > 0 && string(in.Metadata) != "null" {
-		set, dels, msg := referral.ParseMetadata(in.Metadata)
-		if msg != "" {
-			return referral.FieldError("invalid_customer", "metadata", msg)
+		set, dels, err := referral.ParseMetadata(in.Metadata)
+		if err != nil {
+			var v referral.Validation
+			v.AddError(err)
+			return v.Err("invalid_customer")
 		}
 		u.MetadataSet, u.MetadataDel = set, dels
 	}

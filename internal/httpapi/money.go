@@ -11,12 +11,14 @@ import (
 
 // parseAmount reads a positive amount in major units of currency exactly,
 // answering each way it can be wrong with a code and the field's name.
-func parseAmount(field string, n json.Number, currency string) (int64, error) {
+func parseAmount(field string, n money.Number, currency string) (int64, error) {
 	if n == "" {
 		return 0, referral.FieldError("invalid_amount", field, "Amount is required.")
 	}
-	v, err := money.Parse(n, currency)
+	v, err := money.ParseAmount(json.Number(n), currency)
 	switch {
+	case errors.Is(err, money.ErrTooLarge):
+		return 0, referral.FieldError("amount_too_large", field, tooLarge(currency))
 	case errors.Is(err, money.ErrTooPrecise):
 		return 0, referral.FieldError("amount_too_precise", field, "The amount has more decimals than "+currency+" has.")
 	case errors.Is(err, money.ErrUnknownCurrency):
@@ -27,6 +29,11 @@ func parseAmount(field string, n json.Number, currency string) (int64, error) {
 		return 0, referral.FieldError("invalid_amount", field, "The amount must be more than 0.")
 	}
 	return v, nil
+}
+
+// tooLarge says what the largest amount is, in currency.
+func tooLarge(currency string) string {
+	return "The amount must be at most " + string(money.Format(money.MaxAmount, currency)) + " " + currency + "."
 }
 
 // currencyOr validates a given currency or falls back to the program's.

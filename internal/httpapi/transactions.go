@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/money"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/rewards"
 	"github.com/advocate-oss/advocate/internal/store"
@@ -53,7 +54,7 @@ func (s *Server) createTransaction(w http.ResponseWriter, r *http.Request) error
 		CustomerKey string          `json:"customer_key"`
 		Key         string          `json:"key"`
 		Type        string          `json:"type"`
-		Amount      json.Number     `json:"amount"`
+		Amount      money.Number    `json:"amount"`
 		Currency    string          `json:"currency"`
 		CreatedAt   *time.Time      `json:"created_at"`
 		Metadata    json.RawMessage `json:"metadata"`
@@ -78,12 +79,10 @@ func (s *Server) createTransaction(w http.ResponseWriter, r *http.Request) error
 	if in.CreatedAt != nil && in.CreatedAt.After(s.DB.Now().Add(maxFutureSkew)) {
 		v.Add("created_at", "created_at is in the future.")
 	}
-	meta, dels, msg := referral.ParseMetadata(in.Metadata)
-	if msg == "" && len(dels) > 0 {
-		msg = "Metadata values may not be null."
-	}
-	if msg != "" {
-		v.Add("metadata", msg)
+	meta, dels, err := referral.ParseMetadata(in.Metadata)
+	v.AddError(err)
+	if len(dels) > 0 {
+		v.Add("metadata", "Metadata values may not be null.")
 	}
 	if err := v.Err("invalid_transaction"); err != nil {
 		return err
@@ -157,8 +156,8 @@ func (s *Server) refundTransaction(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	var in struct {
-		Amount json.Number `json:"amount"`
-		Reason string      `json:"reason"`
+		Amount money.Number `json:"amount"`
+		Reason string       `json:"reason"`
 	}
 	// DELETE is the full-refund alias: any body is ignored.
 	if len(body) > 0 && r.Method != http.MethodDelete {

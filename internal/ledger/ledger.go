@@ -8,6 +8,8 @@ package ledger
 import (
 	"errors"
 	"fmt"
+
+	"github.com/advocate-oss/advocate/internal/money"
 )
 
 // Account types. Customer accounts hold what the program owes a customer
@@ -57,7 +59,12 @@ type Transaction struct {
 // zero in some currency.
 var ErrUnbalanced = errors.New("ledger transaction does not balance")
 
-// Validate checks the double-entry rule.
+// ErrTooLarge is returned for a posting whose magnitude is above
+// money.MaxAmount: no amount that large can enter, and keeping each posting
+// within it is what keeps balances and their sums from overflowing.
+var ErrTooLarge = errors.New("ledger posting above the maximum amount")
+
+// Validate checks the double-entry rule and the size of each posting.
 func (t *Transaction) Validate() error {
 	if len(t.Postings) < 2 {
 		return fmt.Errorf("%w: %s has %d postings, needs at least 2", ErrUnbalanced, t.Kind, len(t.Postings))
@@ -66,6 +73,9 @@ func (t *Transaction) Validate() error {
 	for _, p := range t.Postings {
 		if p.Amount == 0 {
 			return fmt.Errorf("%w: %s has a zero posting to %s", ErrUnbalanced, t.Kind, p.Account)
+		}
+		if p.Amount > money.MaxAmount || p.Amount < -money.MaxAmount {
+			return fmt.Errorf("%w: %s posts %d %s to %s", ErrTooLarge, t.Kind, p.Amount, p.Currency, p.Account)
 		}
 		sums[p.Currency] += p.Amount
 	}

@@ -52,6 +52,20 @@ func TestValidate(t *testing.T) {
 			{cus, CreditPending, 1000, "USD"},
 			{cus, CashPending, 0, "USD"},
 		}, "zero posting to cash_pending"},
+		{"the maximum amount", []Posting{
+			{ProgramOwner, Adjustments, -1_000_000_000_000, "USD"},
+			{cus, CreditAvailable, 1_000_000_000_000, "USD"},
+		}, ""},
+		{"above the maximum amount", []Posting{
+			{ProgramOwner, Adjustments, -1_000_000_000_001, "USD"},
+			{cus, CreditAvailable, 1_000_000_000_001, "USD"},
+		}, "above the maximum amount"},
+		{"int64 extremes that would wrap to zero", []Posting{
+			{ProgramOwner, Adjustments, -9223372036854775807, "USD"},
+			{cus, CreditAvailable, 9223372036854775807, "USD"},
+			{cus, CreditAvailable, 2, "USD"},
+			{ProgramOwner, Adjustments, -2, "USD"},
+		}, "above the maximum amount"},
 		{"single posting", []Posting{{cus, CreditAvailable, 1000, "USD"}}, "has 1 postings, needs at least 2"},
 		{"no postings", nil, "has 0 postings"},
 	}
@@ -65,8 +79,8 @@ func TestValidate(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, ErrUnbalanced) || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("got %v, want ErrUnbalanced mentioning %q", err, tt.wantErr)
+			if !(errors.Is(err, ErrUnbalanced) || errors.Is(err, ErrTooLarge)) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("got %v, want ErrUnbalanced or ErrTooLarge mentioning %q", err, tt.wantErr)
 			}
 		})
 	}

@@ -48,6 +48,19 @@ var ErrTooPrecise = errors.New("money: too many decimal places")
 // minor units, or a percentage outside 0–100.
 var ErrOutOfRange = errors.New("money: out of range")
 
+// ErrTooLarge reports an amount whose magnitude is above [MaxAmount].
+var ErrTooLarge = errors.New("money: amount too large")
+
+// MaxAmount is the largest magnitude of any amount or balance Advocate
+// holds, in minor units: 10^12, that is USD 10,000,000,000.00 or
+// JPY 1,000,000,000,000. It is far above any real payment or reward and
+// far below the int64 limit (9.2×10^18), so that adding an amount to a
+// balance within it cannot overflow, sums over millions of amounts in SQL
+// (totals, reports) cannot either, and every amount has at most 13
+// significant digits: it survives a trip through a float64 (JavaScript's
+// Number) exactly, in minor or major units.
+const MaxAmount int64 = 1_000_000_000_000
+
 // BasisPointsPerWhole is the number of basis points in 100%.
 const BasisPointsPerWhole = 10000
 
@@ -108,6 +121,17 @@ func Parse(n json.Number, currency string) (int64, error) {
 		return 0, err
 	}
 	return d.scaled(digits)
+}
+
+// ParseAmount is [Parse] for an amount a client sends: it also refuses a
+// magnitude above [MaxAmount] minor units with ErrTooLarge (ErrOutOfRange
+// is never returned). Every amount that enters the system goes through it.
+func ParseAmount(n json.Number, currency string) (int64, error) {
+	v, err := Parse(n, currency)
+	if errors.Is(err, ErrOutOfRange) || (err == nil && (v > MaxAmount || v < -MaxAmount)) {
+		return 0, ErrTooLarge
+	}
+	return v, err
 }
 
 // Format renders minor units of currency as a JSON number in major units

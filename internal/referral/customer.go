@@ -1,8 +1,6 @@
 package referral
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/mail"
 	"strings"
 	"time"
@@ -28,12 +26,9 @@ type Customer struct {
 
 // Limits on customer fields, chosen to match what billing systems allow.
 const (
-	MaxKeyLen         = 255
-	MaxNameLen        = 200
-	MaxEmailLen       = 254
-	MaxMetadataKeys   = 50
-	MaxMetadataKeyLen = 40
-	MaxMetadataBytes  = 8 << 10
+	MaxKeyLen   = 255
+	MaxNameLen  = 200
+	MaxEmailLen = 254
 )
 
 // ValidKey reports a problem with a customer key, or "". Keys appear in URL
@@ -110,67 +105,6 @@ func ValidName(name string) string {
 	return ""
 }
 
-// ParseMetadata reads a metadata object. A null value means "delete this
-// key" when merging; deletions lists those keys. The result never holds nil
-// values.
-func ParseMetadata(raw json.RawMessage) (set map[string]any, deletions []string, problem string) {
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return map[string]any{}, nil, ""
-	}
-	if len(raw) > MaxMetadataBytes {
-		return nil, nil, "Metadata must be at most 8 KiB of JSON."
-	}
-	var m map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil || m == nil {
-		return nil, nil, "Metadata must be a JSON object."
-	}
-	if len(m) > MaxMetadataKeys {
-		return nil, nil, "Metadata may have at most 50 keys."
-	}
-	set = map[string]any{}
-	for k, v := range m {
-		if k == "" || len(k) > MaxMetadataKeyLen {
-			return nil, nil, "Metadata keys must be 1 to 40 characters."
-		}
-		if bytes.Equal(v, []byte("null")) {
-			deletions = append(deletions, k)
-			continue
-		}
-		var val any
-		d := json.NewDecoder(bytes.NewReader(v))
-		d.UseNumber()
-		if err := d.Decode(&val); err != nil {
-			return nil, nil, "Metadata must be a JSON object."
-		}
-		set[k] = val
-	}
-	return set, deletions, ""
-}
-
-// MergeMetadata applies set and deletions to m key by key and checks the
-// result still fits the limits.
-func MergeMetadata(m map[string]any, set map[string]any, deletions []string) (map[string]any, string) {
-	out := make(map[string]any, len(m)+len(set))
-	for k, v := range m {
-		out[k] = v
-	}
-	for k, v := range set {
-		out[k] = v
-	}
-	for _, k := range deletions {
-		delete(out, k)
-	}
-	if len(out) > MaxMetadataKeys {
-		return nil, "Metadata may have at most 50 keys."
-	}
-	if b, _ := json.Marshal(out); len(b) > MaxMetadataBytes {
-		return nil, "Metadata must be at most 8 KiB of JSON."
-	}
-	return out, ""
-}
-
 // NewCustomer is what a client sends to create a customer.
 type NewCustomer struct {
 	Key          string
@@ -212,6 +146,7 @@ func (n *NewCustomer) Normalize() error {
 	if n.Metadata == nil {
 		n.Metadata = map[string]any{}
 	}
+	v.AddError(ValidateMetadata(n.Metadata))
 	return v.Err("invalid_customer")
 }
 
@@ -241,6 +176,9 @@ func (u *CustomerUpdate) Normalize() error {
 			v.Add("email", msg)
 		}
 		u.Email = &email
+	}
+	if u.MetadataSet != nil {
+		v.AddError(ValidateMetadata(u.MetadataSet))
 	}
 	if u.ReferredBy != nil {
 		code := NormalizeCode(*u.ReferredBy)

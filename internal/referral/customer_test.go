@@ -1,7 +1,6 @@
 package referral_test
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -83,102 +82,6 @@ func TestValidKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if msg := referral.ValidKey(tt.key); (msg == "") != tt.ok {
 				t.Errorf("ValidKey(%q) = %q, want ok=%v", tt.key, msg, tt.ok)
-			}
-		})
-	}
-}
-
-// metadataWith returns a JSON object of n keys.
-func metadataWith(n int) map[string]any {
-	m := map[string]any{}
-	for i := range n {
-		m[fmt.Sprintf("k%02d", i)] = "v"
-	}
-	return m
-}
-
-func mustJSON(t *testing.T, v any) json.RawMessage {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func TestParseMetadata(t *testing.T) {
-	tests := []struct {
-		name    string
-		raw     string
-		set     map[string]any
-		deleted []string
-		ok      bool
-	}{
-		{"absent", ``, map[string]any{}, nil, true},
-		{"null", `null`, map[string]any{}, nil, true},
-		{"values kept exactly", `{"plan":"pro","seats":3,"price":19.99,"tags":["a"],"x":{"y":true}}`,
-			map[string]any{"plan": "pro", "seats": json.Number("3"), "price": json.Number("19.99"),
-				"tags": []any{"a"}, "x": map[string]any{"y": true}}, nil, true},
-		{"null value is a deletion", `{"plan":null,"seats":1}`, map[string]any{"seats": json.Number("1")}, []string{"plan"}, true},
-		{"50 keys", string(mustJSON(t, metadataWith(50))), metadataWith(50), nil, true},
-		{"51 keys", string(mustJSON(t, metadataWith(51))), nil, nil, false},
-		{"40 character key", `{"` + strings.Repeat("k", 40) + `":1}`, map[string]any{strings.Repeat("k", 40): json.Number("1")}, nil, true},
-		{"41 character key", `{"` + strings.Repeat("k", 41) + `":1}`, nil, nil, false},
-		{"empty key", `{"":1}`, nil, nil, false},
-		{"over 8 KiB", `{"a":"` + strings.Repeat("x", 8<<10) + `"}`, nil, nil, false},
-		{"array", `[1]`, nil, nil, false},
-		{"string", `"x"`, nil, nil, false},
-		{"number", `1`, nil, nil, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			set, deleted, msg := referral.ParseMetadata(json.RawMessage(tt.raw))
-			if (msg == "") != tt.ok {
-				t.Fatalf("problem = %q, want ok=%v", msg, tt.ok)
-			}
-			if !tt.ok {
-				return
-			}
-			if !reflect.DeepEqual(set, tt.set) {
-				t.Errorf("set = %#v, want %#v", set, tt.set)
-			}
-			if !slices.Equal(deleted, tt.deleted) {
-				t.Errorf("deletions = %v, want %v", deleted, tt.deleted)
-			}
-		})
-	}
-}
-
-func TestMergeMetadata(t *testing.T) {
-	tests := []struct {
-		name    string
-		old     map[string]any
-		set     map[string]any
-		deleted []string
-		want    map[string]any
-		ok      bool
-	}{
-		{"key by key", map[string]any{"plan": "free", "seats": 1}, map[string]any{"plan": "pro"}, nil,
-			map[string]any{"plan": "pro", "seats": 1}, true},
-		{"deletion", map[string]any{"plan": "free", "seats": 1}, nil, []string{"seats", "absent"},
-			map[string]any{"plan": "free"}, true},
-		{"delete and add in one", metadataWith(50), map[string]any{"new": 1}, []string{"k00"},
-			func() map[string]any { m := metadataWith(50); delete(m, "k00"); m["new"] = 1; return m }(), true},
-		{"over 50 keys", metadataWith(50), map[string]any{"new": 1}, nil, nil, false},
-		{"over 8 KiB", map[string]any{"a": strings.Repeat("x", 5000)}, map[string]any{"b": strings.Repeat("x", 5000)}, nil, nil, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := maps.Clone(tt.old)
-			got, msg := referral.MergeMetadata(tt.old, tt.set, tt.deleted)
-			if (msg == "") != tt.ok {
-				t.Fatalf("problem = %q, want ok=%v", msg, tt.ok)
-			}
-			if tt.ok && !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got %v, want %v", got, tt.want)
-			}
-			if !reflect.DeepEqual(tt.old, before) {
-				t.Errorf("the original was changed: %v", tt.old)
 			}
 		})
 	}

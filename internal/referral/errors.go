@@ -71,27 +71,58 @@ func AsError(err error) (*Error, bool) {
 // Validation gathers field problems so that one response names them all.
 type Validation struct {
 	fields map[string]string
+	codes  map[string]string // a field's own code, such as amount_too_large
 }
 
 // Add records a problem with field; the first problem per field wins.
 func (v *Validation) Add(field, message string) {
+	v.AddCode(field, "", message)
+}
+
+// AddCode records a problem with field that has a code of its own, which
+// the Error carries when it is the only problem.
+func (v *Validation) AddCode(field, code, message string) {
 	if v.fields == nil {
 		v.fields = map[string]string{}
 	}
 	if _, ok := v.fields[field]; !ok {
 		v.fields[field] = message
+		if code != "" {
+			if v.codes == nil {
+				v.codes = map[string]string{}
+			}
+			v.codes[field] = code
+		}
+	}
+}
+
+// AddError records every field problem of err, an *Error with Fields (nil
+// adds nothing), under the code Err is given: a resource's problems share
+// its code, whichever rule found them.
+func (v *Validation) AddError(err error) {
+	e, ok := AsError(err)
+	if !ok {
+		return
+	}
+	for f, m := range e.Fields {
+		v.Add(f, m)
 	}
 }
 
 // Err returns nil when nothing was added, else a KindInvalid Error. With a
-// single field the Error's code is specific (code); with several it is
-// "validation_failed".
+// single field the Error's code is that field's own code if it has one,
+// else code; with several it is "validation_failed".
 func (v *Validation) Err(code string) error {
 	if len(v.fields) == 0 {
 		return nil
 	}
 	if len(v.fields) > 1 {
 		code = "validation_failed"
+	}
+	for f := range v.fields {
+		if c := v.codes[f]; c != "" && len(v.fields) == 1 {
+			code = c
+		}
 	}
 	msg := "The request has invalid fields."
 	if len(v.fields) == 1 {

@@ -70,22 +70,22 @@ type Rule struct {
 // RuleInput is a rule as a client sends it. Pointers tell absent fields
 // (which take defaults, or keep their value on update) from given ones.
 type RuleInput struct {
-	Name                  *string      `json:"name"`
-	Trigger               *string      `json:"trigger"`
-	Recipient             *string      `json:"recipient"`
-	RewardType            *string      `json:"reward_type"`
-	Amount                *json.Number `json:"amount"`
-	Unit                  *string      `json:"unit"`
-	Currency              *string      `json:"currency"`
-	Recurrence            *string      `json:"recurrence"`
-	MaxCount              *int         `json:"max_count"`
-	MaxMonths             *int         `json:"max_months"`
-	MinAmount             *json.Number `json:"min_amount"`
-	HoldingDays           *int         `json:"holding_days"`
-	MaxRewardsPerReferrer *int         `json:"max_rewards_per_referrer"`
-	ExpiresInDays         *int         `json:"expires_in_days"`
-	PayoutMethod          *string      `json:"payout_method"`
-	Active                *bool        `json:"active"`
+	Name                  *string       `json:"name"`
+	Trigger               *string       `json:"trigger"`
+	Recipient             *string       `json:"recipient"`
+	RewardType            *string       `json:"reward_type"`
+	Amount                *money.Number `json:"amount"`
+	Unit                  *string       `json:"unit"`
+	Currency              *string       `json:"currency"`
+	Recurrence            *string       `json:"recurrence"`
+	MaxCount              *int          `json:"max_count"`
+	MaxMonths             *int          `json:"max_months"`
+	MinAmount             *money.Number `json:"min_amount"`
+	HoldingDays           *int          `json:"holding_days"`
+	MaxRewardsPerReferrer *int          `json:"max_rewards_per_referrer"`
+	ExpiresInDays         *int          `json:"expires_in_days"`
+	PayoutMethod          *string       `json:"payout_method"`
+	Active                *bool         `json:"active"`
 }
 
 // Apply builds a rule from in over base (a new rule's defaults, or the
@@ -147,9 +147,9 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 			e, _ := referral.AsError(err)
 			v.Add("currency", e.Message)
 		} else if in.Amount != nil {
-			amount, err := money.Parse(*in.Amount, r.Currency)
-			if msg := amountProblem(amount, err); msg != "" {
-				v.Add("amount", msg)
+			amount, err := money.ParseAmount(json.Number(*in.Amount), r.Currency)
+			if code, msg := amountProblem(amount, err, r.Currency); msg != "" {
+				v.AddCode("amount", code, msg)
 			} else {
 				r.Amount = amount
 			}
@@ -162,7 +162,7 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 			v.Add("unit", "A signup has no amount to take a percentage of; use a fixed amount.")
 		}
 		if in.Amount != nil {
-			bp, err := money.ParsePercent(*in.Amount)
+			bp, err := money.ParsePercent(json.Number(*in.Amount))
 			switch {
 			case errors.Is(err, money.ErrTooPrecise):
 				v.Add("amount", "A percentage may have at most 2 decimals.")
@@ -203,9 +203,9 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 	}
 	if in.MinAmount != nil {
 		r.MinAmountCurrency = minCurrency
-		min, err := money.Parse(*in.MinAmount, r.MinAmountCurrency)
-		if msg := amountProblem(min, err); msg != "" && !(err == nil && min == 0) {
-			v.Add("min_amount", msg)
+		min, err := money.ParseAmount(json.Number(*in.MinAmount), r.MinAmountCurrency)
+		if code, msg := amountProblem(min, err, r.MinAmountCurrency); msg != "" && !(err == nil && min == 0) {
+			v.AddCode("min_amount", code, msg)
 		} else {
 			r.MinAmount = min
 		}
@@ -244,16 +244,20 @@ func NewRule() Rule {
 	return Rule{Trigger: Purchase, Recipient: Referrer, Recurrence: First, Active: true}
 }
 
-func amountProblem(amount int64, err error) string {
+// amountProblem says what is wrong with a parsed amount, with a code of its
+// own where the problem has one, or "" if nothing is.
+func amountProblem(amount int64, err error, currency string) (code, msg string) {
 	switch {
+	case errors.Is(err, money.ErrTooLarge):
+		return "amount_too_large", "The amount must be at most " + string(money.Format(money.MaxAmount, currency)) + " " + currency + "."
 	case errors.Is(err, money.ErrTooPrecise):
-		return "The amount has more decimals than the currency has."
+		return "", "The amount has more decimals than the currency has."
 	case err != nil:
-		return "The amount must be a number."
+		return "", "The amount must be a number."
 	case amount <= 0:
-		return "The amount must be more than 0."
+		return "", "The amount must be more than 0."
 	}
-	return ""
+	return "", ""
 }
 
 func oneOf(s string, options ...string) bool {

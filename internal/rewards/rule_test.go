@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/advocate-oss/advocate/internal/money"
 	"github.com/advocate-oss/advocate/internal/referral"
 )
 
@@ -167,7 +168,7 @@ func TestApplyRefuses(t *testing.T) {
 // TestApplyRefusesNonNumbers covers amounts that strict JSON decoding
 // would already refuse, for callers that build a RuleInput themselves.
 func TestApplyRefusesNonNumbers(t *testing.T) {
-	ten, lots, one, credit := json.Number("ten"), json.Number("lots"), json.Number("1"), Credit
+	ten, lots, one, credit := money.Number("ten"), money.Number("lots"), money.Number("1"), Credit
 	tests := []struct {
 		name  string
 		in    RuleInput

@@ -83,6 +83,15 @@ var errAmountNotPositive = referral.FieldError("invalid_amount", "amount", "The 
 // ErrInsufficientBalance is returned for a debit above the available credit.
 var ErrInsufficientBalance = referral.FieldError("insufficient_balance", "amount", "The amount is more than the customer's available credit.")
 
+// ErrAmountTooLarge is returned for an amount above money.MaxAmount that
+// reached the ledger; the API refuses such amounts before, with the same code.
+var ErrAmountTooLarge = referral.FieldError("amount_too_large", "amount", "The amount is above the largest amount Advocate holds (10^12 minor units).")
+
+// ErrBalanceLimit is returned when a change would take a customer's balance
+// beyond money.MaxAmount. Nothing is changed.
+var ErrBalanceLimit = referral.FieldError("balance_limit_exceeded", "amount",
+	"This would take a balance beyond the largest amount Advocate holds (10^12 minor units, such as USD 10,000,000,000.00).")
+
 // Credit adds a manual credit to a customer's available credit.
 func (tx *Tx) Credit(ctx context.Context, programID string, c *referral.Customer, amount int64, currency, note string) error {
 	if amount <= 0 {

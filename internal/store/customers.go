@@ -31,9 +31,7 @@ func scanCustomer(row interface{ Scan(...any) error }) (*referral.Customer, erro
 	c.Key, c.Email = key.String, email.String
 	c.ReferredBy, c.ReferrerID, c.ReferrerKey = referredBy.String, referrerID.String, referrerKey.String
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
-	if err := json.Unmarshal([]byte(meta), &c.Metadata); err != nil {
-		return nil, fmt.Errorf("customer %s metadata: %w", c.ID, err)
-	}
+	c.Metadata = readMetadata(meta)
 	return &c, nil
 }
 
@@ -251,9 +249,11 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, p *referral.Program, key strin
 		c.Email = *u.Email
 	}
 	if u.MetadataSet != nil || u.MetadataDel != nil {
-		merged, msg := referral.MergeMetadata(c.Metadata, u.MetadataSet, u.MetadataDel)
-		if msg != "" {
-			return nil, referral.FieldError("invalid_customer", "metadata", msg)
+		merged, err := referral.MergeMetadata(c.Metadata, u.MetadataSet, u.MetadataDel)
+		if err != nil {
+			var v referral.Validation
+			v.AddError(err)
+			return nil, v.Err("invalid_customer")
 		}
 		c.Metadata = merged
 	}

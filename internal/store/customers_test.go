@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -370,7 +371,9 @@ func TestUpdateCustomer(t *testing.T) {
 			{"unknown referrer", "john", referral.CustomerUpdate{ReferredBy: str("NOPE99")}, referral.ErrUnknownReferralCode, ""},
 			{"unknown customer", "nobody", referral.CustomerUpdate{Name: str("x")}, referral.ErrCustomerNotFound, ""},
 			{"invalid email", "john", referral.CustomerUpdate{Email: str("john")}, nil, "invalid_customer"},
-			{"metadata over the limit", "john", referral.CustomerUpdate{MetadataSet: map[string]any{"a": strings.Repeat("x", 9000)}}, nil, "invalid_customer"},
+			{"metadata over the size limit", "john", referral.CustomerUpdate{MetadataSet: bigMetadata(20, 450)}, nil, "invalid_customer"},
+			{"metadata string too long", "john", referral.CustomerUpdate{MetadataSet: map[string]any{"a": strings.Repeat("x", 501)}}, nil, "invalid_customer"},
+			{"metadata number beyond float64", "john", referral.CustomerUpdate{MetadataSet: map[string]any{"a": json.Number("1e400")}}, nil, "invalid_customer"},
 			{"invalid fields with a valid one", "john", referral.CustomerUpdate{Name: str("ok"), Email: str("no"), ReferredBy: str("")}, nil, "validation_failed"},
 		}
 		for _, tt := range bad {
@@ -590,4 +593,13 @@ func TestConcurrentCreates(t *testing.T) {
 			}
 		})
 	})
+}
+
+// bigMetadata returns n keys, each with a string of size characters.
+func bigMetadata(n, size int) map[string]any {
+	m := map[string]any{}
+	for i := range n {
+		m[fmt.Sprintf("k%02d", i)] = strings.Repeat("x", size)
+	}
+	return m
 }

@@ -361,14 +361,48 @@ func (db *DB) ReleaseDueRewards(ctx context.Context, now time.Time, limit int) (
 			return err
 		}
 		for _, rw := range due {
-			if err := tx.release(ctx, rw); err != nil {
+			released, err := tx.releaseOrHold(ctx, rw)
+			if err != nil {
 				return err
 			}
-			n++
+			if released {
+				n++
+			}
 		}
 		return nil
 	})
 	return n, err
+}
+
+// releaseOrHold releases a due reward, unless that would take the
+// customer's balance beyond money.MaxAmount: then the reward is left
+// pending and set to need approval, so that it neither blocks the rewards
+// due after it nor is retried forever, and a person decides (approving it
+// is refused with balance_limit_exceeded while the balance is too high).
+func (tx *Tx) releaseOrHold(ctx context.Context, rw *rewards.Reward) (bool, error) {
+	if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT release_reward"); err != nil {
+		return false, fmt.Errorf("savepoint: %w", err)
+	}
+	err := tx.release(ctx, rw)
+	if errors.Is(err, ErrBalanceLimit) {
+		// Nothing was appended yet: Post appends only when every posting
+		// passed, so undoing the statements undoes all of it.
+		if _, err := tx.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT release_reward"); err != nil {
+			return false, fmt.Errorf("rollback to savepoint: %w", err)
+		}
+		if _, err := tx.tx.ExecContext(ctx, `UPDATE rewards SET needs_approval = TRUE, updated_at = $2 WHERE id = $1`,
+			rw.ID, micros(tx.now)); err != nil {
+			return false, fmt.Errorf("hold reward: %w", err)
+		}
+		err = nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, err := tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT release_reward"); err != nil {
+		return false, fmt.Errorf("release savepoint: %w", err)
+	}
+	return rw.Status == rewards.Available, nil
 }
 
 func (tx *Tx) ruleAnyState(ctx context.Context, ruleID string) (*rewards.Rule, error) {

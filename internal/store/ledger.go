@@ -11,6 +11,7 @@ import (
 
 	"github.com/advocate-oss/advocate/internal/id"
 	"github.com/advocate-oss/advocate/internal/ledger"
+	"github.com/advocate-oss/advocate/internal/money"
 )
 
 // Post writes a balanced ledger transaction and updates the cached balance
@@ -27,7 +28,9 @@ import (
 // updated; on PostgreSQL its lock was held through each commit and
 // serialised all rewards, about 160 a second.
 func (tx *Tx) Post(ctx context.Context, programID string, lt ledger.Transaction) (string, error) {
-	if err := lt.Validate(); err != nil {
+	if err := lt.Validate(); errors.Is(err, ledger.ErrTooLarge) {
+		return "", ErrAmountTooLarge
+	} else if err != nil {
 		return "", err
 	}
 	ltID := id.New("ltx", tx.now)
@@ -43,6 +46,9 @@ func (tx *Tx) Post(ctx context.Context, programID string, lt ledger.Transaction)
 	entries := make([]any, 0, entryColumns*len(postings))
 	for _, p := range postings {
 		accountID, err := tx.postTo(ctx, programID, p)
+		if errors.Is(err, ErrBalanceLimit) {
+			return "", err
+		}
 		if err != nil {
 			return "", fmt.Errorf("post %s to %s: %w", lt.Kind, p.Account, err)
 		}
@@ -53,6 +59,9 @@ func (tx *Tx) Post(ctx context.Context, programID string, lt ledger.Transaction)
 	a[appendEntries] = append(a[appendEntries], entries...)
 	return ltID, nil
 }
+
+// maxAmountSQL bounds a balance that can take one more posting.
+var maxAmountSQL = fmt.Sprintf("%d AND %d", -money.MaxAmount, money.MaxAmount)
 
 const ledgerTxnColumnNames = "id, program_id, kind, reward_id, reverses, note, created_at"
 
@@ -66,10 +75,20 @@ func (tx *Tx) postTo(ctx context.Context, programID string, p ledger.Posting) (s
 	var accountID string
 	if p.Owner != ledger.ProgramOwner {
 		// One statement finds or creates the account and moves its balance.
+		// The posting is within money.MaxAmount (Validate), so the sum
+		// cannot overflow while the balance is within it too; a balance
+		// beyond it (stored by an older version) is left alone and
+		// returned, and the limit check below refuses the posting.
+		var balance int64
 		err := tx.tx.QueryRowContext(ctx, `INSERT INTO ledger_accounts (id, program_id, owner, type, currency, balance, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (program_id, owner, type, currency) DO UPDATE SET balance = ledger_accounts.balance + excluded.balance
-			RETURNING id`, id.New("acc", tx.now), programID, p.Owner, p.Account, p.Currency, p.Amount, micros(tx.now)).Scan(&accountID)
+			ON CONFLICT (program_id, owner, type, currency) DO UPDATE SET balance = CASE
+				WHEN ledger_accounts.balance BETWEEN `+maxAmountSQL+` THEN ledger_accounts.balance + excluded.balance
+				ELSE ledger_accounts.balance END
+			RETURNING id, balance`, id.New("acc", tx.now), programID, p.Owner, p.Account, p.Currency, p.Amount, micros(tx.now)).Scan(&accountID, &balance)
+		if err == nil && (balance > money.MaxAmount || balance < -money.MaxAmount) {
+			return "", ErrBalanceLimit
+		}
 		return accountID, err
 	}
 	// A program account is only read: no row lock. Created once, it never

@@ -673,7 +673,7 @@ func (d ruleDef) amountNumber() json.Number {
 // a replacing update must (absent fields keep their value).
 func (d ruleDef) input(full, defaultCurrency bool) rewards.RuleInput {
 	name := "rule " + d.Trigger + " " + d.RewardType
-	amount := d.amountNumber()
+	amount := money.Number(d.amountNumber())
 	in := rewards.RuleInput{Name: &name, Trigger: &d.Trigger, Recipient: &d.Recipient, RewardType: &d.RewardType,
 		Amount: &amount, Unit: &d.Unit, Recurrence: &d.Recurrence, HoldingDays: &d.HoldingDays, Active: &d.Active}
 	switch {
@@ -690,10 +690,10 @@ func (d ruleDef) input(full, defaultCurrency bool) rewards.RuleInput {
 		in.MaxMonths = &d.MaxMonths
 	}
 	if d.MinAmount > 0 {
-		n := money.Format(d.MinAmount, d.MinCurrency)
+		n := money.Number(money.Format(d.MinAmount, d.MinCurrency))
 		in.MinAmount = &n
 	} else if full && d.Trigger != rewards.Signup {
-		zero := json.Number("0")
+		zero := money.Number("0")
 		in.MinAmount = &zero
 	}
 	if d.MaxPerReferrer != 0 || full {
@@ -758,19 +758,19 @@ func (s *sim) opRuleInvalid() {
 	case 0:
 		trigger, unit := rewards.Signup, rewards.Percentage
 		in.Trigger, in.Unit, in.Currency, in.MinAmount = &trigger, &unit, nil, nil
-		n := json.Number("10")
+		n := money.Number("10")
 		in.Amount, field = &n, "unit"
 	case 1:
-		unit, n := rewards.Percentage, json.Number("100.01")
+		unit, n := rewards.Percentage, money.Number("100.01")
 		in.Unit, in.Currency, in.Amount, in.MinAmount, field = &unit, nil, &n, nil, "amount"
 	case 2:
 		typ, method := rewards.Discount, "paypal"
 		in.RewardType, in.PayoutMethod, field = &typ, &method, "payout_method"
 	case 3:
-		unit, cur, n := rewards.Fixed, "JPY", json.Number("10.5")
+		unit, cur, n := rewards.Fixed, "JPY", money.Number("10.5")
 		in.Unit, in.Currency, in.Amount, in.MinAmount, field = &unit, &cur, &n, nil, "amount"
 	case 4:
-		n := json.Number("-5")
+		n := money.Number("-5")
 		in.Amount, field = &n, "amount"
 	default:
 		count := 3
@@ -816,7 +816,7 @@ func (s *sim) opRuleUpdate() {
 		} else {
 			d.Amount = 1 + s.rng.Int64N(5000)
 		}
-		n := d.amountNumber()
+		n := money.Number(d.amountNumber())
 		in.Amount = &n
 	case 2:
 		d.HoldingDays = s.rng.IntN(10)
@@ -2417,7 +2417,7 @@ func TestConcurrentTransactionsExactlyOnce(t *testing.T) {
 			}
 		}
 		str := func(s string) *string { return &s }
-		num := func(n string) *json.Number { v := json.Number(n); return &v }
+		num := func(n string) *money.Number { v := money.Number(n); return &v }
 		referrer := newCustomer(t, db, p, referral.NewCustomer{Key: "ref", Email: "ref@example.com", Name: "Referrer"})
 		friend := func(i int) *referral.Customer {
 			return newCustomer(t, db, p, referral.NewCustomer{Key: fmt.Sprint("friend-", i), Email: fmt.Sprintf("friend%d@example.com", i),

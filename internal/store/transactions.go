@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/id"
@@ -24,6 +25,21 @@ type NewTransaction struct {
 	Currency    string
 	OccurredAt  *time.Time
 	Metadata    map[string]any
+}
+
+// readMetadata decodes stored metadata. Numbers stay json.Number, so that
+// any number that was ever stored reads back as written (a float64 could
+// not hold 1e400, which older versions let in), and a row that is not a
+// JSON object reads as empty metadata instead of failing every read that
+// touches it.
+func readMetadata(s string) map[string]any {
+	var m map[string]any
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return map[string]any{}
+	}
+	return m
 }
 
 // hash fingerprints what the client sent, so that a retry with the same key
@@ -71,6 +87,11 @@ func (db *DB) RecordTransaction(ctx context.Context, p *referral.Program, in New
 
 // RecordTransaction: see DB.RecordTransaction.
 func (tx *Tx) RecordTransaction(ctx context.Context, p *referral.Program, in NewTransaction) (*rewards.Transaction, bool, error) {
+	if err := referral.ValidateMetadata(in.Metadata); err != nil {
+		var v referral.Validation
+		v.AddError(err)
+		return nil, false, v.Err("invalid_transaction")
+	}
 	hash := in.hash()
 	c, converted, err := tx.payer(ctx, p.ID, in.CustomerKey)
 	if errors.Is(err, referral.ErrCustomerNotFound) {
@@ -184,9 +205,7 @@ func scanTransaction(row interface{ Scan(...any) error }) (*rewards.Transaction,
 	}
 	t.CustomerKey = key.String
 	t.OccurredAt, t.CreatedAt, t.UpdatedAt = fromMicros(occurred), fromMicros(created), fromMicros(updated)
-	if err := json.Unmarshal([]byte(meta), &t.Metadata); err != nil {
-		return nil, fmt.Errorf("transaction %s metadata: %w", t.ID, err)
-	}
+	t.Metadata = readMetadata(meta)
 	return &t, nil
 }
 
