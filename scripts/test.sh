@@ -87,7 +87,7 @@ if ((${#pkgs[@]})); then
   while IFS=: read -r file fn; do
     target=${fn#func }
     echo "fuzz $target in ./$(dirname "$file") for $fuzztime"
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "./$(dirname "$file")" >/tmp/advocate-fuzz.log 2>&1 ||
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 2s "./$(dirname "$file")" >/tmp/advocate-fuzz.log 2>&1 ||
       { cat /tmp/advocate-fuzz.log; exit 1; }
     targets=$((targets + 1))
   done < <(grep -rH --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' cmd internal | sort)
