@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/clientip"
 	"github.com/advocate-oss/advocate/internal/store"
 )
 
@@ -30,6 +31,8 @@ type config struct {
 	IPRateLimit       int
 	IPRateBurst       int
 	TrustForwardedFor bool
+	TrustedProxies    string
+	proxies           clientip.Proxies // TrustedProxies or TrustForwardedFor, parsed by validate
 
 	envErrs []error // malformed ADVOCATE_* values, reported by validate
 }
@@ -51,7 +54,8 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.envDuration("SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may finish on SIGTERM (ADVOCATE_SHUTDOWN_TIMEOUT)")
 	fs.IntVar(&c.IPRateLimit, "ip-rate-limit", c.envInt("IP_RATE_LIMIT", 20), "browser requests per second per client address, 0 for none (ADVOCATE_IP_RATE_LIMIT)")
 	fs.IntVar(&c.IPRateBurst, "ip-rate-burst", c.envInt("IP_RATE_BURST", 60), "burst size per client address (ADVOCATE_IP_RATE_BURST)")
-	fs.BoolVar(&c.TrustForwardedFor, "trust-forwarded-for", env("TRUST_FORWARDED_FOR", "") == "true", "take client addresses from X-Forwarded-For; only behind a proxy that sets it (ADVOCATE_TRUST_FORWARDED_FOR=true)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For is believed: a number of hops, or addresses and CIDR ranges such as 10.0.0.0/8,127.0.0.1 (ADVOCATE_TRUSTED_PROXIES; default none)")
+	fs.BoolVar(&c.TrustForwardedFor, "trust-forwarded-for", env("TRUST_FORWARDED_FOR", "") == "true", "shorthand for --trusted-proxies=1: one proxy in front (ADVOCATE_TRUST_FORWARDED_FOR=true)")
 	fs.StringVar(&c.AdminEmail, "admin-email", env("ADMIN_EMAIL", "admin@advocate.localhost"), "email of the first admin, made on an empty database (ADVOCATE_ADMIN_EMAIL)")
 }
 
@@ -70,6 +74,17 @@ func (c *config) validate() error {
 	if c.RateLimit < 0 || c.RateBurst < 1 || c.IPRateLimit < 0 || c.IPRateBurst < 1 {
 		return fmt.Errorf("--rate-limit and --ip-rate-limit must be ≥ 0, --rate-burst and --ip-rate-burst ≥ 1")
 	}
+	proxies, err := clientip.Parse(c.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if c.TrustForwardedFor {
+		if c.TrustedProxies != "" {
+			return fmt.Errorf("--trust-forwarded-for is short for --trusted-proxies=1; set only one of them")
+		}
+		proxies = clientip.Hops(1)
+	}
+	c.proxies = proxies
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	return nil
 }
@@ -86,7 +101,7 @@ func (c *config) logger(w io.Writer) *slog.Logger {
 
 // String shows the settings with secrets masked, for the start-up log.
 func (c *config) String() string {
-	return fmt.Sprintf("addr=%s db=%s base_url=%s rate_limit=%d/s burst=%d", c.Addr, store.Redacted(c.DB), c.BaseURL, c.RateLimit, c.RateBurst)
+	return fmt.Sprintf("addr=%s db=%s base_url=%s rate_limit=%d/s burst=%d trusted_proxies=%q", c.Addr, store.Redacted(c.DB), c.BaseURL, c.RateLimit, c.RateBurst, c.proxies)
 }
 
 func env(name, def string) string {

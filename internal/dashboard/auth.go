@@ -3,7 +3,6 @@ package dashboard
 import (
 	"crypto/rand"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,7 +22,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	ip := d.Proxies.IP(r)
 	keys := []string{"email:" + email, "ip:" + ip}
 	form := url.Values{"email": {email}, "next": {safeNext(r.PostForm.Get("next"))}}
 	if d.signIns.blocked(keys...) {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/clientip"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 )
@@ -29,6 +30,9 @@ type Dashboard struct {
 	DB      *store.DB
 	Log     *slog.Logger
 	BaseURL string
+	// Proxies are the reverse proxies trusted to report the client's
+	// address, as for the API; the zero value trusts none.
+	Proxies clientip.Proxies
 	pages   *pages
 	signIns *attempts
 	// OnLinksChanged is told of codes whose links changed, so that the

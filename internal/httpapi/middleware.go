@@ -17,7 +17,6 @@ import (
 
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
-	"github.com/advocate-oss/advocate/internal/track"
 )
 
 // handlerFunc is an API handler: it writes a response and returns nil, or
@@ -135,6 +134,7 @@ func (s *Server) instrument(pattern string, next http.Handler) http.Handler {
 		attrs := []any{
 			slog.String("request_id", rid), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.Duration("duration", d), slog.Int("bytes", sw.bytes),
+			slog.String("client_ip", s.Config.Proxies.IP(r)),
 		}
 		if a := authFrom(r.Context()); a != nil {
 			attrs = append(attrs, slog.String("program_id", a.Program.ID), slog.String("key", a.Key.Prefix))
@@ -244,7 +244,7 @@ func (s *Server) limitIP(w http.ResponseWriter, r *http.Request, programID strin
 	if s.ipLimiter == nil {
 		return nil
 	}
-	if wait, ok := s.ipLimiter.allow(programID + "|" + track.RemoteIP(r, s.Config.TrustForwardedFor)); !ok {
+	if wait, ok := s.ipLimiter.allow(programID + "|" + s.Config.Proxies.IP(r)); !ok {
 		return tooMany(w, wait, "this address")
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/advocate-oss/advocate/internal/clientip"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/track"
@@ -31,9 +32,9 @@ type Config struct {
 	// for none. Bursts of IPRateBurst.
 	IPRateLimit int
 	IPRateBurst int
-	// TrustForwardedFor takes the client address from X-Forwarded-For;
-	// set it only behind a proxy that sets that header.
-	TrustForwardedFor bool
+	// Proxies are the reverse proxies trusted to report the client's
+	// address; the zero value trusts none.
+	Proxies clientip.Proxies
 	// LinkCacheTTL is how long a resolved short-link code is reused.
 	LinkCacheTTL time.Duration
 }

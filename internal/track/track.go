@@ -6,7 +6,6 @@ package track
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"strings"
 )
@@ -68,22 +67,4 @@ func validVisitor(v string) bool {
 		}
 	}
 	return true
-}
-
-// RemoteIP is the client's address from the connection (proxies are not
-// trusted unless the server says so).
-func RemoteIP(r *http.Request, trustForwarded bool) string {
-	if trustForwarded {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
