@@ -35,6 +35,9 @@ type Dashboard struct {
 	Proxies clientip.Proxies
 	pages   *pages
 	signIns *attempts
+	// knownAddrs are where each admin last signed in from: the account's
+	// delay does not apply there.
+	knownAddrs addrs
 	// OnLinksChanged is told of codes whose links changed, so that the
 	// API's short-link cache forgets them.
 	OnLinksChanged func(codes ...string)
@@ -43,7 +46,7 @@ type Dashboard struct {
 // New returns the dashboard.
 func New(db *store.DB, log *slog.Logger, baseURL string) *Dashboard {
 	return &Dashboard{DB: db, Log: log, BaseURL: strings.TrimRight(baseURL, "/"), pages: mustParsePages(),
-		signIns: newAttempts(5, 15*time.Minute, db.Now), OnLinksChanged: func(...string) {}}
+		signIns: newAttempts(5, 2*time.Second, 5*time.Minute, time.Hour, db.Now), OnLinksChanged: func(...string) {}}
 }
 
 // Wrap serves the dashboard under /dashboard/ and everything else with
