@@ -177,7 +177,8 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 // authenticate resolves the bearer key to its program. Unknown, malformed
 // and revoked keys get one and the same 401, so a caller learns nothing
 // about which keys exist. Publishable keys are for browsers: their requests
-// must come from the program's own site and are also limited per address.
+// must come from the program's own site and are limited per visitor
+// address; secret keys are limited per key.
 func (s *Server) authenticate(acc access, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		plain, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -207,7 +208,10 @@ func (s *Server) authenticate(acc access, next http.Handler) http.Handler {
 				return
 			}
 		}
-		if s.limiter != nil {
+		// A publishable key is shared by every visitor of the site, so
+		// only the per-address limit above applies to it; a budget per
+		// key would throttle a busy site as a whole.
+		if s.limiter != nil && key.Kind == referral.SecretKey {
 			if wait, ok := s.limiter.allow(key.ID); !ok {
 				s.writeError(w, r, tooMany(w, wait, "this API key"))
 				return

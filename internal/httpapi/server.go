@@ -20,8 +20,9 @@ import (
 type Config struct {
 	// BaseURL is Advocate's public URL, used in short links.
 	BaseURL string
-	// RateLimit is requests per second allowed per API key (0: unlimited),
-	// with bursts of RateBurst.
+	// RateLimit is requests per second allowed per secret API key (0:
+	// unlimited), with bursts of RateBurst. Publishable keys are limited
+	// per visitor address instead (IPRateLimit).
 	RateLimit int
 	RateBurst int
 	// IdempotencyStale is how long an unfinished Idempotency-Key claim
@@ -38,6 +39,17 @@ type Config struct {
 	// LinkCacheTTL is how long a resolved short-link code is reused.
 	LinkCacheTTL time.Duration
 }
+
+// The defaults of the rate limits, which serve uses. A secret key gets
+// Stripe's live-mode budget of 100 requests a second, with ten seconds of
+// it as a burst so that a backend may start a bulk sync at full speed; a
+// visitor's browser needs a few requests per page view.
+const (
+	DefaultRateLimit   = 100
+	DefaultRateBurst   = 1000
+	DefaultIPRateLimit = 20
+	DefaultIPRateBurst = 60
+)
 
 // Server is the API: handlers are its methods.
 type Server struct {
