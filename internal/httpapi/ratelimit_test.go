@@ -38,7 +38,7 @@ func TestRateLimitsByCaller(t *testing.T) {
 			n: 120, every: 2 * time.Millisecond, limited: true},
 		{name: "one hop trusted: a client-prepended leftmost entry is ignored", proxies: "1",
 			xff: func(i int) string { return visitors(500)(i) + ", 203.0.113.9" },
-			n: 120, every: 2 * time.Millisecond, limited: true},
+			n:   120, every: 2 * time.Millisecond, limited: true},
 		{name: "CIDR trust: hops inside trusted ranges are skipped", proxies: "10.0.0.0/8,127.0.0.1/32",
 			xff: func(i int) string { return visitors(500)(i) + ", 10.1.1.1" }, n: 1500, every: 2 * time.Millisecond},
 		{name: "CIDR trust: one visitor behind an inner proxy", proxies: "10.0.0.0/8,127.0.0.1/32",
