@@ -145,3 +145,15 @@ func hopAddr(s string) netip.Addr {
 	}
 	return netip.Addr{}
 }
+
+// Bucket is what per-address limits count an address under: an IPv4
+// address itself, but an IPv6 address's /64 network, because one home or
+// phone gets a whole /64 and could otherwise use a fresh address for
+// every request.
+func Bucket(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() {
+		return ip
+	}
+	return netip.PrefixFrom(a, 64).Masked().String()
+}

@@ -97,3 +97,19 @@ func TestParse(t *testing.T) {
 		})
 	}
 }
+
+func TestBucket(t *testing.T) {
+	tests := []struct{ name, ip, want string }{
+		{"IPv4 is itself", "198.51.100.7", "198.51.100.7"},
+		{"IPv6 is its /64", "2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"},
+		{"another address of the /64", "2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"not an address is itself", "pipe", "pipe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := clientip.Bucket(tt.ip); got != tt.want {
+				t.Errorf("Bucket(%q) = %q, want %q", tt.ip, got, tt.want)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/clientip"
 	"github.com/advocate-oss/advocate/internal/store"
 )
 
@@ -29,7 +30,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
 	ip := d.Proxies.IP(r)
-	keys := []string{"ip:" + ip}
+	keys := []string{"ip:" + clientip.Bucket(ip)}
 	if !d.knownAddrs.has(email, ip) {
 		keys = append(keys, "email:"+email)
 	}
@@ -55,7 +56,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, r, err)
 		return
 	}
-	d.signIns.reset("ip:"+ip, "email:"+email)
+	d.signIns.reset(keys[0], "email:"+email)
 	d.knownAddrs.add(email, ip)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/dashboard/", HttpOnly: true,
 		Secure: d.secure(r), SameSite: http.SameSiteLaxMode, MaxAge: int(store.SessionMax.Seconds())})

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/clientip"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 )
@@ -248,7 +249,7 @@ func (s *Server) limitIP(w http.ResponseWriter, r *http.Request, programID strin
 	if s.ipLimiter == nil {
 		return nil
 	}
-	if wait, ok := s.ipLimiter.allow(programID + "|" + s.Config.Proxies.IP(r)); !ok {
+	if wait, ok := s.ipLimiter.allow(programID + "|" + clientip.Bucket(s.Config.Proxies.IP(r))); !ok {
 		return tooMany(w, wait, "this address")
 	}
 	return nil

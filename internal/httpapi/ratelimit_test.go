@@ -43,6 +43,10 @@ func TestRateLimitsByCaller(t *testing.T) {
 			xff: func(i int) string { return visitors(500)(i) + ", 10.1.1.1" }, n: 1500, every: 2 * time.Millisecond},
 		{name: "CIDR trust: one visitor behind an inner proxy", proxies: "10.0.0.0/8,127.0.0.1/32",
 			xff: func(i int) string { return "198.51.100.1, 10.1.1.1" }, n: 120, every: 2 * time.Millisecond, limited: true},
+		{name: "one IPv6 visitor rotating addresses within its /64", proxies: "1",
+			xff: func(i int) string { return fmt.Sprintf("2001:db8:1:2::%x", i+1) }, n: 120, every: 2 * time.Millisecond, limited: true},
+		{name: "IPv6 visitors in separate /64s", proxies: "1",
+			xff: func(i int) string { return fmt.Sprintf("2001:db8:%x::1", i%500) }, n: 1500, every: 2 * time.Millisecond},
 		{name: "secret key at 100/s, bulk sync", secret: true, n: 1200, every: 10 * time.Millisecond},
 		{name: "secret key over its budget", secret: true, n: 1500, every: 2 * time.Millisecond, limited: true},
 	}
