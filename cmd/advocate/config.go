@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/clientip"
+	"github.com/advocate-oss/advocate/internal/httpapi"
 	"github.com/advocate-oss/advocate/internal/store"
 )
 
@@ -32,6 +34,8 @@ type config struct {
 	TrustForwardedFor bool
 	MetricsAddr       string // a private listener for /metrics; "" for none
 	MetricsToken      string // bearer token for /metrics on Addr; "" keeps it off there
+	TrustedProxies    string
+	proxies           clientip.Proxies // TrustedProxies or TrustForwardedFor, parsed by validate
 
 	envErrs []error // malformed ADVOCATE_* values, reported by validate
 }
@@ -48,12 +52,13 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	c.flags(fs)
 	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (ADVOCATE_ADDR)")
 	fs.StringVar(&c.BaseURL, "base-url", env("BASE_URL", ""), "public URL of this server, for short links (ADVOCATE_BASE_URL; default http://ADDR)")
-	fs.IntVar(&c.RateLimit, "rate-limit", c.envInt("RATE_LIMIT", 100), "requests per second per API key, 0 for none (ADVOCATE_RATE_LIMIT)")
-	fs.IntVar(&c.RateBurst, "rate-burst", c.envInt("RATE_BURST", 200), "burst size per API key (ADVOCATE_RATE_BURST)")
+	fs.IntVar(&c.RateLimit, "rate-limit", c.envInt("RATE_LIMIT", httpapi.DefaultRateLimit), "requests per second per secret API key, 0 for none (ADVOCATE_RATE_LIMIT)")
+	fs.IntVar(&c.RateBurst, "rate-burst", c.envInt("RATE_BURST", httpapi.DefaultRateBurst), "burst size per secret API key (ADVOCATE_RATE_BURST)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.envDuration("SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may finish on SIGTERM (ADVOCATE_SHUTDOWN_TIMEOUT)")
-	fs.IntVar(&c.IPRateLimit, "ip-rate-limit", c.envInt("IP_RATE_LIMIT", 20), "browser requests per second per client address, 0 for none (ADVOCATE_IP_RATE_LIMIT)")
-	fs.IntVar(&c.IPRateBurst, "ip-rate-burst", c.envInt("IP_RATE_BURST", 60), "burst size per client address (ADVOCATE_IP_RATE_BURST)")
-	fs.BoolVar(&c.TrustForwardedFor, "trust-forwarded-for", env("TRUST_FORWARDED_FOR", "") == "true", "take client addresses from X-Forwarded-For; only behind a proxy that sets it (ADVOCATE_TRUST_FORWARDED_FOR=true)")
+	fs.IntVar(&c.IPRateLimit, "ip-rate-limit", c.envInt("IP_RATE_LIMIT", httpapi.DefaultIPRateLimit), "browser requests (publishable key, click beacons) per second per client address and program, 0 for none (ADVOCATE_IP_RATE_LIMIT)")
+	fs.IntVar(&c.IPRateBurst, "ip-rate-burst", c.envInt("IP_RATE_BURST", httpapi.DefaultIPRateBurst), "burst size per client address (ADVOCATE_IP_RATE_BURST)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For is believed: a number of hops, or addresses and CIDR ranges such as 10.0.0.0/8,127.0.0.1 (ADVOCATE_TRUSTED_PROXIES; default none)")
+	fs.BoolVar(&c.TrustForwardedFor, "trust-forwarded-for", env("TRUST_FORWARDED_FOR", "") == "true", "shorthand for --trusted-proxies=1: one proxy in front (ADVOCATE_TRUST_FORWARDED_FOR=true)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "serve /metrics without a token on this private address, e.g. 127.0.0.1:9090 (ADVOCATE_METRICS_ADDR; default none)")
 	fs.StringVar(&c.MetricsToken, "metrics-token", env("METRICS_TOKEN", ""), "serve /metrics on --addr to requests with this bearer token (ADVOCATE_METRICS_TOKEN; default: not served there)")
 	fs.StringVar(&c.AdminEmail, "admin-email", env("ADMIN_EMAIL", "admin@advocate.localhost"), "email of the first admin, made on an empty database (ADVOCATE_ADMIN_EMAIL)")
@@ -77,6 +82,17 @@ func (c *config) validate() error {
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		return fmt.Errorf("--metrics-token must be at least 16 characters")
 	}
+	proxies, err := clientip.Parse(c.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if c.TrustForwardedFor {
+		if c.TrustedProxies != "" {
+			return fmt.Errorf("--trust-forwarded-for is short for --trusted-proxies=1; set only one of them")
+		}
+		proxies = clientip.Hops(1)
+	}
+	c.proxies = proxies
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	return nil
 }
@@ -102,7 +118,7 @@ func (c *config) String() string {
 	case c.MetricsToken != "":
 		metrics = "token"
 	}
-	return fmt.Sprintf("addr=%s db=%s base_url=%s rate_limit=%d/s burst=%d metrics=%s", c.Addr, store.Redacted(c.DB), c.BaseURL, c.RateLimit, c.RateBurst, metrics)
+	return fmt.Sprintf("addr=%s db=%s base_url=%s rate_limit=%d/s burst=%d trusted_proxies=%q metrics=%s", c.Addr, store.Redacted(c.DB), c.BaseURL, c.RateLimit, c.RateBurst, c.proxies, metrics)
 }
 
 func env(name, def string) string {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,6 +114,53 @@ func TestQuickstart(t *testing.T) {
 			t.Fatalf("quickstart command %d failed: %v\n%s\noutput: %s", i+1, err, cmd, out)
 		}
 		t.Logf("command %d: %s", i+1, out)
+	}
+	quickstartClicks(t, readme(t), baseURL, key)
+}
+
+// quickstartClicks checks that the quickstart's visit to Jane's short link
+// was counted, as the README shows: a browser's visit is a click.
+func quickstartClicks(t *testing.T, doc, baseURL, key string) {
+	t.Helper()
+	const shown = `"code": "JANE20", "clicks": 1, "unique_clicks": 1`
+	if !strings.Contains(doc, shown) {
+		t.Errorf("README.md's quickstart does not show %s", shown)
+	}
+	var clicks, unique int
+	// Clicks are written in batches in the background: wait for the batch.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		req, err := http.NewRequestWithContext(t.Context(), "GET", baseURL+"/v1/customers/cust_123/referral_links", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var links struct {
+			Data []struct {
+				Code         string `json:"code"`
+				Clicks       int    `json:"clicks"`
+				UniqueClicks int    `json:"unique_clicks"`
+			} `json:"data"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&links)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range links.Data {
+			if l.Code == "JANE20" {
+				clicks, unique = l.Clicks, l.UniqueClicks
+			}
+		}
+		if clicks > 0 {
+			break
+		}
+	}
+	if clicks != 1 || unique != 1 {
+		t.Errorf("JANE20 after the quickstart: %d clicks, %d unique; want 1 and 1 as the README shows", clicks, unique)
 	}
 }
 

@@ -88,9 +88,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "\nAdvocate is running at %s\n  Dashboard: %s/dashboard/\n  API:       %s/v1\n  OpenAPI:   %s/openapi.yaml\n\n", c.BaseURL, c.BaseURL, c.BaseURL, c.BaseURL)
 
 	api := httpapi.New(db, log, httpapi.Config{BaseURL: c.BaseURL, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
-		IPRateLimit: c.IPRateLimit, IPRateBurst: c.IPRateBurst, TrustForwardedFor: c.TrustForwardedFor,
+		IPRateLimit: c.IPRateLimit, IPRateBurst: c.IPRateBurst, Proxies: c.proxies,
 		MetricsToken: c.MetricsToken})
 	dash := dashboard.New(db, log, c.BaseURL)
+	dash.Proxies = c.proxies
 	dash.OnLinksChanged = api.ForgetLinks
 	srv := &http.Server{
 		Handler:           dash.Wrap(api.Handler(), api.Instrument),

@@ -82,6 +82,9 @@ func start() (context.Context, func(), error) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(dir),
 		chromedp.WindowSize(1280, 900),
+		// Headless Chromium says "HeadlessChrome", which click counting
+		// takes for automation; these tests stand in for people.
+		chromedp.UserAgent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"),
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)

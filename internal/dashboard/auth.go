@@ -3,11 +3,14 @@ package dashboard
 import (
 	"crypto/rand"
 	"errors"
-	"net"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/advocate-oss/advocate/internal/clientip"
 	"github.com/advocate-oss/advocate/internal/store"
 )
 
@@ -15,25 +18,36 @@ func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
 	d.render(w, r, http.StatusOK, "login", &view{Title: "Sign in", Form: url.Values{"next": {safeNext(r.URL.Query().Get("next"))}}})
 }
 
-// login signs an admin in. Failures are limited per email and per address
-// (5 in 15 minutes) and always answer the same message.
+// login signs an admin in. Failures slow down further tries per account
+// and per client address with a growing delay (see attempts); an address
+// the account last signed in from is held back only by its own failures,
+// so a guesser elsewhere cannot keep the admin out. Every failure answers
+// the same message.
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		d.fail(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
 	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	keys := []string{"email:" + email, "ip:" + ip}
+	ip := d.Proxies.IP(r)
+	keys := []string{"ip:" + clientip.Bucket(ip)}
+	if !d.knownAddrs.has(email, ip) {
+		keys = append(keys, "email:"+email)
+	}
 	form := url.Values{"email": {email}, "next": {safeNext(r.PostForm.Get("next"))}}
-	if d.signIns.blocked(keys...) {
+	if wait := d.signIns.wait(keys...); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		d.render(w, r, http.StatusTooManyRequests, "login", &view{Title: "Sign in", Form: form,
-			Errors: map[string]string{"": "Too many failed attempts. Wait 15 minutes and try again."}})
+			Errors: map[string]string{"": fmt.Sprintf("Too many failed attempts. Try again in %s.", waitText(secs))}})
 		return
 	}
 	token, _, err := d.DB.SignIn(r.Context(), email, r.PostForm.Get("password"))
 	if errors.Is(err, store.ErrBadCredentials) {
-		d.signIns.fail(keys...)
+		if started := d.signIns.fail(keys...); len(started) > 0 {
+			d.Log.WarnContext(r.Context(), "sign-in attempts are being slowed down after repeated failures",
+				"account", email, "address", ip, "keys", started)
+		}
 		d.render(w, r, http.StatusUnauthorized, "login", &view{Title: "Sign in", Form: form,
 			Errors: map[string]string{"": "Wrong email or password."}})
 		return
@@ -42,7 +56,8 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, r, err)
 		return
 	}
-	d.signIns.reset(keys...)
+	d.signIns.reset(keys[0], "email:"+email)
+	d.knownAddrs.add(email, ip)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/dashboard/", HttpOnly: true,
 		Secure: d.secure(r), SameSite: http.SameSiteLaxMode, MaxAge: int(store.SessionMax.Seconds())})
 	http.Redirect(w, r, form.Get("next"), http.StatusSeeOther)
@@ -57,6 +72,18 @@ func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/dashboard/", MaxAge: -1, HttpOnly: true, Secure: d.secure(r), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
+}
+
+// waitText says how long to wait, in the unit a person would use.
+func waitText(secs int) string {
+	switch {
+	case secs == 1:
+		return "1 second"
+	case secs < 90:
+		return fmt.Sprintf("%d seconds", secs)
+	default:
+		return fmt.Sprintf("%d minutes", (secs+59)/60)
+	}
 }
 
 // newPassword makes a one-time password for an invited admin.

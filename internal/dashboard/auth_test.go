@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -10,9 +11,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/clientip"
 	"github.com/advocate-oss/advocate/internal/dashboard"
 	"github.com/advocate-oss/advocate/internal/store"
 )
@@ -104,8 +107,10 @@ func TestSessionCookieSecure(t *testing.T) {
 	})
 }
 
-// Failed sign-ins are limited per email and per address: the sixth try in
-// 15 minutes is refused even with the right password.
+// Failed sign-ins slow down further tries per account and per address
+// with a short, growing delay, never a lock: an attacker who knows an
+// admin's email costs that admin a few minutes at most, and nothing at all
+// from an address the admin signed in from before.
 func TestSignInRateLimit(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, e *env) {
@@ -114,26 +119,46 @@ func TestSignInRateLimit(t *testing.T) {
 			t.Helper()
 			return c.post("/dashboard/login", url.Values{"email": {email}, "password": {pw}})
 		}
+		// guess fails n times, each time after waiting out the delay, so
+		// that every try is a real failure.
+		guess := func(c *client, email string, n int) {
+			t.Helper()
+			for i := 0; i < n; i++ {
+				p := signIn(c, email, "guess")
+				if p.Status == http.StatusTooManyRequests {
+					e.clock.advance(retryAfter(t, p))
+					i--
+					continue
+				}
+				p.want(t, http.StatusUnauthorized)
+			}
+		}
 		const limited = "Too many failed attempts."
 
-		t.Run("per email", func(t *testing.T) {
-			attacker := from("127.0.0.2")
-			for i := range 5 {
-				signIn(attacker, ownerEmail, "guess-"+string(rune('a'+i))).want(t, http.StatusUnauthorized)
-			}
+		t.Run("an attacker delays the admin elsewhere by minutes at most", func(t *testing.T) {
+			guess(from("127.0.0.2"), ownerEmail, 30)
 			p := signIn(from("127.0.0.3"), ownerEmail, password).want(t, http.StatusTooManyRequests)
 			if !strings.Contains(p.text(), limited) || sessionCookie(p) != nil {
-				t.Errorf("blocked sign-in: %q, cookie %v", p.text(), sessionCookie(p))
+				t.Errorf("delayed sign-in: %q, cookie %v", p.text(), sessionCookie(p))
+			}
+			wait := retryAfter(t, p)
+			if wait > 5*time.Minute {
+				t.Errorf("Retry-After %v, want at most 5 minutes", wait)
 			}
 			// Another account from another address is not affected.
 			signIn(from("127.0.0.3"), viewerEmail, password).want(t, http.StatusSeeOther)
-			// The block ends when the failures are 15 minutes old.
-			e.clock.advance(15*time.Minute + time.Second)
+			e.clock.advance(wait)
 			signIn(from("127.0.0.3"), ownerEmail, password).want(t, http.StatusSeeOther)
+		})
+		t.Run("the admin's own address is not held back by the account's delay", func(t *testing.T) {
+			signIn(from("127.0.0.7"), viewerEmail, password).want(t, http.StatusSeeOther)
+			guess(from("127.0.0.8"), viewerEmail, 10)
+			signIn(from("127.0.0.9"), viewerEmail, password).want(t, http.StatusTooManyRequests)
+			signIn(from("127.0.0.7"), viewerEmail, password).want(t, http.StatusSeeOther)
 		})
 		t.Run("per address", func(t *testing.T) {
 			attacker := from("127.0.0.4")
-			for _, email := range []string{"a@example.com", "b@example.com", "c@example.com", "d@example.com", "e@example.com"} {
+			for _, email := range []string{"a@example.com", "b@example.com", "c@example.com", "d@example.com", "e@example.com", "f@example.com"} {
 				signIn(attacker, email, "guess").want(t, http.StatusUnauthorized)
 			}
 			signIn(attacker, ownerEmail, password).want(t, http.StatusTooManyRequests)
@@ -141,16 +166,106 @@ func TestSignInRateLimit(t *testing.T) {
 		})
 		t.Run("a success forgets earlier failures", func(t *testing.T) {
 			c := from("127.0.0.6")
-			for range 4 {
+			for range 5 {
 				signIn(c, viewerEmail, "guess").want(t, http.StatusUnauthorized)
 			}
 			signIn(c, viewerEmail, password).want(t, http.StatusSeeOther)
-			for range 4 {
+			for range 5 {
 				signIn(c, viewerEmail, "guess").want(t, http.StatusUnauthorized)
 			}
 			signIn(c, viewerEmail, password).want(t, http.StatusSeeOther)
 		})
 	})
+}
+
+func retryAfter(t *testing.T, p *page) time.Duration {
+	t.Helper()
+	secs, err := strconv.Atoi(p.Header.Get("Retry-After"))
+	if err != nil || secs < 1 {
+		t.Fatalf("Retry-After %q, want whole seconds ≥ 1", p.Header.Get("Retry-After"))
+	}
+	return time.Duration(secs) * time.Second
+}
+
+// Behind a reverse proxy every sign-in comes from the proxy's address; the
+// limit must fall on the client the trusted proxy saw, not on everyone,
+// and not on an address the client wrote into X-Forwarded-For itself.
+func TestSignInRateLimitBehindProxy(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		var logs strings.Builder
+		var mu sync.Mutex
+		log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+		tests := []struct {
+			name    string
+			proxies string
+			// Each failure comes from the proxy with this header...
+			attackerXFF string
+			// ...then the admin signs in through the same proxy.
+			adminXFF string
+			want     int
+		}{
+			{name: "proxy trusted: the attacker's address is limited, not the admin's", proxies: "1",
+				attackerXFF: "198.51.100.1", adminXFF: "198.51.100.2", want: http.StatusSeeOther},
+			{name: "proxy trusted: a prepended fake entry does not move the limit", proxies: "1",
+				attackerXFF: "198.51.100.2, 198.51.100.1", adminXFF: "198.51.100.2", want: http.StatusSeeOther},
+			{name: "CIDR trust skips inner proxies", proxies: "10.0.0.0/8",
+				attackerXFF: "198.51.100.1, 10.1.1.1", adminXFF: "198.51.100.2, 10.1.1.1", want: http.StatusSeeOther},
+			{name: "proxy not trusted: a spoofed header is ignored", proxies: "",
+				attackerXFF: "198.51.100.1", adminXFF: "198.51.100.2", want: http.StatusTooManyRequests},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				d := dashboard.New(e.db, log, "https://advocate.example.com")
+				var err error
+				if d.Proxies, err = clientip.Parse(tt.proxies); err != nil {
+					t.Fatal(err)
+				}
+				post := func(xff, email, pw string) int {
+					req := httptest.NewRequest(http.MethodPost, "/dashboard/login",
+						strings.NewReader(url.Values{"email": {email}, "password": {pw}}.Encode()))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					req.RemoteAddr = "10.0.0.1:40000"
+					req.Header.Set("X-Forwarded-For", xff)
+					rec := httptest.NewRecorder()
+					d.Handler().ServeHTTP(rec, req)
+					return rec.Code
+				}
+				// Failures for many accounts, so that only the address
+				// limit can catch them.
+				for n := range 6 {
+					if got := post(tt.attackerXFF, fmt.Sprintf("nobody%d-%d@example.com", i, n), "guess"); got != http.StatusUnauthorized {
+						t.Fatalf("failure %d: status %d, want 401", n+1, got)
+					}
+				}
+				if got := post(tt.attackerXFF, ownerEmail, password); got != http.StatusTooManyRequests {
+					t.Errorf("the attacker's next try: status %d, want 429", got)
+				}
+				if got := post(tt.adminXFF, ownerEmail, password); got != tt.want {
+					t.Errorf("the admin: status %d, want %d", got, tt.want)
+				}
+			})
+		}
+		t.Run("the admins are told", func(t *testing.T) {
+			mu.Lock()
+			defer mu.Unlock()
+			if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "address=198.51.100.1") ||
+				!strings.Contains(logs.String(), "account=nobody0-5@example.com") {
+				t.Errorf("log has no warning with the account and address:\n%s", logs.String())
+			}
+		})
+	})
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
 
 func TestSessionExpiry(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/clientip"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 )
@@ -29,8 +30,14 @@ type Dashboard struct {
 	DB      *store.DB
 	Log     *slog.Logger
 	BaseURL string
+	// Proxies are the reverse proxies trusted to report the client's
+	// address, as for the API; the zero value trusts none.
+	Proxies clientip.Proxies
 	pages   *pages
 	signIns *attempts
+	// knownAddrs are where each admin last signed in from: the account's
+	// delay does not apply there.
+	knownAddrs addrs
 	// OnLinksChanged is told of codes whose links changed, so that the
 	// API's short-link cache forgets them.
 	OnLinksChanged func(codes ...string)
@@ -39,7 +46,7 @@ type Dashboard struct {
 // New returns the dashboard.
 func New(db *store.DB, log *slog.Logger, baseURL string) *Dashboard {
 	return &Dashboard{DB: db, Log: log, BaseURL: strings.TrimRight(baseURL, "/"), pages: mustParsePages(),
-		signIns: newAttempts(5, 15*time.Minute, db.Now), OnLinksChanged: func(...string) {}}
+		signIns: newAttempts(5, 2*time.Second, 5*time.Minute, time.Hour, db.Now), OnLinksChanged: func(...string) {}}
 }
 
 // Wrap serves the dashboard under /dashboard/ and everything else with

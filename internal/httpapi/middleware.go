@@ -15,9 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/clientip"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
-	"github.com/advocate-oss/advocate/internal/track"
 )
 
 // handlerFunc is an API handler: it writes a response and returns nil, or
@@ -148,6 +148,7 @@ func (s *Server) instrument(pattern string, next http.Handler) http.Handler {
 		attrs := []any{
 			slog.String("request_id", rid), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.Duration("duration", d), slog.Int("bytes", sw.bytes),
+			slog.String("client_ip", s.Config.Proxies.IP(r)),
 		}
 		if a := authFrom(r.Context()); a != nil {
 			attrs = append(attrs, slog.String("program_id", a.Program.ID), slog.String("key", a.Key.Prefix))
@@ -190,7 +191,8 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 // authenticate resolves the bearer key to its program. Unknown, malformed
 // and revoked keys get one and the same 401, so a caller learns nothing
 // about which keys exist. Publishable keys are for browsers: their requests
-// must come from the program's own site and are also limited per address.
+// must come from the program's own site and are limited per visitor
+// address; secret keys are limited per key.
 func (s *Server) authenticate(acc access, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		plain, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -220,7 +222,10 @@ func (s *Server) authenticate(acc access, next http.Handler) http.Handler {
 				return
 			}
 		}
-		if s.limiter != nil {
+		// A publishable key is shared by every visitor of the site, so
+		// only the per-address limit above applies to it; a budget per
+		// key would throttle a busy site as a whole.
+		if s.limiter != nil && key.Kind == referral.SecretKey {
 			if wait, ok := s.limiter.allow(key.ID); !ok {
 				s.writeError(w, r, tooMany(w, wait, "this API key"))
 				return
@@ -257,7 +262,7 @@ func (s *Server) limitIP(w http.ResponseWriter, r *http.Request, programID strin
 	if s.ipLimiter == nil {
 		return nil
 	}
-	if wait, ok := s.ipLimiter.allow(programID + "|" + track.RemoteIP(r, s.Config.TrustForwardedFor)); !ok {
+	if wait, ok := s.ipLimiter.allow(programID + "|" + clientip.Bucket(s.Config.Proxies.IP(r))); !ok {
 		return tooMany(w, wait, "this address")
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/advocate-oss/advocate/internal/clientip"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/track"
@@ -19,8 +20,9 @@ import (
 type Config struct {
 	// BaseURL is Advocate's public URL, used in short links.
 	BaseURL string
-	// RateLimit is requests per second allowed per API key (0: unlimited),
-	// with bursts of RateBurst.
+	// RateLimit is requests per second allowed per secret API key (0:
+	// unlimited), with bursts of RateBurst. Publishable keys are limited
+	// per visitor address instead (IPRateLimit).
 	RateLimit int
 	RateBurst int
 	// IdempotencyStale is how long an unfinished Idempotency-Key claim
@@ -31,9 +33,9 @@ type Config struct {
 	// for none. Bursts of IPRateBurst.
 	IPRateLimit int
 	IPRateBurst int
-	// TrustForwardedFor takes the client address from X-Forwarded-For;
-	// set it only behind a proxy that sets that header.
-	TrustForwardedFor bool
+	// Proxies are the reverse proxies trusted to report the client's
+	// address; the zero value trusts none.
+	Proxies clientip.Proxies
 	// LinkCacheTTL is how long a resolved short-link code is reused.
 	LinkCacheTTL time.Duration
 	// MetricsToken, when set, serves GET /metrics on the API's own
@@ -42,6 +44,17 @@ type Config struct {
 	// on a separate, private listener instead.
 	MetricsToken string
 }
+
+// The defaults of the rate limits, which serve uses. A secret key gets
+// Stripe's live-mode budget of 100 requests a second, with ten seconds of
+// it as a burst so that a backend may start a bulk sync at full speed; a
+// visitor's browser needs a few requests per page view.
+const (
+	DefaultRateLimit   = 100
+	DefaultRateBurst   = 1000
+	DefaultIPRateLimit = 20
+	DefaultIPRateBurst = 60
+)
 
 // Server is the API: handlers are its methods.
 type Server struct {

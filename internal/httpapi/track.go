@@ -40,7 +40,7 @@ func (s *Server) shortLink(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if r.Method == http.MethodGet && !track.IsBot(r.UserAgent()) {
-		visitor, fresh := track.Visitor(r, track.RemoteIP(r, s.Config.TrustForwardedFor))
+		visitor, fresh := track.Visitor(r, s.Config.Proxies.IP(r))
 		if fresh {
 			http.SetCookie(w, &http.Cookie{Name: track.VisitorCookie, Value: visitor, Path: "/r/", MaxAge: 365 * 24 * 3600,
 				HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
@@ -103,7 +103,7 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) error {
 		}
 		if target != nil && target.ProgramID == prog.ID {
 			recorded = true
-			ip := track.RemoteIP(r, s.Config.TrustForwardedFor)
+			ip := s.Config.Proxies.IP(r)
 			now := s.DB.Now().UTC()
 			// The visit that followed a short link was counted there.
 			if !s.clicks.SeenShortLink(target.LinkID, track.Fingerprint(ip, r.UserAgent()), now) {

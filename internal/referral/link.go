@@ -1,6 +1,7 @@
 package referral
 
 import (
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -115,18 +116,64 @@ type LinkTarget struct {
 }
 
 // AllowsOrigin reports whether a browser origin ("https://shop.example.com")
-// belongs to the program: its website's domain or a subdomain of it, or an
-// allowed domain.
+// belongs to the program: its website's domain or a subdomain of it on the
+// website's port, or an allowed domain (or subdomain) on the default port.
+// The origin must be https unless the website itself is http: a plain-http
+// page can be rewritten by anyone on its network. Loopback hosts, for
+// development, may use any scheme and port. Anything that is not exactly
+// scheme://host[:port] as browsers send it ("null", paths, user info) is
+// refused.
 func (p *Program) AllowsOrigin(origin string) bool {
 	u, err := url.Parse(origin)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Opaque != "" {
+		return false
+	}
+	site, err := url.Parse(p.WebsiteURL)
+	if err != nil {
 		return false
 	}
 	host := strings.ToLower(u.Hostname())
-	for _, d := range p.domains() {
-		if host == d || strings.HasSuffix(host, "."+d) {
+	loopback := isLoopback(host)
+	if u.Scheme == "http" && site.Scheme != "http" && !loopback {
+		return false
+	}
+	port := effectivePort(u)
+	for i, d := range p.domains() {
+		if host != d && !strings.HasSuffix(host, "."+d) {
+			continue
+		}
+		want := "443"
+		if u.Scheme == "http" {
+			want = "80"
+		}
+		if i == 0 { // the website: its own port, if it names one
+			if site.Port() != "" {
+				want = site.Port()
+			}
+		}
+		if port == want || loopback {
 			return true
 		}
 	}
 	return false
+}
+
+// effectivePort is the URL's port, or its scheme's default.
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "http" {
+		return "80"
+	}
+	return "443"
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }

@@ -6,19 +6,23 @@ package track
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"strings"
 )
 
-// botMarkers are user-agent fragments of crawlers, link-preview fetchers
-// and HTTP libraries; their visits are not counted as clicks. Headless
-// browsers are counted: they are real browsers and may be real people.
+// botMarkers are user-agent fragments of crawlers, link-preview fetchers,
+// HTTP clients and automated browsers; their visits are not counted as
+// clicks. Headless browsers are automation (scrapers, prerenderers, link
+// checkers): a person never browses with one. Chat apps are named only
+// by their fetchers ("TelegramBot", "Slackbot" match "bot"), never by the
+// app: "Telegram-Android" is a person in Telegram's in-app browser.
 var botMarkers = []string{
-	"bot", "crawl", "spider", "slurp", "preview", "facebookexternalhit", "embedly", "whatsapp",
-	"telegram", "skype", "discord", "slack", "bingpreview", "curl/", "wget/", "python-", "python/",
-	"go-http-client", "java/", "okhttp", "libwww", "httpclient", "axios/", "node-fetch", "lighthouse",
-	"pingdom", "uptime", "monitor", "scanner", "feedfetcher", "apache-httpclient",
+	"bot", "crawl", "spider", "slurp", "preview", "facebookexternalhit", "meta-externalagent", "embedly",
+	"iframely", "cardyb", "whatsapp", "googleother", "google-inspectiontool", "bingpreview",
+	"curl/", "wget/", "python-", "python/", "go-http-client", "java/", "okhttp", "libwww", "httpclient",
+	"axios/", "node-fetch", "http.rb/", "httpie/", "postmanruntime", "scrapy", "aiohttp",
+	"headlesschrome", "phantomjs", "lighthouse", "pingdom", "uptime", "monitor", "scanner",
+	"feedfetcher", "apache-httpclient",
 }
 
 // IsBot reports whether a user agent belongs to software rather than a
@@ -68,22 +72,4 @@ func validVisitor(v string) bool {
 		}
 	}
 	return true
-}
-
-// RemoteIP is the client's address from the connection (proxies are not
-// trusted unless the server says so).
-func RemoteIP(r *http.Request, trustForwarded bool) string {
-	if trustForwarded {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

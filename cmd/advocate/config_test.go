@@ -1,0 +1,54 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"testing"
+)
+
+// --trust-forwarded-for is short for one trusted hop; the two together
+// are refused rather than one silently winning.
+func TestTrustedProxiesSetting(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string // the parsed setting; "error" when start-up must fail
+	}{
+		{name: "default trusts no proxy", want: ""},
+		{name: "trust-forwarded-for is one hop", args: []string{"--trust-forwarded-for"}, want: "1"},
+		{name: "trust-forwarded-for from the environment", env: map[string]string{"ADVOCATE_TRUST_FORWARDED_FOR": "true"}, want: "1"},
+		{name: "ranges", args: []string{"--trusted-proxies", "10.0.0.0/8,127.0.0.1/32"}, want: "10.0.0.0/8,127.0.0.1/32"},
+		{name: "hops from the environment", env: map[string]string{"ADVOCATE_TRUSTED_PROXIES": "2"}, want: "2"},
+		{name: "flag over environment", env: map[string]string{"ADVOCATE_TRUSTED_PROXIES": "2"},
+			args: []string{"--trusted-proxies", "192.168.0.0/16"}, want: "192.168.0.0/16"},
+		{name: "both settings", args: []string{"--trust-forwarded-for", "--trusted-proxies", "10.0.0.0/8"}, want: "error"},
+		{name: "not a range", args: []string{"--trusted-proxies", "proxy.internal"}, want: "error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{"ADVOCATE_TRUSTED_PROXIES", "ADVOCATE_TRUST_FORWARDED_FOR"} {
+				t.Setenv(k, tt.env[k])
+				if _, ok := tt.env[k]; !ok {
+					t.Setenv(k, "")
+				}
+			}
+			var c config
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			c.serveFlags(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			err := c.validate()
+			switch {
+			case tt.want == "error" && err == nil:
+				t.Errorf("validate() = nil, trusted proxies %q; want an error", c.proxies)
+			case tt.want != "error" && err != nil:
+				t.Errorf("validate() = %v", err)
+			case tt.want != "error" && c.proxies.String() != tt.want:
+				t.Errorf("trusted proxies %q, want %q", c.proxies, tt.want)
+			}
+		})
+	}
+}
