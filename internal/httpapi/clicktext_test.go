@@ -109,4 +109,3 @@ func TestClickTexts(t *testing.T) {
 		})
 	}
 }
-
