@@ -128,7 +128,8 @@ func FuzzDashboard(f *testing.F) {
 				path := strings.ReplaceAll(strings.ReplaceAll(pattern, "{$}", ""), "{pid}", fd.pid)
 				path = wild.ReplaceAllLiteralString(path, url.PathEscape(seg))
 				for _, target := range []string{
-					path + "?q=" + url.QueryEscape(value) + "&after=" + url.QueryEscape(value),
+					path + "?q=" + url.QueryEscape(value) + "&after=" + url.QueryEscape(value) + "&filter=" + url.QueryEscape(value),
+					path + "?before=" + url.QueryEscape(value) + "&ledger_after=" + url.QueryEscape(value) + "&status=" + url.QueryEscape(value) + "&days=" + url.QueryEscape(value),
 					strings.Replace(path, fd.pid, url.PathEscape(seg), 1),
 				} {
 					var form url.Values

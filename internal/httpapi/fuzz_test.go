@@ -176,6 +176,7 @@ func FuzzClickBeacon(f *testing.F) {
 			r = fe.request("GET", "/r/"+url.PathEscape(code), "", nil)
 			r.Header.Set("User-Agent", userAgent)
 			r.Header.Set("Referer", referrer)
+			r.Header.Set("Cookie", "adv_vid="+referrer)
 			if w := fe.serve(r); w.Code >= 500 {
 				t.Fatalf("%s: /r/%q: %d %s", fe.engine, code, w.Code, w.Body)
 			}
