@@ -34,8 +34,8 @@ type Recorder struct {
 	batch    int
 	every    time.Duration
 
-	// dropped counts clicks lost to a full buffer; failed, clicks whose
-	// batch could not be written.
+	// dropped counts clicks lost to a full buffer; failed, clicks the
+	// database refused (alone: see insert) or could not take at all.
 	dropped, failed atomic.Int64
 
 	mu     sync.Mutex
