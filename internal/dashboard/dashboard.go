@@ -137,6 +137,10 @@ func (d *Dashboard) found(w http.ResponseWriter, r *http.Request, err, notFound 
 }
 
 func (d *Dashboard) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if store.BadText(err) { // the last line behind checkText
+		d.fail(w, r, http.StatusUnprocessableEntity, "A value holds a NUL character or invalid UTF-8. Nothing was changed.")
+		return
+	}
 	d.Log.ErrorContext(r.Context(), "dashboard", "err", err, "path", r.URL.Path)
 	d.fail(w, r, http.StatusInternalServerError, "Something went wrong on our side. Nothing was changed; try again.")
 }

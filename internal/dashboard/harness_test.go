@@ -296,7 +296,7 @@ func (p *page) flash() string {
 
 // routes reads the dashboard's route patterns from routes.go, so that
 // tests looping over routes also cover routes added later.
-func routes(t *testing.T, method string) []string {
+func routes(t testing.TB, method string) []string {
 	t.Helper()
 	src, err := os.ReadFile("routes.go")
 	if err != nil {

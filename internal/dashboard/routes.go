@@ -71,7 +71,7 @@ func (d *Dashboard) Handler() http.Handler {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, http.StatusForbidden, "This request came from another site and was refused.")
 	}))
-	return csrf.Handler(mux)
+	return csrf.Handler(d.checkText(mux))
 }
 
 func assets() http.Handler {

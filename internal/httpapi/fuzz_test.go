@@ -3,217 +3,325 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
-	"encoding/json"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/advocate-oss/advocate/api"
 	"github.com/advocate-oss/advocate/internal/httpapi"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
 )
 
-// fuzzAPI is one API on a real database for FuzzBodies, with data for the
-// endpoints to act on: a referrer ann, her friend bob, a credit rule, a
-// payment o1 by bob and the reward it gave.
-type fuzzAPI struct {
-	engine  store.Engine
-	db      *store.DB
-	h       http.Handler
-	sk, pk  string
-	ruleID  string
-	reward  string
-	annCode string
+// The fuzz tests run every input against the API on every engine (NUL
+// bites on PostgreSQL), calling the handler directly so that an input
+// costs microseconds, not a connection. Their property: never a 5xx or a
+// panic, and a refused request writes nothing. With ADVOCATE_TEST_POSTGRES set:
+//
+//	go test -run XXX -fuzz FuzzClickBeacon -fuzztime 60s -fuzzminimizetime 0 ./internal/httpapi/
+//	go test -run XXX -fuzz FuzzCursor -fuzztime 60s -fuzzminimizetime 0 ./internal/httpapi/
+//	go test -run XXX -fuzz FuzzPathSegment -fuzztime 60s -fuzzminimizetime 0 ./internal/httpapi/
+//
+// -fuzzminimizetime 0: the coverage of the SQLite and PostgreSQL drivers
+// makes nearly every input new, and minimizing each (database round trips
+// every time) would leave no time to fuzz.
+
+// fuzzEnv is one engine's API with a program and a customer jane whose
+// code is JANE20.
+type fuzzEnv struct {
+	engine store.Engine
+	db     *store.DB
+	api    *httpapi.Server
+	h      http.Handler
+	sk, pk string
 }
 
-func newFuzzAPI(f *testing.F, engine store.Engine) *fuzzAPI {
+func fuzzEnvs(f *testing.F) []*fuzzEnv {
 	f.Helper()
-	db := storetest.Open(f, engine)
-	a := httpapi.New(db, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Config{BaseURL: "https://adv.example.com"})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { a.Run(ctx); close(done) }()
-	f.Cleanup(func() { cancel(); <-done })
-	p, sk, pk := storetest.Program(f, db, "Acme", "USD", "https://yoursite.com")
-	api := &fuzzAPI{engine: engine, db: db, h: a.Handler(), sk: sk, pk: pk, annCode: "ANN-" + p.ID[len(p.ID)-8:]}
-	must := func(status int, method, path, body string) []byte {
-		code, out := api.send(method, path, sk, []byte(body))
-		if code != status {
-			f.Fatalf("%s: %s %s: %d %s", engine, method, path, code, out)
+	var out []*fuzzEnv
+	for _, engine := range storetest.Engines(f) {
+		fe := &fuzzEnv{engine: engine, db: storetest.Open(f, engine)}
+		fe.api = httpapi.New(fe.db, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Config{BaseURL: "https://adv.example.com"})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { fe.api.Run(ctx); close(done) }()
+		f.Cleanup(func() { cancel(); <-done })
+		fe.h = fe.api.Handler()
+		_, fe.sk, fe.pk = storetest.Program(f, fe.db, "Acme", "USD", "https://yoursite.com")
+		w := fe.serve(fe.request("POST", "/v1/customers", fe.sk,
+			[]byte(`{"key": "jane", "email": "jane@example.com", "name": "Jane", "referral_code": "JANE20"}`)))
+		if w.Code != http.StatusCreated {
+			f.Fatalf("%s: create jane: %d %s", engine, w.Code, w.Body)
 		}
-		return out
+		out = append(out, fe)
 	}
-	var rule struct {
-		Rule struct{ ID string } `json:"reward_rule"`
-	}
-	json.Unmarshal(must(201, "POST", "/v1/reward_rules", `{"reward_type":"credit","amount":10,"currency":"USD","holding_days":30}`), &rule)
-	api.ruleID = rule.Rule.ID
-	must(201, "POST", "/v1/customers", `{"key":"ann","email":"ann@example.com","referral_code":"`+api.annCode+`"}`)
-	must(201, "POST", "/v1/customers", `{"key":"bob","email":"bob@example.com","referred_by":"`+api.annCode+`"}`)
-	var txn struct {
-		Transaction struct {
-			Rewards []struct{ ID string } `json:"rewards"`
-		} `json:"transaction"`
-	}
-	json.Unmarshal(must(201, "POST", "/v1/transactions", `{"customer_key":"bob","key":"o1","amount":100}`), &txn)
-	if len(txn.Transaction.Rewards) != 1 {
-		f.Fatalf("%s: the seed payment gave %d rewards, want 1", engine, len(txn.Transaction.Rewards))
-	}
-	api.reward = txn.Transaction.Rewards[0].ID
-	must(200, "POST", "/v1/customers/ann/balance/credit", `{"amount":50}`)
-	return api
+	return out
 }
 
-// send runs one request through the real handler.
-func (a *fuzzAPI) send(method, path, key string, body []byte) (int, []byte) {
-	r := httptest.NewRequest(method, path, bytes.NewReader(body))
-	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("Authorization", "Bearer "+key)
+// request builds a request; a nil body sends none.
+func (fe *fuzzEnv) request(method, target, key string, body []byte) *http.Request {
+	r := httptest.NewRequest(method, "http://adv.example.com/", bytes.NewReader(body))
+	u, err := url.Parse(target)
+	if err != nil {
+		panic(err)
+	}
+	r.URL.Path, r.URL.RawPath, r.URL.RawQuery, r.RequestURI = u.Path, u.RawPath, u.RawQuery, u.RequestURI()
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		r.Header.Set("Authorization", "Bearer "+key)
+	}
+	return r
+}
+
+func (fe *fuzzEnv) serve(r *http.Request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
-	a.h.ServeHTTP(w, r)
-	return w.Code, w.Body.Bytes()
+	fe.h.ServeHTTP(w, r)
+	return w
 }
 
-// fingerprint is a cheap summary of everything the API writes: row counts
-// and the latest change of the main tables and the sum of the cached
-// balances. A refused request must leave it as it was.
-func (a *fuzzAPI) fingerprint(t *testing.T) string {
+// rows summarises everything the API writes: the row count of every
+// table, the latest change of those whose rows are updated in place, and
+// the sum of the cached balances. A refused request must leave it as it was.
+func (fe *fuzzEnv) rows(t testing.TB) map[string]int64 {
 	t.Helper()
-	parts := []string{
-		"SELECT COUNT(*) FROM programs", "SELECT COALESCE(MAX(updated_at), 0) FROM programs",
-		"SELECT COUNT(*) FROM customers", "SELECT COALESCE(MAX(updated_at), 0) FROM customers",
-		"SELECT COUNT(*) FROM referral_links", "SELECT COUNT(*) FROM reward_rules",
-		"SELECT COALESCE(MAX(updated_at), 0) FROM reward_rules", "SELECT COUNT(*) FROM transactions",
-		"SELECT COALESCE(MAX(updated_at), 0) FROM transactions", "SELECT COUNT(*) FROM refunds",
-		"SELECT COUNT(*) FROM rewards", "SELECT COALESCE(MAX(updated_at), 0) FROM rewards",
-		"SELECT COUNT(*) FROM discount_codes", "SELECT COUNT(*) FROM ledger_entries",
-		"SELECT COALESCE(SUM(balance), 0) FROM ledger_accounts", "SELECT COUNT(*) FROM events",
+	fe.api.FlushClicks(context.Background())
+	var names, sel []string
+	for _, table := range []string{"programs", "api_keys", "customers", "referral_links", "idempotency_keys", "events",
+		"reward_rules", "transactions", "refunds", "rewards", "discount_codes", "ledger_entries", "clicks"} {
+		names, sel = append(names, table), append(sel, "SELECT count(*) FROM "+table)
 	}
-	vals := make([]sql.NullString, len(parts))
-	dest := make([]any, len(parts))
-	for i := range parts {
-		parts[i] = "(" + parts[i] + ")"
+	for _, table := range []string{"programs", "customers", "reward_rules", "transactions", "rewards"} {
+		names, sel = append(names, table+" updated"), append(sel, "SELECT COALESCE(MAX(updated_at), 0) FROM "+table)
+	}
+	names, sel = append(names, "balances"), append(sel, "SELECT COALESCE(SUM(balance), 0) FROM ledger_accounts")
+	vals := make([]int64, len(sel))
+	dest := make([]any, len(sel))
+	for i := range sel {
+		sel[i] = "(" + sel[i] + ")"
 		dest[i] = &vals[i]
 	}
-	if err := a.db.ReadStats().QueryRow("SELECT " + strings.Join(parts, ", ")).Scan(dest...); err != nil {
-		t.Fatalf("%s: fingerprint: %v", a.engine, err)
+	if err := fe.db.ReadStats().QueryRow("SELECT " + strings.Join(sel, ", ")).Scan(dest...); err != nil {
+		t.Fatalf("%s: rows: %v", fe.engine, err)
 	}
-	var b strings.Builder
-	for _, v := range vals {
-		b.WriteString(v.String + " ")
+	out := map[string]int64{}
+	for i, name := range names {
+		out[name] = vals[i]
 	}
-	return b.String()
+	return out
 }
 
-// fuzzEndpoint is one endpoint that takes a JSON body.
-type fuzzEndpoint struct {
-	method, path string
-	publishable  bool
+// goodClicks counts the clicks of the visitor that only good beacons use.
+func (fe *fuzzEnv) goodClicks(t testing.TB) int {
+	t.Helper()
+	fe.api.FlushClicks(context.Background())
+	var n int
+	if err := fe.db.ReadStats().QueryRow(`SELECT count(*) FROM clicks WHERE visitor = 'good-visitor-1'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
-// fuzzEndpoints are every POST and PUT of the API that reads a JSON body
-// (click tracking aside: it is buffered, and owned elsewhere). {rule} and
-// {reward} are the fuzzAPI's rule and reward.
-var fuzzEndpoints = []fuzzEndpoint{
-	{"POST", "/v1/customers", false},
-	{"POST", "/v1/customers", true},
-	{"PUT", "/v1/customers/bob", false},
-	{"POST", "/v1/customer_referral_links", false},
-	{"POST", "/v1/reward_rules", false},
-	{"PUT", "/v1/reward_rules/{rule}", false},
-	{"POST", "/v1/transactions", false},
-	{"POST", "/v1/transactions/o1/refund", false},
-	{"POST", "/v1/customers/ann/balance/credit", false},
-	{"POST", "/v1/customers/ann/balance/debit", false},
-	{"PUT", "/v1/program", false},
-	{"POST", "/v1/rewards/{reward}/approve", false},
-	{"POST", "/v1/rewards/{reward}/reject", false},
-	{"POST", "/v1/discount_codes/NOPE/redeem", false},
+// FuzzClickBeacon sends a fuzzed click beacon (body and headers) and a
+// fuzzed short-link visit, then a good beacon: nothing may answer 5xx or
+// write anything but clicks, a refused beacon stores nothing, and the good
+// click is stored whatever came before it in its batch.
+func FuzzClickBeacon(f *testing.F) {
+	const ua = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+	beacon := func(url string) []byte {
+		return []byte(`{"publishable_key": "{{pk}}", "code": "JANE20", "url": "` + url + `", "referrer": "", "visitor_id": "v_3kq9x7m2p8t4w6y1"}`)
+	}
+	split := "https://yoursite.com/?ref=JANE20&x=" + strings.Repeat("a", 1000-len("https://yoursite.com/?ref=JANE20&x=")-1) + "é"
+	for _, seed := range []struct {
+		body               []byte
+		code, ua, referrer string
+	}{
+		{beacon("https://yoursite.com/?ref=JANE20"), "JANE20", ua, ""},
+		{beacon(`https://yoursite.com/\u0000`), "JANE20", ua, ""},
+		{beacon("https://yoursite.com/\xff\xfe"), "jane20", ua, "https://news.example/\xff"},
+		{beacon(split), "JANE20", ua, ""},
+		{[]byte(`{"publishable_key": "{{pk}}", "code": "JANE20\u0000", "visitor_id": "\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000"}`), "JANE20\x00", ua + "\x00", ""},
+		{[]byte(`{"publishable_key": "{{pk}}", "code": "JANE20", "referrer": "\ud800"}`), "%00", "Mozilla\xff", "\x00"},
+		{[]byte(`{"publishable_key": "{{pk}}\u0000"}`), "../JANE20", "", ""},
+		{[]byte("not json"), "", ua, ""},
+		{nil, strings.Repeat("J", 40), ua, ""},
+	} {
+		f.Add(seed.body, seed.code, seed.ua, seed.referrer)
+	}
+	envs := fuzzEnvs(f)
+	f.Fuzz(func(t *testing.T, body []byte, code, userAgent, referrer string) {
+		for _, fe := range envs {
+			before := fe.rows(t)
+			good := fe.goodClicks(t)
+			r := fe.request("POST", "/v1/track/click", "", bytes.ReplaceAll(body, []byte("{{pk}}"), []byte(fe.pk)))
+			r.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+			r.Header.Set("User-Agent", userAgent)
+			r.Header.Set("Referer", referrer)
+			w := fe.serve(r)
+			if w.Code >= 500 {
+				t.Fatalf("%s: beacon %q: %d %s", fe.engine, body, w.Code, w.Body)
+			}
+			after := fe.rows(t)
+			if w.Code != http.StatusAccepted && !cmp.Equal(before, after) {
+				t.Errorf("%s: refused beacon (%d) wrote rows: %s", fe.engine, w.Code, cmp.Diff(before, after))
+			}
+			if after["clicks"] > before["clicks"]+1 {
+				t.Errorf("%s: one beacon stored %d clicks", fe.engine, after["clicks"]-before["clicks"])
+			}
+
+			r = fe.request("GET", "/r/"+url.PathEscape(code), "", nil)
+			r.Header.Set("User-Agent", userAgent)
+			r.Header.Set("Referer", referrer)
+			r.Header.Set("Cookie", "adv_vid="+referrer)
+			if w := fe.serve(r); w.Code >= 500 {
+				t.Fatalf("%s: /r/%q: %d %s", fe.engine, code, w.Code, w.Body)
+			}
+
+			r = fe.request("POST", "/v1/track/click", "", []byte(`{"publishable_key": "`+fe.pk+`", "code": "JANE20", "url": "https://yoursite.com/?ref=JANE20", "visitor_id": "good-visitor-1"}`))
+			r.RemoteAddr = "198.51.100.7:4242" // not the fuzzed visitor, whose short-link visit would make this its echo
+			r.Header.Set("User-Agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Safari/605.1.15")
+			if w := fe.serve(r); w.Code != http.StatusAccepted {
+				t.Fatalf("%s: good beacon: %d %s", fe.engine, w.Code, w.Body)
+			}
+			if got := fe.goodClicks(t); got != good+1 {
+				t.Fatalf("%s: good clicks %d, want %d: a fuzzed click cost a good one", fe.engine, got, good+1)
+			}
+			if d := cmp.Diff(before, fe.rows(t), cmp.FilterPath(func(p cmp.Path) bool {
+				return strings.Contains(p.GoString(), `"clicks"`)
+			}, cmp.Ignore())); d != "" {
+				t.Errorf("%s: clicks wrote other rows: %s", fe.engine, d)
+			}
+		}
+	})
 }
 
-// fuzzSeeds are bodies for each endpoint, by index: a valid one and the
-// shapes that found bugs before.
-func fuzzSeeds() map[int][]string {
-	deep := `{"a":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}` // beyond encoding/json's limit
-	huge := strings.Repeat("x", 20000)
-	meta := []string{`{"a":1e400}`, `{"n":-1e309}`, `{"a":[[[[1]]]]}`, `{"a":"` + strings.Repeat("é", 501) + `"}`, deep, "{\"\xff\xfe\":\"\xc3\x28\"}"}
-	amounts := []string{`"10"`, `92233720368547758.07`, `1e400`, `-1e309`, `10000000000.01`, `0.001`, `-5`, `true`, `null`, `{}`}
-	seeds := map[int][]string{
-		0:  {`{"email":"x@example.com","key":"evil","metadata":{"plan":"pro"},"referred_by":"JANE20"}`},
-		1:  {`{"email":"y@example.com","key":"y","name":"Y"}`},
-		2:  {`{"name":"Bob","metadata":{"plan":"pro","seats":null}}`},
-		3:  {`{"customer_key":"ann","destination_url":"https://yoursite.com/pricing"}`},
-		4:  {`{"reward_type":"credit","amount":5,"currency":"USD","min_amount":20}`},
-		5:  {`{"amount":7,"min_amount":1}`},
-		6:  {`{"customer_key":"bob","key":"o2","amount":45.00,"metadata":{"order":"o2"}}`},
-		7:  {`{"amount":1,"reason":"partial"}`},
-		8:  {`{"amount":1,"note":"goodwill"}`},
-		9:  {`{"amount":1}`},
-		10: {`{"name":"Acme 2","cookie_days":30}`},
-		11: {`{}`},
-		12: {`{"reason":"fraud"}`},
-		13: {`{}`},
+// specOperations lists api/openapi.yaml's operations (TestOpenAPICoversEveryRoute
+// keeps them equal to routes.go).
+func specOperations(f *testing.F) []specOp {
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
+	if err != nil {
+		f.Fatal(err)
 	}
-	for _, m := range meta {
-		seeds[0] = append(seeds[0], `{"email":"x@example.com","key":"evil","metadata":`+m+`}`)
-		seeds[1] = append(seeds[1], `{"email":"x@example.com","key":"evil","metadata":`+m+`}`)
-		seeds[2] = append(seeds[2], `{"metadata":`+m+`}`)
-		seeds[6] = append(seeds[6], `{"customer_key":"bob","key":"o3","amount":10,"metadata":`+m+`}`)
-	}
-	for _, a := range amounts {
-		seeds[4] = append(seeds[4], `{"reward_type":"credit","amount":`+a+`}`, `{"reward_type":"credit","amount":1,"min_amount":`+a+`}`)
-		seeds[5] = append(seeds[5], `{"amount":`+a+`}`)
-		seeds[6] = append(seeds[6], `{"customer_key":"bob","key":"o4","amount":`+a+`}`)
-		seeds[7] = append(seeds[7], `{"amount":`+a+`}`)
-		seeds[8] = append(seeds[8], `{"amount":`+a+`}`)
-		seeds[9] = append(seeds[9], `{"amount":`+a+`}`)
-	}
-	for i := range fuzzEndpoints {
-		seeds[i] = append(seeds[i], ``, `null`, `[]`, `"x"`, `{"name":"`+huge+`"}`, "{\"name\":\"\xff\"}", `{"a":`, deep)
-	}
-	return seeds
-}
-
-// FuzzBodies sends arbitrary bodies to every POST and PUT endpoint of the
-// API, through the real handler on real databases (SQLite, and PostgreSQL
-// when ADVOCATE_TEST_POSTGRES is set), and checks that none is answered
-// 5xx (or panics), and that a refused request (4xx) writes nothing.
-//
-// Minimizing a large new input replays it many times; a short
-// -fuzzminimizetime keeps the search moving:
-//
-//	go test -run XXX -fuzz FuzzBodies -fuzztime 60s -fuzzminimizetime 5s -parallel 2 ./internal/httpapi/
-func FuzzBodies(f *testing.F) {
-	var apis []*fuzzAPI
-	for _, engine := range storetest.Engines(f) {
-		apis = append(apis, newFuzzAPI(f, engine))
-	}
-	for i, bodies := range fuzzSeeds() {
-		for _, b := range bodies {
-			f.Add(uint8(i), []byte(b))
+	var out []specOp
+	for path, item := range doc.Paths.Map() {
+		for _, method := range []string{"GET", "POST", "PUT", "DELETE"} {
+			op := item.GetOperation(method)
+			if op == nil {
+				continue
+			}
+			so := specOp{method: method, path: path}
+			for _, p := range slices.Concat(item.Parameters, op.Parameters) {
+				switch p.Value.In {
+				case "path":
+					so.pathParams = append(so.pathParams, p.Value.Name)
+				case "query":
+					so.query = append(so.query, p.Value.Name)
+				}
+			}
+			out = append(out, so)
 		}
 	}
-	f.Fuzz(func(t *testing.T, endpoint uint8, body []byte) {
-		ep := fuzzEndpoints[int(endpoint)%len(fuzzEndpoints)]
-		for _, a := range apis {
-			path := strings.NewReplacer("{rule}", a.ruleID, "{reward}", a.reward).Replace(ep.path)
-			key := a.sk
-			if ep.publishable {
-				key = a.pk
+	slices.SortFunc(out, func(a, b specOp) int { return strings.Compare(a.method+a.path, b.method+b.path) })
+	return out
+}
+
+type specOp struct {
+	method, path string
+	pathParams   []string
+	query        []string
+}
+
+// fill puts values into the path's wildcards: seg (escaped) into the one
+// named bad, fixtures into the others.
+func (op specOp) fill(bad, seg string) string {
+	fixtures := map[string]string{"key": "jane", "code": "JANE20"}
+	out := op.path
+	for _, p := range op.pathParams {
+		v := fixtures[p]
+		if v == "" {
+			v = "nosuch"
+		}
+		if p == bad {
+			v = url.PathEscape(seg)
+		}
+		out = strings.ReplaceAll(out, "{"+p+"}", v)
+	}
+	return out
+}
+
+// FuzzPathSegment puts a fuzzed segment into every path parameter of
+// every operation: never a 5xx, and a refused request writes nothing.
+func FuzzPathSegment(f *testing.F) {
+	for _, s := range []string{"jane", "\x00", "a\x00b", "\xff", "JANE20", "..", "%00", "é", strings.Repeat("k", 300), "a/b", " ", ""} {
+		f.Add(s)
+	}
+	ops := specOperations(f)
+	envs := fuzzEnvs(f)
+	f.Fuzz(func(t *testing.T, seg string) {
+		for _, fe := range envs {
+			for _, op := range ops {
+				for _, p := range op.pathParams {
+					var body []byte
+					if op.method == "POST" || op.method == "PUT" {
+						body = []byte(`{}`)
+					}
+					before := fe.rows(t)
+					w := fe.serve(fe.request(op.method, op.fill(p, seg), fe.sk, body))
+					if w.Code >= 500 {
+						t.Fatalf("%s: %s %s with %s=%q: %d %s", fe.engine, op.method, op.path, p, seg, w.Code, w.Body)
+					}
+					if w.Code >= 400 {
+						if d := cmp.Diff(before, fe.rows(t)); d != "" {
+							t.Errorf("%s: refused %s %s (%d) wrote rows: %s", fe.engine, op.method, op.fill(p, seg), w.Code, d)
+						}
+					}
+				}
 			}
-			before := a.fingerprint(t)
-			status, out := a.send(ep.method, path, key, body)
-			if status >= 500 {
-				t.Fatalf("%s: %s %s %q: %d %s", a.engine, ep.method, path, body, status, out)
-			}
-			if status >= 400 {
-				if after := a.fingerprint(t); after != before {
-					t.Fatalf("%s: %s %s %q was refused (%d %s) but wrote: before %s, after %s",
-						a.engine, ep.method, path, body, status, out, before, after)
+		}
+	})
+}
+
+// FuzzCursor sends fuzzed cursors and limits, as they come and wrapped as
+// this API wraps its cursors, to every listing: never a 5xx.
+func FuzzCursor(f *testing.F) {
+	for _, s := range []struct{ cursor, limit string }{
+		{"", "20"}, {"Y3VzXzAw", "1"}, {"cus_\x00", "100"}, {"\xff\xfe", "0"}, {"txn_é", "-1"}, {"rwd_" + strings.Repeat("9", 70), "1e3"},
+		{"ent_01", "%00"}, {"=====", "\x00"},
+	} {
+		f.Add(s.cursor, s.limit)
+	}
+	var lists []specOp
+	for _, op := range specOperations(f) {
+		if op.method == "GET" && slices.Contains(op.query, "cursor") {
+			lists = append(lists, op)
+		}
+	}
+	if len(lists) < 4 {
+		f.Fatalf("found only %d listings with a cursor", len(lists))
+	}
+	envs := fuzzEnvs(f)
+	f.Fuzz(func(t *testing.T, cursor, limit string) {
+		for _, fe := range envs {
+			for _, op := range lists {
+				for _, prefix := range []string{"", "cus_", "txn_", "rwd_", "ent_"} {
+					c := cursor
+					if prefix != "" {
+						c = base64.RawURLEncoding.EncodeToString([]byte(prefix + cursor))
+					}
+					target := op.fill("", "") + "?cursor=" + url.QueryEscape(c) + "&limit=" + url.QueryEscape(limit)
+					if w := fe.serve(fe.request("GET", target, fe.sk, nil)); w.Code >= 500 {
+						t.Fatalf("%s: GET %s: %d %s", fe.engine, target, w.Code, w.Body)
+					}
 				}
 			}
 		}

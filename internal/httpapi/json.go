@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/advocate-oss/advocate/internal/referral"
@@ -44,17 +45,21 @@ func readBody(r *http.Request) ([]byte, error) {
 }
 
 // decode reads body into v strictly: one JSON object, no unknown fields, no
-// trailing data, every type right. Each failure names what is wrong.
+// trailing data, every type right, and every string storable text (no NUL,
+// valid UTF-8). Each failure names what is wrong.
 func decode(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return errEmptyBody
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := json.NewDecoder(bytes.NewReader(markInvalidUTF8(body)))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
 		if _, err := dec.Token(); err != io.EOF {
 			return referral.Errorf(referral.KindMalformed, "malformed_json", "The body must hold exactly one JSON object.")
+		}
+		if field := badText(reflect.ValueOf(v), ""); field != "" {
+			return badTextError(field)
 		}
 		return nil
 	}

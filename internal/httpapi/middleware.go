@@ -57,6 +57,7 @@ func (s *Server) route(mux *http.ServeMux, pattern string, acc access, h handler
 	if method == http.MethodPost && acc != public {
 		next = s.idempotent(next)
 	}
+	next = checkText(wildcards(pattern), next)
 	if acc != public {
 		next = s.authenticate(acc, next)
 	}

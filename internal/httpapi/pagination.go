@@ -31,7 +31,7 @@ func page(r *http.Request, idPrefix string) (store.Page, error) {
 	}
 	if v := q.Get("cursor"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || !strings.HasPrefix(string(b), idPrefix+"_") || len(b) > 64 {
+		if err != nil || !strings.HasPrefix(string(b), idPrefix+"_") || len(b) > 64 || !referral.ValidText(string(b)) {
 			return p, &referral.Error{Kind: referral.KindMalformed, Code: "invalid_cursor",
 				Message: "The cursor is not one this API returned; pass next_cursor from the previous page.",
 				Fields:  map[string]string{"cursor": "Unknown cursor."}}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/store"
 )
 
 // problem is an RFC 9457 problem document with Advocate's machine code and
@@ -37,6 +38,9 @@ const problemTypeBase = "https://advocate.dev/problems/"
 // a generic 500 that leaks nothing.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := referral.AsError(err)
+	if !ok && store.BadText(err) {
+		e, ok = errBadText, true
+	}
 	if !ok || kindStatus[e.Kind] == 0 {
 		if errors.Is(err, r.Context().Err()) {
 			s.Log.InfoContext(r.Context(), "request canceled", "err", err)
@@ -68,4 +72,5 @@ var (
 	errSecretKeyRequired = referral.Errorf(referral.KindForbidden, "secret_key_required",
 		"This endpoint needs a secret key (sk_…); publishable keys may only be used by the browser SDK.")
 	errNotFound = referral.Errorf(referral.KindNotFound, "not_found", "No such endpoint. See /openapi.yaml for the API.")
+	errBadText  = referral.Errorf(referral.KindInvalid, "invalid_text", "A value holds a NUL character or invalid UTF-8.")
 )

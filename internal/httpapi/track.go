@@ -46,17 +46,10 @@ func (s *Server) shortLink(w http.ResponseWriter, r *http.Request) error {
 				HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 		}
 		s.clicks.Record(referral.Click{ProgramID: target.ProgramID, LinkID: target.LinkID, Source: referral.ClickShortLink,
-			Visitor: visitor, Referrer: clip(r.Referer(), 500), UserAgent: clip(r.UserAgent(), 300), At: s.DB.Now().UTC()})
+			Visitor: visitor, Referrer: r.Referer(), UserAgent: r.UserAgent(), At: s.DB.Now().UTC()})
 	}
 	http.Redirect(w, r, target.URL, http.StatusFound)
 	return nil
-}
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
 
 // maxBeaconBytes caps a click beacon's body.
@@ -112,8 +105,8 @@ func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) error {
 					visitor = track.Fingerprint(ip, r.UserAgent())
 				}
 				s.clicks.Record(referral.Click{ProgramID: prog.ID, LinkID: target.LinkID, Source: referral.ClickSDK,
-					Visitor: visitor, LandingURL: clip(in.URL, 1000), Referrer: clip(in.Referrer, 500),
-					UserAgent: clip(r.UserAgent(), 300), At: now})
+					Visitor: visitor, LandingURL: in.URL, Referrer: in.Referrer,
+					UserAgent: r.UserAgent(), At: now})
 			}
 		}
 	}

@@ -25,7 +25,19 @@ import (
 // are bumped once, in id order so that two nodes never wait on each
 // other's links. (Multi-row INSERTs were no faster: the SQLite driver
 // looks up every parameter's name by a linear scan.)
+//
+// A click whose texts PostgreSQL would refuse (NUL, invalid UTF-8) fails
+// the batch on both engines alike, before anything is written. An empty
+// batch still runs its (empty) transaction: the recorder writes one to
+// tell a bad click from a database that is down.
 func (db *DB) InsertClicks(ctx context.Context, clicks []referral.Click) error {
+	for i, c := range clicks {
+		for _, s := range []string{c.ProgramID, c.LinkID, c.Source, c.Visitor, c.LandingURL, c.Referrer, c.UserAgent} {
+			if !referral.ValidText(s) {
+				return fmt.Errorf("record click %d of %d: %w", i+1, len(clicks), errBadText)
+			}
+		}
+	}
 	return db.InTx(ctx, func(tx *Tx) error {
 		type visit struct {
 			link, visitor string

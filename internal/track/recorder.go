@@ -34,8 +34,8 @@ type Recorder struct {
 	batch    int
 	every    time.Duration
 
-	// dropped counts clicks lost to a full buffer; failed, clicks whose
-	// batch could not be written.
+	// dropped counts clicks lost to a full buffer; failed, clicks the
+	// database refused (alone: see insert) or could not take at all.
 	dropped, failed atomic.Int64
 
 	mu     sync.Mutex
@@ -53,8 +53,32 @@ func NewRecorder(store Store, log *slog.Logger) *Recorder {
 // from the same visitor on the landing page is taken as the same visit.
 const echoWindow = 30 * time.Second
 
-// Record queues a click without waiting.
+// Limits of a click's texts, in bytes.
+const (
+	maxURLBytes       = 1000
+	maxReferrerBytes  = 500
+	maxUserAgentBytes = 300
+	maxIDBytes        = 64
+)
+
+// clean makes every text of c storable on both engines before it is
+// queued: one NUL or broken UTF-8 sequence would otherwise fail the whole
+// batch it lands in on PostgreSQL.
+func clean(c referral.Click) referral.Click {
+	c.ProgramID = referral.CleanText(c.ProgramID, maxIDBytes)
+	c.LinkID = referral.CleanText(c.LinkID, maxIDBytes)
+	c.Source = referral.CleanText(c.Source, maxIDBytes)
+	c.Visitor = referral.CleanText(c.Visitor, maxIDBytes)
+	c.LandingURL = referral.CleanText(c.LandingURL, maxURLBytes)
+	c.Referrer = referral.CleanText(c.Referrer, maxReferrerBytes)
+	c.UserAgent = referral.CleanText(c.UserAgent, maxUserAgentBytes)
+	return c
+}
+
+// Record queues a click without waiting. Its texts are cleaned and
+// clipped here, so callers may pass them as they came.
 func (r *Recorder) Record(c referral.Click) {
+	c = clean(c)
 	if c.Source == referral.ClickShortLink {
 		r.mu.Lock()
 		r.recent[c.LinkID+"|"+c.Visitor] = c.At
@@ -123,10 +147,7 @@ func (r *Recorder) Run(ctx context.Context) {
 			if len(pending) == 0 {
 				return
 			}
-			if err := r.store.InsertClicks(context.WithoutCancel(ctx), pending); err != nil {
-				r.failed.Add(int64(len(pending)))
-				r.log.Error("record clicks", "err", err, "count", len(pending))
-			}
+			r.insert(context.WithoutCancel(ctx), pending)
 			pending = pending[:0]
 		}
 	}
@@ -144,6 +165,49 @@ func (r *Recorder) Run(ctx context.Context) {
 			write()
 			close(done)
 		}
+	}
+}
+
+// insert writes a batch. Should it fail, its halves are written apart,
+// down to single clicks, so that one bad click costs only itself and
+// never the good ones that shared its batch; the clicks that still fail
+// are counted and logged once per batch. When not even an empty batch can
+// be written, the database is at fault, not a click: the batch is lost
+// whole rather than retried click by click against a database that is down.
+func (r *Recorder) insert(ctx context.Context, batch []referral.Click) {
+	first := r.store.InsertClicks(ctx, batch)
+	if first == nil {
+		return
+	}
+	lost := 0
+	if r.store.InsertClicks(ctx, nil) != nil {
+		lost = len(batch)
+		r.failed.Add(int64(lost))
+		r.log.Error("record clicks", "err", first, "lost", lost, "count", len(batch))
+		return
+	}
+	var write func(part []referral.Click)
+	write = func(part []referral.Click) {
+		if len(part) == 0 {
+			return
+		}
+		err := r.store.InsertClicks(ctx, part)
+		if err == nil {
+			return
+		}
+		if len(part) > 1 {
+			write(part[:len(part)/2])
+			write(part[len(part)/2:])
+			return
+		}
+		lost++
+		first = err
+	}
+	write(batch[:len(batch)/2])
+	write(batch[len(batch)/2:])
+	if lost > 0 {
+		r.failed.Add(int64(lost))
+		r.log.Error("record clicks", "err", first, "lost", lost, "count", len(batch))
 	}
 }
 

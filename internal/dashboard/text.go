@@ -1,0 +1,60 @@
+package dashboard
+
+import (
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/advocate-oss/advocate/internal/referral"
+)
+
+// checkText refuses, before any handler runs, a request whose path, query
+// or form holds text PostgreSQL cannot store (NUL, invalid UTF-8), which
+// SQLite would keep: both engines then answer alike and no page needs a
+// check of its own. A path that cannot exist is a 404; a parameter or
+// form field a 422 that names it.
+func (d *Dashboard) checkText(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !referral.ValidText(r.URL.Path) {
+			d.fail(w, r, http.StatusNotFound, "No such page.")
+			return
+		}
+		if name, ok := badValue(r.URL.Query()); ok {
+			d.fail(w, r, http.StatusUnprocessableEntity, "The parameter “"+name+"” holds a NUL character or invalid UTF-8.")
+			return
+		}
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); r.Method == http.MethodPost && mt == "application/x-www-form-urlencoded" {
+			if err := r.ParseForm(); err != nil {
+				d.fail(w, r, http.StatusBadRequest, "The form could not be read.")
+				return
+			}
+			if name, ok := badValue(r.PostForm); ok {
+				d.fail(w, r, http.StatusUnprocessableEntity, "The field “"+name+"” holds a NUL character or invalid UTF-8.")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// badValue returns the first name (in order) whose name or values are not
+// storable text; a bad name is shown cleaned.
+func badValue(v url.Values) (string, bool) {
+	names := make([]string, 0, len(v))
+	for k := range v {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		bad := !referral.ValidText(k)
+		for _, s := range v[k] {
+			bad = bad || !referral.ValidText(s)
+		}
+		if bad {
+			return strings.TrimSpace(referral.CleanText(k, 64)), true
+		}
+	}
+	return "", false
+}

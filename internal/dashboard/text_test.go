@@ -1,0 +1,78 @@
+package dashboard_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestBadTextRefused sends a NUL and invalid UTF-8 in the path segments,
+// query parameters and form fields of every dashboard route (read from
+// routes.go): PostgreSQL would refuse them with a 500 where SQLite stores
+// them, so both must answer alike with a 4xx and change nothing.
+func TestBadTextRefused(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		e.customer("jane", "Jane Doe", "")
+		c := e.asOwner(t)
+		before := rowCounts(t, e)
+		for _, bad := range []struct{ name, escaped, raw string }{{"NUL", "a%00b", "a\x00b"}, {"invalid UTF-8", "a%FFb", "a\xffb"}} {
+			for _, method := range []string{"GET", "POST"} {
+				for _, pattern := range routes(t, method) {
+					path := fill(pattern, e.program.ID)
+					var send func(path string, form url.Values) *page
+					if method == "GET" {
+						send = func(path string, _ url.Values) *page { return c.get(path) }
+					} else {
+						send = func(path string, form url.Values) *page { return c.post(path, form) }
+					}
+					form := url.Values{"name": {"Spring"}, "note": {"thanks"}}
+					for _, seg := range strings.Split(strings.Trim(path, "/"), "/")[1:] {
+						if seg == "x" || seg == e.program.ID {
+							t.Run(bad.name+" as "+seg+" in "+method+" "+pattern, func(t *testing.T) {
+								p := strings.Replace(path, "/"+seg+"/", "/"+bad.escaped+"/", 1)
+								if strings.HasSuffix(path, "/"+seg) {
+									p = strings.TrimSuffix(path, seg) + bad.escaped
+								}
+								send(p, form).want(t, http.StatusNotFound)
+							})
+						}
+					}
+					for _, param := range []string{"q", "after", "ledger_after", "status", "filter", "next", "pid"} {
+						t.Run(bad.name+" in ?"+param+" of "+method+" "+pattern, func(t *testing.T) {
+							send(path+"?"+param+"="+bad.escaped, form).want(t, http.StatusUnprocessableEntity).has(t, param)
+						})
+					}
+					if method == "POST" {
+						for _, field := range []string{"name", "note", "reason", "email", "amount", "currency", "website_url"} {
+							t.Run(bad.name+" in field "+field+" of "+pattern, func(t *testing.T) {
+								f := url.Values{field: {bad.raw}}
+								send(path, f).want(t, http.StatusUnprocessableEntity).has(t, field)
+							})
+						}
+					}
+				}
+			}
+		}
+		if diff := cmp.Diff(before, rowCounts(t, e)); diff != "" {
+			t.Errorf("refused requests wrote rows (-before +after):\n%s", diff)
+		}
+	})
+}
+
+// rowCounts counts the rows of the tables the dashboard writes.
+func rowCounts(t *testing.T, e *env) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, table := range []string{"programs", "api_keys", "customers", "referral_links", "events", "admins",
+		"reward_rules", "transactions", "refunds", "rewards", "ledger_entries"} {
+		var n int
+		if err := e.db.ReadStats().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out[table] = n
+	}
+	return out
+}
