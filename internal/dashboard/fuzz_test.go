@@ -103,7 +103,7 @@ func FuzzDashboard(f *testing.F) {
 		f.Cleanup(func() { cancel(); <-done })
 		d := dashboard.New(fd.db, log, "http://dash.example")
 		d.OnLinksChanged = api.ForgetLinks
-		fd.h = d.Wrap(api.Handler())
+		fd.h = d.Wrap(api.Handler(), api.Instrument)
 		err := fd.db.InTx(ctx, func(tx *store.Tx) error {
 			_, err := tx.CreateAdmin(ctx, ownerEmail, password, store.RoleOwner)
 			return err
