@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/advocate-oss/advocate/api"
 	"github.com/advocate-oss/advocate/internal/httpapi"
+	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
 )
@@ -323,6 +325,48 @@ func FuzzCursor(f *testing.F) {
 						t.Fatalf("%s: GET %s: %d %s", fe.engine, target, w.Code, w.Body)
 					}
 				}
+			}
+		}
+	})
+}
+
+// FuzzWidgetHash asks for the widget with a fuzzed customer key and hash:
+// never a 5xx, and a 200 only when the hash is the one the program's
+// widget secret gives for that key (in either case of hex digits), so that
+// no hash can be forged or reused for another customer.
+func FuzzWidgetHash(f *testing.F) {
+	envs := fuzzEnvs(f)
+	for _, s := range []struct{ key, hash string }{
+		{"jane", ""}, {"jane", "00"}, {"jane", strings.Repeat("0", 64)}, {"jane\x00", ""}, {"", "x"},
+		{"JANE", ""}, {"jane ", ""}, {"\xff", "\xff"}, {"jane", strings.Repeat("g", 64)},
+	} {
+		f.Add(s.key, s.hash)
+	}
+	secrets := map[*fuzzEnv]string{}
+	for _, fe := range envs {
+		var out struct {
+			Program struct {
+				WidgetSecret string `json:"widget_secret"`
+			} `json:"program"`
+		}
+		w := fe.serve(fe.request("GET", "/v1/program", fe.sk, nil))
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || out.Program.WidgetSecret == "" {
+			f.Fatalf("%s: widget secret: %v %s", fe.engine, err, w.Body)
+		}
+		secrets[fe] = out.Program.WidgetSecret
+		// jane's own hash is a seed too, so the accepted path is fuzzed.
+		f.Add("jane", (&referral.Program{WidgetSecret: out.Program.WidgetSecret}).CustomerHash("jane"))
+	}
+	f.Fuzz(func(t *testing.T, key, hash string) {
+		for _, fe := range envs {
+			target := "/v1/widget?customer_key=" + url.QueryEscape(key) + "&customer_hash=" + url.QueryEscape(hash)
+			w := fe.serve(fe.request("GET", target, fe.pk, nil))
+			if w.Code >= 500 {
+				t.Fatalf("%s: GET %s: %d %s", fe.engine, target, w.Code, w.Body)
+			}
+			want := (&referral.Program{WidgetSecret: secrets[fe]}).CustomerHash(key)
+			if w.Code == http.StatusOK && strings.ToLower(hash) != want {
+				t.Fatalf("%s: the widget showed %q for hash %q, which is not its hash", fe.engine, key, hash)
 			}
 		}
 	})
