@@ -157,9 +157,13 @@ func (r *report) finishPackage(e event) {
 	delete(r.output, id)
 }
 
+// printLog prints what a test wrote, without go test's "=== RUN" and
+// similar progress lines.
 func (r *report) printLog(id string) {
 	for _, l := range r.output[id] {
-		fmt.Fprint(r.out, l)
+		if !strings.HasPrefix(l, "=== ") {
+			fmt.Fprint(r.out, l)
+		}
 	}
 }
 
