@@ -58,6 +58,9 @@ require=()
 gofmt_out=$(gofmt -l cmd internal scripts api web 2>/dev/null)
 [[ -z $gofmt_out ]] || { echo "gofmt -l lists files to format:"; echo "$gofmt_out"; exit 1; } >&2
 go vet ./...
+# staticcheck at a pinned version, run from the module proxy so that it
+# does not join the project's own dependencies.
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 go build -o /tmp/advocate-testreport ./scripts/testreport
 report() { /tmp/advocate-testreport "$@"; }
 

@@ -219,14 +219,6 @@ func (b *tab) pageShot(name string) {
 
 func ptr[T any](v T) *T { return &v }
 
-// signIn signs in through the form and waits for the dashboard.
-func (b *tab) signIn(s *site, email string) {
-	b.t.Helper()
-	b.open(s.url + "/dashboard/login")
-	b.fill("#email", email, "#password", adminPassword)
-	b.submit(`form[action="/dashboard/login"] button[type=submit]`, `!location.pathname.startsWith('/dashboard/login')`)
-}
-
 // editableForms lists the forms on the page that could change something:
 // POST forms other than sign-out with a control that is enabled and shown.
 const editableForms = `[...document.forms]

@@ -15,11 +15,10 @@ import (
 // dashboardFixture is a program where jane referred bob and carl, a
 // signup rule gave jane a pending credit for each, and dan came on his own.
 type dashboardFixture struct {
-	p                     *referral.Program
-	jane, bob, carl, dan  *referral.Customer
-	ann                   *referral.Customer // named with LIKE wildcards
-	extraCode             string             // an extra link of dan's
-	janePending, danExtra int64
+	p                    *referral.Program
+	jane, bob, carl, dan *referral.Customer
+	ann                  *referral.Customer // named with LIKE wildcards
+	extraCode            string             // an extra link of dan's
 }
 
 func newDashboardFixture(t *testing.T, db *store.DB) *dashboardFixture {
