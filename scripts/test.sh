@@ -76,9 +76,9 @@ report() { /tmp/advocate-testreport "$@"; }
 # The report prints each seed, to replay a failure with -sim.seed.
 summary=$(mktemp)
 {
-  go test -race -count=1 -json "$@" "${pkgs[@]}"
+  go test -race -count=1 -timeout 30m -json "$@" "${pkgs[@]}"
   if ((${#pkgs[@]})); then
-    go test -count=1 -json -run '^TestSimulation$' ./internal/store/
+    go test -count=1 -timeout 30m -json -run '^TestSimulation$' ./internal/store/
   fi
 } 2>&1 | report -strict "${require[@]}" -summary "$summary"
 
