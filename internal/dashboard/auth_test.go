@@ -575,3 +575,85 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	})
 }
+
+// signInFrom posts a sign-in straight to d as if from addr, so that a test
+// can pick any address and fire many at once.
+func signInFrom(d *dashboard.Dashboard, addr, email, pw string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/dashboard/login",
+		strings.NewReader(url.Values{"email": {email}, "password": {pw}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.RemoteAddr = addr + ":40000"
+	rec := httptest.NewRecorder()
+	d.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+// Guesses fired all at once when a delay ends must not each get their
+// password checked: the check and the count are one step, so a burst gets
+// the free tries left and one more, and every other request waits.
+func TestSignInParallelGuesses(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		tests := []struct {
+			name     string
+			accounts int // the burst spreads over this many accounts
+			before   int // failures one by one before the burst
+			checked  int // at most this many of the burst reach the password check
+		}{
+			{name: "one account after its free tries", accounts: 1, before: 5, checked: 1},
+			{name: "one account from fresh", accounts: 1, before: 0, checked: 6},
+			{name: "many accounts from one address", accounts: 20, before: 5, checked: 1},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				d := dashboard.New(e.db, slog.New(slog.NewTextHandler(io.Discard, nil)), "https://advocate.example.com")
+				addr := fmt.Sprintf("198.51.100.%d", i+1)
+				email := func(n int) string { return fmt.Sprintf("burst%d-%d@example.com", i, n%tt.accounts) }
+				for n := range tt.before {
+					if rec := signInFrom(d, addr, email(0), "guess"); rec.Code != http.StatusUnauthorized {
+						t.Fatalf("failure %d: status %d, want 401", n+1, rec.Code)
+					}
+				}
+				// Two windows: the burst at the start, and another when the
+				// delay it earned has passed.
+				for window := range 2 {
+					codes, retry := make([]int, 20), make([]string, 20)
+					var wg sync.WaitGroup
+					start := make(chan struct{})
+					for n := range codes {
+						wg.Go(func() {
+							<-start
+							rec := signInFrom(d, addr, email(n), "guess")
+							codes[n], retry[n] = rec.Code, rec.Header().Get("Retry-After")
+						})
+					}
+					close(start)
+					wg.Wait()
+					checked, limited := 0, 0
+					var wait time.Duration
+					for n, code := range codes {
+						switch code {
+						case http.StatusUnauthorized:
+							checked++
+						case http.StatusTooManyRequests:
+							limited++
+							secs, err := strconv.Atoi(retry[n])
+							if err != nil || secs < 1 {
+								t.Fatalf("429 with Retry-After %q", retry[n])
+							}
+							wait = max(wait, time.Duration(secs)*time.Second)
+						default:
+							t.Fatalf("status %d, want 401 or 429", code)
+						}
+					}
+					if checked > tt.checked || checked == 0 {
+						t.Errorf("window %d: %d of 20 guesses reached the password check, want 1 to %d", window, checked, tt.checked)
+					}
+					if window == 0 {
+						e.clock.advance(wait)
+					}
+				}
+			})
+		}
+	})
+}
