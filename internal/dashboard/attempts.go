@@ -86,7 +86,8 @@ func (a *attempts) delay(n int) time.Duration {
 	return min(d, a.ceiling)
 }
 
-// reset forgets failures after a successful sign-in.
+// reset forgets failures after a successful sign-in: for the keys that
+// belong to the signed-in account alone.
 func (a *attempts) reset(keys ...string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -110,7 +110,8 @@ func TestSessionCookieSecure(t *testing.T) {
 // Failed sign-ins slow down further tries per account and per address
 // with a short, growing delay, never a lock: an attacker who knows an
 // admin's email costs that admin a few minutes at most, and nothing at all
-// from an address the admin signed in from before.
+// at an address the admin signed in from before (unless the attacker is
+// there too, see TestSignInKnownAddress).
 func TestSignInRateLimit(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, e *env) {
@@ -164,16 +165,19 @@ func TestSignInRateLimit(t *testing.T) {
 			signIn(attacker, ownerEmail, password).want(t, http.StatusTooManyRequests)
 			signIn(from("127.0.0.5"), ownerEmail, password).want(t, http.StatusSeeOther)
 		})
-		t.Run("a success forgets earlier failures", func(t *testing.T) {
+		// The address is not forgotten: it may be shared, and whoever
+		// signs in there could otherwise clear it for a guesser.
+		t.Run("a success forgets the account's failures, not the address's", func(t *testing.T) {
 			c := from("127.0.0.6")
 			for range 5 {
 				signIn(c, viewerEmail, "guess").want(t, http.StatusUnauthorized)
 			}
 			signIn(c, viewerEmail, password).want(t, http.StatusSeeOther)
 			for range 5 {
-				signIn(c, viewerEmail, "guess").want(t, http.StatusUnauthorized)
+				signIn(from("127.0.0.10"), viewerEmail, "guess").want(t, http.StatusUnauthorized)
 			}
-			signIn(c, viewerEmail, password).want(t, http.StatusSeeOther)
+			signIn(c, ownerEmail, "guess").want(t, http.StatusUnauthorized)
+			signIn(c, ownerEmail, password).want(t, http.StatusTooManyRequests)
 		})
 	})
 }
@@ -652,6 +656,84 @@ func TestSignInParallelGuesses(t *testing.T) {
 					if window == 0 {
 						e.clock.advance(wait)
 					}
+				}
+			})
+		}
+	})
+}
+
+// An address the admin signed in from before may be shared: an office or
+// carrier NAT, or the proxy's address when no proxy is trusted. Guesses
+// from there are still delayed per account and address, even when the
+// guesser signs into an account of their own between tries; only a
+// guesser elsewhere leaves the admin's usual address alone.
+func TestSignInKnownAddress(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		const home, elsewhere = "10.0.0.1", "203.0.113.9"
+		tests := []struct {
+			name string
+			// attack runs against a fresh dashboard where the owner last
+			// signed in from home.
+			attack func(t *testing.T, d *dashboard.Dashboard)
+			// then the owner signs in from here...
+			from string
+			// ...with this answer.
+			want int
+		}{
+			{name: "a guesser at the owner's address who signs into their own account is delayed",
+				attack: func(t *testing.T, d *dashboard.Dashboard) {
+					checked := 0
+					for n := range 30 {
+						if n%4 == 3 { // the guesser's own account, to reset what a success resets
+							signInFrom(d, home, viewerEmail, password)
+							continue
+						}
+						switch code := signInFrom(d, home, ownerEmail, "guess").Code; code {
+						case http.StatusUnauthorized:
+							checked++
+						case http.StatusTooManyRequests:
+						default:
+							t.Fatalf("guess %d: status %d", n, code)
+						}
+					}
+					if checked > 6 {
+						t.Errorf("%d guesses at the owner's password reached the check without delay, want at most 6", checked)
+					}
+				},
+				from: home, want: http.StatusTooManyRequests},
+			{name: "a guesser elsewhere does not delay the owner at home",
+				attack: func(t *testing.T, d *dashboard.Dashboard) {
+					for n := 0; n < 30; n++ {
+						rec := signInFrom(d, elsewhere, ownerEmail, "guess")
+						if rec.Code == http.StatusTooManyRequests {
+							secs, _ := strconv.Atoi(rec.Header().Get("Retry-After"))
+							e.clock.advance(time.Duration(secs) * time.Second)
+							n--
+						}
+					}
+					if code := signInFrom(d, "203.0.113.10", ownerEmail, password).Code; code != http.StatusTooManyRequests {
+						t.Errorf("owner at a new address: status %d, want 429", code)
+					}
+				},
+				from: home, want: http.StatusSeeOther},
+			{name: "the owner's own typos at home are delayed by the pair limit",
+				attack: func(t *testing.T, d *dashboard.Dashboard) {
+					for range 6 {
+						signInFrom(d, home, ownerEmail, "typo")
+					}
+				},
+				from: home, want: http.StatusTooManyRequests},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				d := dashboard.New(e.db, slog.New(slog.NewTextHandler(io.Discard, nil)), "https://advocate.example.com")
+				if code := signInFrom(d, home, ownerEmail, password).Code; code != http.StatusSeeOther {
+					t.Fatalf("the owner's first sign-in: status %d", code)
+				}
+				tt.attack(t, d)
+				if code := signInFrom(d, tt.from, ownerEmail, password).Code; code != tt.want {
+					t.Errorf("the owner from %s: status %d, want %d", tt.from, code, tt.want)
 				}
 			})
 		}
