@@ -11,7 +11,8 @@ import (
 // makes the key wait base, then twice as long, up to ceiling. A hard lock
 // would let anyone who knows an admin's email keep them out; a delay of a
 // few minutes at most still leaves a guesser a handful of tries an hour.
-// A success resets the key; a key quiet for forget starts afresh.
+// A try counts as a failure from the start (see try); a success takes it
+// back. A key quiet for forget starts afresh.
 type attempts struct {
 	mu      sync.Mutex
 	free    int
@@ -32,27 +33,25 @@ func newAttempts(free int, base, ceiling, forget time.Duration, now func() time.
 	return &attempts{free: free, base: base, ceiling: ceiling, forget: forget, now: now, keys: map[string]*strikes{}}
 }
 
-// wait reports how long the longest-waiting of keys must still wait
-// before its next try; 0 lets the try go ahead.
-func (a *attempts) wait(keys ...string) time.Duration {
+// try lets a sign-in go ahead when none of keys must wait, and then
+// counts it as a failure of each key at once, under the same lock: a burst
+// of guesses sent when a wait ends gets only the free tries left and one
+// more past the check, since each one counted starts or extends the wait
+// the next one sees. A right password takes the count back (reset,
+// release). started are the keys whose delay this try began, for the
+// caller to tell the admins if the password was wrong.
+func (a *attempts) try(keys ...string) (wait time.Duration, started []string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now()
-	var longest time.Duration
 	for _, k := range keys {
 		if s := a.keys[k]; s != nil && s.until.After(now) {
-			longest = max(longest, s.until.Sub(now))
+			wait = max(wait, s.until.Sub(now))
 		}
 	}
-	return longest
-}
-
-// fail records a failure for every key and returns the keys whose delay
-// has just begun, so that the caller can tell the admins once.
-func (a *attempts) fail(keys ...string) (started []string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := a.now()
+	if wait > 0 {
+		return wait, nil
+	}
 	if len(a.keys) > 10_000 { // forget the idle ones
 		for k, s := range a.keys {
 			if now.Sub(s.last) > a.forget {
@@ -75,7 +74,7 @@ func (a *attempts) fail(keys ...string) (started []string) {
 			}
 		}
 	}
-	return started
+	return 0, started
 }
 
 // delay is the wait after the n-th failure beyond the free ones.
@@ -87,12 +86,34 @@ func (a *attempts) delay(n int) time.Duration {
 	return min(d, a.ceiling)
 }
 
-// reset forgets failures after a successful sign-in.
+// reset forgets failures after a successful sign-in: for the keys that
+// belong to the signed-in account alone.
 func (a *attempts) reset(keys ...string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, k := range keys {
 		delete(a.keys, k)
+	}
+}
+
+// release takes back the failure a try counted when the try did not fail
+// after all, keeping the key's earlier failures: a shared key, such as an
+// address, must not be cleared by whoever signs in there, or a guesser
+// could clear it with an account of their own. The try was let through,
+// so no wait was owed before it; taking it back leaves none.
+func (a *attempts) release(keys ...string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, k := range keys {
+		s := a.keys[k]
+		if s == nil {
+			continue
+		}
+		if s.fails--; s.fails <= 0 {
+			delete(a.keys, k)
+			continue
+		}
+		s.until = time.Time{}
 	}
 }
 

@@ -18,11 +18,14 @@ func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
 	d.render(w, r, http.StatusOK, "login", &view{Title: "Sign in", Form: url.Values{"next": {safeNext(r.URL.Query().Get("next"))}}})
 }
 
-// login signs an admin in. Failures slow down further tries per account
-// and per client address with a growing delay (see attempts); an address
-// the account last signed in from is held back only by its own failures,
-// so a guesser elsewhere cannot keep the admin out. Every failure answers
-// the same message.
+// login signs an admin in. Every try counts against the client address
+// and the account until it proves right (see attempts), so that guesses
+// sent all at once are held back like guesses one by one. At an address
+// the account last signed in from, the account is counted for that
+// address alone: a guesser elsewhere cannot keep the admin out there, and
+// a guesser sharing the address (a NAT, or the proxy's address when no
+// proxy is trusted) is still delayed. Every failure answers the same
+// message.
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		d.fail(w, r, http.StatusBadRequest, "The form could not be read.")
@@ -30,12 +33,17 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
 	ip := d.Proxies.IP(r)
-	keys := []string{"ip:" + clientip.Bucket(ip)}
-	if !d.knownAddrs.has(email, ip) {
-		keys = append(keys, "email:"+email)
+	addr := "ip:" + clientip.Bucket(ip)
+	// The IP goes first: it has no spaces, so no email can make another
+	// account's key.
+	account, pair := "email:"+email, "pair:"+ip+" "+email
+	keys := []string{addr, account}
+	if d.knownAddrs.has(email, ip) {
+		keys[1] = pair
 	}
 	form := url.Values{"email": {email}, "next": {safeNext(r.PostForm.Get("next"))}}
-	if wait := d.signIns.wait(keys...); wait > 0 {
+	wait, started := d.signIns.try(keys...)
+	if wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		d.render(w, r, http.StatusTooManyRequests, "login", &view{Title: "Sign in", Form: form,
@@ -44,7 +52,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	token, _, err := d.DB.SignIn(r.Context(), email, r.PostForm.Get("password"))
 	if errors.Is(err, store.ErrBadCredentials) {
-		if started := d.signIns.fail(keys...); len(started) > 0 {
+		if len(started) > 0 {
 			d.Log.WarnContext(r.Context(), "sign-in attempts are being slowed down after repeated failures",
 				"account", email, "address", ip, "keys", started)
 		}
@@ -53,10 +61,16 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		// Not a wrong password: SignIn fails otherwise only before the
+		// password check or after a right one.
+		d.signIns.release(keys...)
 		d.serverError(w, r, err)
 		return
 	}
-	d.signIns.reset(keys[0], "email:"+email)
+	// The account's own keys start afresh; the address keeps the failures
+	// of everyone else there.
+	d.signIns.reset(account, pair)
+	d.signIns.release(addr)
 	d.knownAddrs.add(email, ip)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/dashboard/", HttpOnly: true,
 		Secure: d.secure(r), SameSite: http.SameSiteLaxMode, MaxAge: int(store.SessionMax.Seconds())})

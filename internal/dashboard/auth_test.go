@@ -110,7 +110,8 @@ func TestSessionCookieSecure(t *testing.T) {
 // Failed sign-ins slow down further tries per account and per address
 // with a short, growing delay, never a lock: an attacker who knows an
 // admin's email costs that admin a few minutes at most, and nothing at all
-// from an address the admin signed in from before.
+// at an address the admin signed in from before (unless the attacker is
+// there too, see TestSignInKnownAddress).
 func TestSignInRateLimit(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, e *env) {
@@ -164,16 +165,19 @@ func TestSignInRateLimit(t *testing.T) {
 			signIn(attacker, ownerEmail, password).want(t, http.StatusTooManyRequests)
 			signIn(from("127.0.0.5"), ownerEmail, password).want(t, http.StatusSeeOther)
 		})
-		t.Run("a success forgets earlier failures", func(t *testing.T) {
+		// The address is not forgotten: it may be shared, and whoever
+		// signs in there could otherwise clear it for a guesser.
+		t.Run("a success forgets the account's failures, not the address's", func(t *testing.T) {
 			c := from("127.0.0.6")
 			for range 5 {
 				signIn(c, viewerEmail, "guess").want(t, http.StatusUnauthorized)
 			}
 			signIn(c, viewerEmail, password).want(t, http.StatusSeeOther)
 			for range 5 {
-				signIn(c, viewerEmail, "guess").want(t, http.StatusUnauthorized)
+				signIn(from("127.0.0.10"), viewerEmail, "guess").want(t, http.StatusUnauthorized)
 			}
-			signIn(c, viewerEmail, password).want(t, http.StatusSeeOther)
+			signIn(c, ownerEmail, "guess").want(t, http.StatusUnauthorized)
+			signIn(c, ownerEmail, password).want(t, http.StatusTooManyRequests)
 		})
 	})
 }
@@ -570,6 +574,166 @@ func TestSecurityHeaders(t *testing.T) {
 					if got := h.Get(name); got != want {
 						t.Errorf("%s = %q, want %q", name, got, want)
 					}
+				}
+			})
+		}
+	})
+}
+
+// signInFrom posts a sign-in straight to d as if from addr, so that a test
+// can pick any address and fire many at once.
+func signInFrom(d *dashboard.Dashboard, addr, email, pw string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/dashboard/login",
+		strings.NewReader(url.Values{"email": {email}, "password": {pw}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.RemoteAddr = addr + ":40000"
+	rec := httptest.NewRecorder()
+	d.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+// Guesses fired all at once when a delay ends must not each get their
+// password checked: the check and the count are one step, so a burst gets
+// the free tries left and one more, and every other request waits.
+func TestSignInParallelGuesses(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		tests := []struct {
+			name     string
+			accounts int // the burst spreads over this many accounts
+			before   int // failures one by one before the burst
+			checked  int // at most this many of the burst reach the password check
+		}{
+			{name: "one account after its free tries", accounts: 1, before: 5, checked: 1},
+			{name: "one account from fresh", accounts: 1, before: 0, checked: 6},
+			{name: "many accounts from one address", accounts: 20, before: 5, checked: 1},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				d := dashboard.New(e.db, slog.New(slog.NewTextHandler(io.Discard, nil)), "https://advocate.example.com")
+				addr := fmt.Sprintf("198.51.100.%d", i+1)
+				email := func(n int) string { return fmt.Sprintf("burst%d-%d@example.com", i, n%tt.accounts) }
+				for n := range tt.before {
+					if rec := signInFrom(d, addr, email(0), "guess"); rec.Code != http.StatusUnauthorized {
+						t.Fatalf("failure %d: status %d, want 401", n+1, rec.Code)
+					}
+				}
+				// Two windows: the burst at the start, and another when the
+				// delay it earned has passed.
+				for window := range 2 {
+					codes, retry := make([]int, 20), make([]string, 20)
+					var wg sync.WaitGroup
+					start := make(chan struct{})
+					for n := range codes {
+						wg.Go(func() {
+							<-start
+							rec := signInFrom(d, addr, email(n), "guess")
+							codes[n], retry[n] = rec.Code, rec.Header().Get("Retry-After")
+						})
+					}
+					close(start)
+					wg.Wait()
+					checked, limited := 0, 0
+					var wait time.Duration
+					for n, code := range codes {
+						switch code {
+						case http.StatusUnauthorized:
+							checked++
+						case http.StatusTooManyRequests:
+							limited++
+							secs, err := strconv.Atoi(retry[n])
+							if err != nil || secs < 1 {
+								t.Fatalf("429 with Retry-After %q", retry[n])
+							}
+							wait = max(wait, time.Duration(secs)*time.Second)
+						default:
+							t.Fatalf("status %d, want 401 or 429", code)
+						}
+					}
+					if checked > tt.checked || checked == 0 {
+						t.Errorf("window %d: %d of 20 guesses reached the password check, want 1 to %d", window, checked, tt.checked)
+					}
+					if window == 0 {
+						e.clock.advance(wait)
+					}
+				}
+			})
+		}
+	})
+}
+
+// An address the admin signed in from before may be shared: an office or
+// carrier NAT, or the proxy's address when no proxy is trusted. Guesses
+// from there are still delayed per account and address, even when the
+// guesser signs into an account of their own between tries; only a
+// guesser elsewhere leaves the admin's usual address alone.
+func TestSignInKnownAddress(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		const home, elsewhere = "10.0.0.1", "203.0.113.9"
+		tests := []struct {
+			name string
+			// attack runs against a fresh dashboard where the owner last
+			// signed in from home.
+			attack func(t *testing.T, d *dashboard.Dashboard)
+			// then the owner signs in from here...
+			from string
+			// ...with this answer.
+			want int
+		}{
+			{name: "a guesser at the owner's address who signs into their own account is delayed",
+				attack: func(t *testing.T, d *dashboard.Dashboard) {
+					checked := 0
+					for n := range 30 {
+						if n%4 == 3 { // the guesser's own account, to reset what a success resets
+							signInFrom(d, home, viewerEmail, password)
+							continue
+						}
+						switch code := signInFrom(d, home, ownerEmail, "guess").Code; code {
+						case http.StatusUnauthorized:
+							checked++
+						case http.StatusTooManyRequests:
+						default:
+							t.Fatalf("guess %d: status %d", n, code)
+						}
+					}
+					if checked > 6 {
+						t.Errorf("%d guesses at the owner's password reached the check without delay, want at most 6", checked)
+					}
+				},
+				from: home, want: http.StatusTooManyRequests},
+			{name: "a guesser elsewhere does not delay the owner at home",
+				attack: func(t *testing.T, d *dashboard.Dashboard) {
+					for n := 0; n < 30; n++ {
+						rec := signInFrom(d, elsewhere, ownerEmail, "guess")
+						if rec.Code == http.StatusTooManyRequests {
+							secs, _ := strconv.Atoi(rec.Header().Get("Retry-After"))
+							e.clock.advance(time.Duration(secs) * time.Second)
+							n--
+						}
+					}
+					if code := signInFrom(d, "203.0.113.10", ownerEmail, password).Code; code != http.StatusTooManyRequests {
+						t.Errorf("owner at a new address: status %d, want 429", code)
+					}
+				},
+				from: home, want: http.StatusSeeOther},
+			{name: "the owner's own typos at home are delayed by the pair limit",
+				attack: func(t *testing.T, d *dashboard.Dashboard) {
+					for range 6 {
+						signInFrom(d, home, ownerEmail, "typo")
+					}
+				},
+				from: home, want: http.StatusTooManyRequests},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				d := dashboard.New(e.db, slog.New(slog.NewTextHandler(io.Discard, nil)), "https://advocate.example.com")
+				if code := signInFrom(d, home, ownerEmail, password).Code; code != http.StatusSeeOther {
+					t.Fatalf("the owner's first sign-in: status %d", code)
+				}
+				tt.attack(t, d)
+				if code := signInFrom(d, tt.from, ownerEmail, password).Code; code != tt.want {
+					t.Errorf("the owner from %s: status %d, want %d", tt.from, code, tt.want)
 				}
 			})
 		}

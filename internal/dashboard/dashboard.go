@@ -35,8 +35,8 @@ type Dashboard struct {
 	Proxies clientip.Proxies
 	pages   *pages
 	signIns *attempts
-	// knownAddrs are where each admin last signed in from: the account's
-	// delay does not apply there.
+	// knownAddrs are where each admin last signed in from: there the
+	// account's failures are counted for that address alone.
 	knownAddrs addrs
 	// OnLinksChanged is told of codes whose links changed, so that the
 	// API's short-link cache forgets them.
