@@ -52,6 +52,9 @@ type env struct {
 	api     *httpapi.Server
 	program *referral.Program
 	sk, pk  string
+	// stop ends the API's background work (writing clicks), as the end
+	// of the test does.
+	stop func()
 }
 
 // eachEngine runs fn against a fresh API on every engine.
@@ -75,8 +78,9 @@ func newEnv(t *testing.T, db *store.DB, cfg httpapi.Config) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { a.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	e := &env{t: t, db: db, api: a, srv: httptest.NewServer(a.Handler())}
+	stop := sync.OnceFunc(func() { cancel(); <-done })
+	t.Cleanup(stop)
+	e := &env{t: t, db: db, api: a, srv: httptest.NewServer(a.Handler()), stop: stop}
 	t.Cleanup(e.srv.Close)
 	e.program, e.sk, e.pk = e.newProgram("Acme", "USD", "https://yoursite.com")
 	return e

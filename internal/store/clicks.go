@@ -26,6 +26,11 @@ import (
 // other's links. (Multi-row INSERTs were no faster: the SQLite driver
 // looks up every parameter's name by a linear scan.)
 //
+// A click whose id is stored already is skipped, and not counted again:
+// the recorder writes a batch again when its commit may have failed, and
+// it may have succeeded. (Its uniqueness row is there too, so its visit
+// does not make a later click unique.) A click without an id gets one.
+//
 // A click whose texts PostgreSQL would refuse (NUL, invalid UTF-8) fails
 // the batch on both engines alike, before anything is written. An empty
 // batch still runs its (empty) transaction: the recorder writes one to
@@ -64,11 +69,19 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []referral.Click) error {
 				n, _ := res.RowsAffected()
 				unique = n == 1
 			}
-			_, err := tx.tx.ExecContext(ctx, `INSERT INTO clicks (id, program_id, link_id, source, visitor, landing_url,
-				referrer, user_agent, is_unique, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-				id.New("clk", c.At), c.ProgramID, c.LinkID, c.Source, c.Visitor, c.LandingURL, c.Referrer, c.UserAgent, unique, micros(c.At))
+			clickID := c.ID
+			if clickID == "" {
+				clickID = id.New("clk", c.At)
+			}
+			res, err := tx.tx.ExecContext(ctx, `INSERT INTO clicks (id, program_id, link_id, source, visitor, landing_url,
+				referrer, user_agent, is_unique, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+				ON CONFLICT (id) DO NOTHING`,
+				clickID, c.ProgramID, c.LinkID, c.Source, c.Visitor, c.LandingURL, c.Referrer, c.UserAgent, unique, micros(c.At))
 			if err != nil {
 				return fmt.Errorf("record click: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue // stored by an earlier write of this batch, and counted then
 			}
 			if counts[c.LinkID] == nil {
 				counts[c.LinkID] = new([2]int64)

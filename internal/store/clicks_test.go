@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/id"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
@@ -93,6 +94,85 @@ func TestInsertClicks(t *testing.T) {
 		}
 		if n, err := db.ClickCount(ctx, hour); err != nil || n != 160 {
 			t.Errorf("ClickCount = %d, %v; want 160", n, err)
+		}
+	})
+}
+
+// TestInsertClicksAgain writes a batch, then writes clicks of it again, as
+// the recorder does when a commit's reply was lost: each click is stored
+// and counted once, and a repeated click never makes its visit unique
+// twice.
+func TestInsertClicksAgain(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		p := newProgram(t, db)
+		newCustomer(t, db, p, referral.NewCustomer{Key: "jane", Email: "jane@example.com", Name: "Jane", ReferralCode: "JANE20"})
+		links, err := db.CustomerLinks(ctx, p.ID, "jane")
+		if err != nil || len(links) != 1 {
+			t.Fatalf("links: %v %v", links, err)
+		}
+		link := links[0]
+		hour := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+		n := 0
+		batch := func(visitors ...string) []referral.Click {
+			out := make([]referral.Click, len(visitors))
+			for i, v := range visitors {
+				n++
+				at := hour.Add(time.Duration(n) * time.Second)
+				out[i] = referral.Click{ID: id.New("clk", at), ProgramID: p.ID, LinkID: link.ID, Source: referral.ClickShortLink,
+					Visitor: v, UserAgent: "Mozilla/5.0", At: at}
+			}
+			return out
+		}
+		type counts struct{ clicks, unique int64 }
+		for _, tc := range []struct {
+			name   string
+			writes func() [][]referral.Click
+			add    counts // what the writes add to the link's counters and rows
+		}{
+			{"the same batch twice", func() [][]referral.Click {
+				b := batch("a1", "a2", "a1")
+				return [][]referral.Click{b, b}
+			}, counts{3, 2}},
+			{"a batch, then its halves", func() [][]referral.Click {
+				b := batch("b1", "b2", "b1", "b3")
+				return [][]referral.Click{b, b[:2], b[2:]}
+			}, counts{4, 3}},
+			{"a batch, then its clicks with new ones of the same visitors", func() [][]referral.Click {
+				b := batch("c1", "c2")
+				return [][]referral.Click{b, append(batch("c1", "c3"), b...)}
+			}, counts{4, 3}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				var before, after counts
+				read := func(c *counts) {
+					t.Helper()
+					var rows, unique int64
+					if err := db.WriteStats().QueryRowContext(ctx, `SELECT COUNT(*), COUNT(CASE WHEN is_unique THEN 1 END) FROM clicks`).
+						Scan(&rows, &unique); err != nil {
+						t.Fatal(err)
+					}
+					links, err := db.CustomerLinks(ctx, p.ID, "jane")
+					if err != nil {
+						t.Fatal(err)
+					}
+					if links[0].Clicks != rows || links[0].UniqueClicks != unique {
+						t.Errorf("link counts %d clicks, %d unique; the rows say %d and %d",
+							links[0].Clicks, links[0].UniqueClicks, rows, unique)
+					}
+					*c = counts{rows, unique}
+				}
+				read(&before)
+				for _, b := range tc.writes() {
+					if err := db.InsertClicks(ctx, b); err != nil {
+						t.Fatal(err)
+					}
+				}
+				read(&after)
+				if got := (counts{after.clicks - before.clicks, after.unique - before.unique}); got != tc.add {
+					t.Errorf("added %+v, want %+v", got, tc.add)
+				}
+			})
 		}
 	})
 }

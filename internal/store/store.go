@@ -139,6 +139,17 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	return db, nil
 }
 
+// StopCheckpoints ends SQLite's background checkpointer before Close; the
+// writer's own checkpoint, at walAutoCheckpoint pages, remains. A
+// checkpoint syncs the log, so a test that counts the log's syncs to see
+// that each commit made its own stops it first. It does nothing on
+// PostgreSQL.
+func (db *DB) StopCheckpoints() {
+	if db.checkpoints != nil {
+		db.checkpoints.stop()
+	}
+}
+
 // Close closes every connection.
 func (db *DB) Close() error {
 	if db.batch != nil {

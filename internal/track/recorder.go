@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/id"
 	"github.com/advocate-oss/advocate/internal/referral"
 )
 
@@ -76,9 +77,13 @@ func clean(c referral.Click) referral.Click {
 }
 
 // Record queues a click without waiting. Its texts are cleaned and
-// clipped here, so callers may pass them as they came.
+// clipped here, so callers may pass them as they came. It gets its id
+// here too, not when it is written: a batch whose commit failed in
+// appearance only is written again by insert, and the store then knows
+// its clicks by their ids instead of storing them twice.
 func (r *Recorder) Record(c referral.Click) {
 	c = clean(c)
+	c.ID = id.New("clk", c.At)
 	if c.Source == referral.ClickShortLink {
 		r.mu.Lock()
 		r.recent[c.LinkID+"|"+c.Visitor] = c.At
@@ -174,6 +179,9 @@ func (r *Recorder) Run(ctx context.Context) {
 // are counted and logged once per batch. When not even an empty batch can
 // be written, the database is at fault, not a click: the batch is lost
 // whole rather than retried click by click against a database that is down.
+// A failed write may have committed all the same (its reply lost on the
+// way back); writing its clicks again is harmless, as the store skips
+// the ids it has.
 func (r *Recorder) insert(ctx context.Context, batch []referral.Click) {
 	first := r.store.InsertClicks(ctx, batch)
 	if first == nil {

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -75,10 +76,49 @@ var (
 	// How many writes SQLite asked for and how many reached the file
 	// gathered; the tests read them.
 	writes, flushes atomic.Int64
-	// How many syncs of logs completed, and the count of writes asked for
-	// before the last one began: what Syncs reports.
-	syncs, syncedWrites atomic.Int64
+
+	// Each log's own counts, by its path, for Syncs: a test reads its
+	// database's alone, whatever else the process writes. A log's tail
+	// holds its index, plus one, in the table, which is copied when a new
+	// path comes, so that writes read it without a lock.
+	countsMu     sync.Mutex
+	countsByPath = map[string]int32{}
+	countsTable  atomic.Pointer[[]*logCounts]
 )
+
+// logCounts are one log's: the writes SQLite asked for, the syncs that
+// completed, and how many of those writes were asked for before the last
+// sync began.
+type logCounts struct {
+	writes, syncs, syncedWrites atomic.Int64
+}
+
+// countsIndex returns the index, plus one, of the counts of the log at
+// path, adding them at its first opening.
+func countsIndex(path string) int32 {
+	countsMu.Lock()
+	defer countsMu.Unlock()
+	if i, ok := countsByPath[path]; ok {
+		return i
+	}
+	var table []*logCounts
+	if old := countsTable.Load(); old != nil {
+		table = *old
+	}
+	table = append(table[:len(table):len(table)], new(logCounts))
+	countsTable.Store(&table)
+	i := int32(len(table))
+	countsByPath[path] = i
+	return i
+}
+
+// countsAt returns the counts at index i, plus one; nil for 0.
+func countsAt(i int32) *logCounts {
+	if i == 0 {
+		return nil
+	}
+	return (*countsTable.Load())[i-1]
+}
 
 // tail is what this VFS keeps after the unix VFS's own file structure, in
 // the memory SQLite allocates for each open file. It is C memory, so it
@@ -87,6 +127,8 @@ type tail struct {
 	buf uintptr // bufferSize bytes of C memory, allocated at the first write
 	off int64   // the file offset of buf's first byte
 	n   int32   // how many bytes wait in buf
+	// counts is the index, plus one, of the log's counts; 0 for no counts.
+	counts int32
 }
 
 // Writes reports how many writes to logs SQLite asked this VFS for, and
@@ -155,6 +197,7 @@ func xOpen(tls *libc.TLS, _ uintptr, zName uintptr, pFile uintptr, flags int32, 
 			return rc // another kind of unix file than the first: leave it be
 		}
 		*m = uintptr(unsafe.Pointer(&walMethods))
+		tailOf(pFile).counts = countsIndex(libc.GoString(zName))
 		logsMu.Lock()
 		logs[tls] = append(logs[tls], pFile)
 		logsMu.Unlock()
@@ -226,6 +269,9 @@ func flush(tls *libc.TLS, pFile uintptr) int32 {
 func xWrite(tls *libc.TLS, pFile, buf uintptr, n int32, off int64) int32 {
 	writes.Add(1)
 	t := tailOf(pFile)
+	if c := countsAt(t.counts); c != nil {
+		c.writes.Add(1)
+	}
 	if t.n > 0 && off == t.off+int64(t.n) && t.n+n <= bufferSize {
 		copy(unsafe.Slice((*byte)(ptr(t.buf+uintptr(t.n))), n), unsafe.Slice((*byte)(ptr(buf)), n))
 		t.n += n
@@ -254,24 +300,44 @@ func xRead(tls *libc.TLS, pFile, buf uintptr, n int32, off int64) int32 {
 	return baseRead(tls, pFile, buf, n, off)
 }
 
-// Syncs reports how many syncs of logs completed since the process
-// started, and how many of the writes SQLite asked for came after the
-// start of the last one. A test reads it around a request to see that
-// what was acknowledged had been synced: more syncs, and no write since.
-// The counts are the process's, over every log.
-func Syncs() (synced, writesSince int64) {
-	return syncs.Load(), writes.Load() - syncedWrites.Load()
+// Syncs reports how many syncs of the log of the database file at path
+// completed since the process started, and how many of the writes SQLite
+// asked for came after the start of the last one. A test reads it around
+// a request to see that what was acknowledged had been synced: more
+// syncs, and no write since. The counts are that log's alone, so other
+// databases of the process do not blur them; a log never opened through
+// this VFS has none.
+func Syncs(path string) (synced, writesSince int64) {
+	// SQLite names the log after the database's full path, links resolved.
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		path = p
+	}
+	if p, err := filepath.Abs(path); err == nil {
+		path = p
+	}
+	countsMu.Lock()
+	i := countsByPath[path+"-wal"]
+	countsMu.Unlock()
+	c := countsAt(i)
+	if c == nil {
+		return 0, 0
+	}
+	return c.syncs.Load(), c.writes.Load() - c.syncedWrites.Load()
 }
 
 func xSync(tls *libc.TLS, pFile uintptr, flags int32) int32 {
-	w := writes.Load() // each of these is gathered or written: the sync covers it
+	c := countsAt(tailOf(pFile).counts)
+	var w int64
+	if c != nil {
+		w = c.writes.Load() // each of these is gathered or written: the sync covers it
+	}
 	if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
 	rc := cFunc[func(*libc.TLS, uintptr, int32) int32](walBase().FxSync)(tls, pFile, flags)
-	if rc == sqlite3.SQLITE_OK {
-		syncedWrites.Store(w)
-		syncs.Add(1)
+	if rc == sqlite3.SQLITE_OK && c != nil {
+		c.syncedWrites.Store(w)
+		c.syncs.Add(1)
 	}
 	return rc
 }
