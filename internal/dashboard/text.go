@@ -14,7 +14,8 @@ import (
 // or form holds text PostgreSQL cannot store (NUL, invalid UTF-8), which
 // SQLite would keep: both engines then answer alike and no page needs a
 // check of its own. A path that cannot exist is a 404; a parameter or
-// form field a 422 that names it.
+// form field a 422 that names it; a POST body that is not an urlencoded
+// form a 415.
 func (d *Dashboard) checkText(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !referral.ValidText(r.URL.Path) {
@@ -25,7 +26,15 @@ func (d *Dashboard) checkText(next http.Handler) http.Handler {
 			d.fail(w, r, http.StatusUnprocessableEntity, "The parameter “"+name+"” holds a NUL character or invalid UTF-8.")
 			return
 		}
-		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); r.Method == http.MethodPost && mt == "application/x-www-form-urlencoded" {
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if r.Method == http.MethodPost && r.Header.Get("Content-Type") != "" && mt != "application/x-www-form-urlencoded" {
+			// The dashboard's forms are all urlencoded; another body (a
+			// multipart one, which FormValue would read too) is refused
+			// rather than left unchecked.
+			d.fail(w, r, http.StatusUnsupportedMediaType, "Send the form as application/x-www-form-urlencoded.")
+			return
+		}
+		if r.Method == http.MethodPost && mt == "application/x-www-form-urlencoded" {
 			if err := r.ParseForm(); err != nil {
 				d.fail(w, r, http.StatusBadRequest, "The form could not be read.")
 				return

@@ -1,6 +1,8 @@
 package dashboard_test
 
 import (
+	"bytes"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -54,6 +56,53 @@ func TestBadTextRefused(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+		if diff := cmp.Diff(before, rowCounts(t, e)); diff != "" {
+			t.Errorf("refused requests wrote rows (-before +after):\n%s", diff)
+		}
+	})
+}
+
+// TestOnlyURLEncodedForms posts a multipart form and other bodies to every
+// dashboard POST route: FormValue would read a multipart body that the
+// text check never saw (SQLite then stored a NUL where PostgreSQL answered
+// 422), so anything but an urlencoded form is a 415 that changes nothing.
+func TestOnlyURLEncodedForms(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		e.customer("jane", "Jane Doe", "")
+		c := e.asOwner(t)
+		before := rowCounts(t, e)
+		multipartBody := func(value string) (string, string) {
+			var b bytes.Buffer
+			mw := multipart.NewWriter(&b)
+			for _, field := range []string{"name", "note", "reason", "email", "website_url"} {
+				mw.WriteField(field, value)
+			}
+			mw.Close()
+			return mw.FormDataContentType(), b.String()
+		}
+		bodies := []struct{ name, contentType, body string }{
+			{"json", "application/json", `{"name": "Spring"}`},
+			{"text", "text/plain", "name=Spring"},
+		}
+		for _, value := range []struct{ name, v string }{{"NUL", "a\x00b"}, {"invalid UTF-8", "a\xffb"}, {"clean", "Spring"}} {
+			ct, body := multipartBody(value.v)
+			bodies = append(bodies, struct{ name, contentType, body string }{"multipart " + value.name, ct, body})
+		}
+		for _, pattern := range routes(t, "POST") {
+			path := fill(pattern, e.program.ID)
+			for _, b := range bodies {
+				t.Run(b.name+" to "+pattern, func(t *testing.T) {
+					req, err := http.NewRequest(http.MethodPost, c.e.srv.URL+path, strings.NewReader(b.body))
+					if err != nil {
+						t.Fatal(err)
+					}
+					req.Header.Set("Content-Type", b.contentType)
+					req.Header.Set("Sec-Fetch-Site", "same-origin")
+					req.Header.Set("Origin", c.e.srv.URL)
+					c.do(req).want(t, http.StatusUnsupportedMediaType)
+				})
 			}
 		}
 		if diff := cmp.Diff(before, rowCounts(t, e)); diff != "" {
