@@ -3,9 +3,6 @@ package dashboard
 import (
 	"mime"
 	"net/http"
-	"net/url"
-	"slices"
-	"strings"
 
 	"github.com/advocate-oss/advocate/internal/referral"
 )
@@ -22,7 +19,7 @@ func (d *Dashboard) checkText(next http.Handler) http.Handler {
 			d.fail(w, r, http.StatusNotFound, "No such page.")
 			return
 		}
-		if name, ok := badValue(r.URL.Query()); ok {
+		if name, ok := referral.BadValue(r.URL.Query()); ok {
 			d.fail(w, r, http.StatusUnprocessableEntity, "The parameter “"+name+"” holds a NUL character or invalid UTF-8.")
 			return
 		}
@@ -39,31 +36,11 @@ func (d *Dashboard) checkText(next http.Handler) http.Handler {
 				d.fail(w, r, http.StatusBadRequest, "The form could not be read.")
 				return
 			}
-			if name, ok := badValue(r.PostForm); ok {
+			if name, ok := referral.BadValue(r.PostForm); ok {
 				d.fail(w, r, http.StatusUnprocessableEntity, "The field “"+name+"” holds a NUL character or invalid UTF-8.")
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// badValue returns the first name (in order) whose name or values are not
-// storable text; a bad name is shown cleaned.
-func badValue(v url.Values) (string, bool) {
-	names := make([]string, 0, len(v))
-	for k := range v {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
-		bad := !referral.ValidText(k)
-		for _, s := range v[k] {
-			bad = bad || !referral.ValidText(s)
-		}
-		if bad {
-			return strings.TrimSpace(referral.CleanText(k, 64)), true
-		}
-	}
-	return "", false
 }

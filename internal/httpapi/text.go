@@ -124,27 +124,9 @@ func checkText(params []string, next http.Handler) http.Handler {
 				return
 			}
 		}
-		if r.URL.RawQuery != "" {
-			q := r.URL.Query()
-			names := slices.Sorted(func(yield func(string) bool) {
-				for k := range q {
-					if !yield(k) {
-						return
-					}
-				}
-			})
-			for _, k := range names {
-				bad := !referral.ValidText(k)
-				for _, v := range q[k] {
-					bad = bad || !referral.ValidText(v)
-				}
-				if bad {
-					msg := referral.BadTextMessage
-					writeProblem(w, http.StatusUnprocessableEntity, &referral.Error{Kind: referral.KindInvalid, Code: "invalid_parameter",
-						Message: k + ": " + msg, Fields: map[string]string{k: msg}})
-					return
-				}
-			}
+		if name, bad := referral.BadValue(r.URL.Query()); bad {
+			writeProblem(w, http.StatusUnprocessableEntity, referral.FieldError("invalid_parameter", name, referral.BadTextMessage))
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -1,6 +1,9 @@
 package referral
 
 import (
+	"maps"
+	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -31,4 +34,18 @@ func CleanText(s string, max int) string {
 		cut--
 	}
 	return s[:cut]
+}
+
+// BadValue reports the first name, in sorted order, of v (a query or a
+// form) whose name or a value is not storable text, so that the API and
+// the dashboard refuse the same parameters and name the same one. The
+// name is cleaned (CleanText) to be shown.
+func BadValue(v url.Values) (name string, bad bool) {
+	invalid := func(s string) bool { return !ValidText(s) }
+	for _, k := range slices.Sorted(maps.Keys(v)) {
+		if invalid(k) || slices.ContainsFunc(v[k], invalid) {
+			return strings.TrimSpace(CleanText(k, 64)), true
+		}
+	}
+	return "", false
 }
