@@ -34,12 +34,6 @@ func markInvalidUTF8(body []byte) []byte {
 	return bytes.ToValidUTF8(body, nulEscape)
 }
 
-// badTextError names the field whose text cannot be stored.
-func badTextError(field string) error {
-	return &referral.Error{Kind: referral.KindInvalid, Code: "invalid_text", Message: field + ": " + referral.BadTextMessage,
-		Fields: map[string]string{field: referral.BadTextMessage}}
-}
-
 // badText returns the JSON path of the first string in v, a decoded body,
 // that is not valid text (map keys included), or "". Raw JSON fields
 // (metadata) are decoded and walked too.
@@ -125,7 +119,9 @@ func checkText(params []string, next http.Handler) http.Handler {
 			}
 		}
 		if name, bad := referral.BadValue(r.URL.Query()); bad {
-			writeProblem(w, http.StatusUnprocessableEntity, referral.FieldError("invalid_parameter", name, referral.BadTextMessage))
+			e := referral.BadTextError(name)
+			e.Code = "invalid_parameter"
+			writeProblem(w, http.StatusUnprocessableEntity, e)
 			return
 		}
 		next.ServeHTTP(w, r)

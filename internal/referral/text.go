@@ -11,6 +11,16 @@ import (
 // BadTextMessage is the field message for text that ValidText refuses.
 const BadTextMessage = "Must be UTF-8 text without NUL characters."
 
+// ErrBadText is text that ValidText refuses, found where no field can be
+// named (the database's own refusal, a batch row).
+var ErrBadText = Errorf(KindInvalid, "invalid_text", "A value holds a NUL character or invalid UTF-8.")
+
+// BadTextError is ErrBadText about one field, which it names.
+func BadTextError(field string) *Error {
+	return &Error{Kind: ErrBadText.Kind, Code: ErrBadText.Code, Message: field + ": " + BadTextMessage,
+		Fields: map[string]string{field: BadTextMessage}}
+}
+
 // ValidText reports whether s can be stored as text on every engine.
 // PostgreSQL refuses NUL characters and invalid UTF-8 that SQLite would
 // keep, and the two engines must accept the same values.
