@@ -441,22 +441,8 @@ func formAmount(field, s, currency string) (int64, error) {
 		return 0, referral.FieldError("invalid_amount", field, "Enter an amount, such as 10 or 45.00.")
 	}
 	v, err := money.ParseAmount(json.Number(s), currency)
-	switch {
-	case errors.Is(err, money.ErrTooLarge):
-		return 0, referral.FieldError("amount_too_large", field, "The amount must be at most "+string(money.Format(money.MaxAmount, currency))+" "+currency+".")
-	case errors.Is(err, money.ErrTooPrecise):
-		digits, _ := money.Digits(currency)
-		msg := currency + " amounts have at most " + strconv.Itoa(digits) + " decimals."
-		if digits == 0 {
-			msg = currency + " amounts have no decimals."
-		}
-		return 0, referral.FieldError("amount_too_precise", field, msg)
-	case errors.Is(err, money.ErrUnknownCurrency):
-		return 0, referral.FieldError("invalid_currency", "currency", "Currency must be an ISO 4217 code such as USD.")
-	case err != nil:
-		return 0, referral.FieldError("invalid_amount", field, "Enter the amount as a plain number in "+currency+", such as 10 or 45.00.")
-	case v <= 0:
-		return 0, referral.FieldError("invalid_amount", field, "The amount must be more than 0.")
+	if code, msg := money.Problem(v, err, currency); code != "" {
+		return 0, referral.FieldError(code, field, msg)
 	}
 	return v, nil
 }

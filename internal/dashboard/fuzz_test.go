@@ -50,28 +50,6 @@ func (fd *fuzzDash) serve(method, target string, form url.Values) int {
 	return w.Code
 }
 
-func (fd *fuzzDash) rows(t testing.TB) map[string]int {
-	t.Helper()
-	tables := []string{"programs", "api_keys", "customers", "referral_links", "events", "admins",
-		"reward_rules", "transactions", "refunds", "rewards", "ledger_entries", "sessions"}
-	var sel []string
-	for _, table := range tables {
-		sel = append(sel, "(SELECT count(*) FROM "+table+")")
-	}
-	n := make([]any, len(tables))
-	for i := range n {
-		n[i] = new(int)
-	}
-	if err := fd.db.ReadStats().QueryRow("SELECT " + strings.Join(sel, ", ")).Scan(n...); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int{}
-	for i, table := range tables {
-		out[table] = *n[i].(*int)
-	}
-	return out
-}
-
 // FuzzDashboard puts a fuzzed segment into every wildcard of every
 // dashboard route (routes.go), with a fuzzed query parameter and form
 // fields: never a 5xx, and a refused request writes nothing.
@@ -136,13 +114,13 @@ func FuzzDashboard(f *testing.F) {
 					if method == "POST" {
 						form = url.Values{"name": {value}, "note": {value}, "amount": {value}, "email": {value}, "reason": {value}}
 					}
-					before := fd.rows(t)
+					before := storetest.Fingerprint(t, fd.db)
 					status := fd.serve(method, target, form)
 					if status >= 500 {
 						t.Fatalf("%s: %s %s: %d", fd.engine, method, target, status)
 					}
 					if status >= 400 {
-						if d := cmp.Diff(before, fd.rows(t)); d != "" {
+						if d := cmp.Diff(before, storetest.Fingerprint(t, fd.db)); d != "" {
 							t.Errorf("%s: refused %s %s (%d) wrote rows: %s", fd.engine, method, target, status, d)
 						}
 					}

@@ -1,12 +1,16 @@
 package dashboard_test
 
 import (
+	"bytes"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/advocate-oss/advocate/internal/store/storetest"
 )
 
 // TestBadTextRefused sends a NUL and invalid UTF-8 in the path segments,
@@ -17,7 +21,7 @@ func TestBadTextRefused(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		e.customer("jane", "Jane Doe", "")
 		c := e.asOwner(t)
-		before := rowCounts(t, e)
+		before := storetest.Fingerprint(t, e.db)
 		for _, bad := range []struct{ name, escaped, raw string }{{"NUL", "a%00b", "a\x00b"}, {"invalid UTF-8", "a%FFb", "a\xffb"}} {
 			for _, method := range []string{"GET", "POST"} {
 				for _, pattern := range routes(t, method) {
@@ -56,23 +60,55 @@ func TestBadTextRefused(t *testing.T) {
 				}
 			}
 		}
-		if diff := cmp.Diff(before, rowCounts(t, e)); diff != "" {
-			t.Errorf("refused requests wrote rows (-before +after):\n%s", diff)
+		if diff := cmp.Diff(before, storetest.Fingerprint(t, e.db)); diff != "" {
+			t.Errorf("refused requests wrote (-before +after):\n%s", diff)
 		}
 	})
 }
 
-// rowCounts counts the rows of the tables the dashboard writes.
-func rowCounts(t *testing.T, e *env) map[string]int {
-	t.Helper()
-	out := map[string]int{}
-	for _, table := range []string{"programs", "api_keys", "customers", "referral_links", "events", "admins",
-		"reward_rules", "transactions", "refunds", "rewards", "ledger_entries"} {
-		var n int
-		if err := e.db.ReadStats().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
-			t.Fatal(err)
+// TestOnlyURLEncodedForms posts a multipart form and other bodies to every
+// dashboard POST route: FormValue would read a multipart body that the
+// text check never saw (SQLite then stored a NUL where PostgreSQL answered
+// 422), so anything but an urlencoded form is a 415 that changes nothing.
+func TestOnlyURLEncodedForms(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		e.customer("jane", "Jane Doe", "")
+		c := e.asOwner(t)
+		before := storetest.Fingerprint(t, e.db)
+		multipartBody := func(value string) (string, string) {
+			var b bytes.Buffer
+			mw := multipart.NewWriter(&b)
+			for _, field := range []string{"name", "note", "reason", "email", "website_url"} {
+				mw.WriteField(field, value)
+			}
+			mw.Close()
+			return mw.FormDataContentType(), b.String()
 		}
-		out[table] = n
-	}
-	return out
+		bodies := []struct{ name, contentType, body string }{
+			{"json", "application/json", `{"name": "Spring"}`},
+			{"text", "text/plain", "name=Spring"},
+		}
+		for _, value := range []struct{ name, v string }{{"NUL", "a\x00b"}, {"invalid UTF-8", "a\xffb"}, {"clean", "Spring"}} {
+			ct, body := multipartBody(value.v)
+			bodies = append(bodies, struct{ name, contentType, body string }{"multipart " + value.name, ct, body})
+		}
+		for _, pattern := range routes(t, "POST") {
+			path := fill(pattern, e.program.ID)
+			for _, b := range bodies {
+				t.Run(b.name+" to "+pattern, func(t *testing.T) {
+					req, err := http.NewRequest(http.MethodPost, c.e.srv.URL+path, strings.NewReader(b.body))
+					if err != nil {
+						t.Fatal(err)
+					}
+					req.Header.Set("Content-Type", b.contentType)
+					req.Header.Set("Sec-Fetch-Site", "same-origin")
+					req.Header.Set("Origin", c.e.srv.URL)
+					c.do(req).want(t, http.StatusUnsupportedMediaType)
+				})
+			}
+		}
+		if diff := cmp.Diff(before, storetest.Fingerprint(t, e.db)); diff != "" {
+			t.Errorf("refused requests wrote (-before +after):\n%s", diff)
+		}
+	})
 }

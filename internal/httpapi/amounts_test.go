@@ -152,26 +152,46 @@ func TestBalanceLimitHoldsRelease(t *testing.T) {
 
 // TestBalanceBeyondLimitFromOlderVersions: a cached balance that an older
 // version let grow beyond the limit (here near the int64 maximum, where
-// one more credit overflowed) refuses further postings with a 422 instead
-// of a 500, and still reads.
+// one more credit overflowed) refuses a posting that grows it with a 422
+// instead of a 500, takes every posting toward zero (a debit, a refund's
+// claw-back) so that it can come back within the limit, and still reads.
 func TestBalanceBeyondLimitFromOlderVersions(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
+		e.createRule(`{"reward_type": "credit", "amount": 10, "currency": "USD"}`)
 		ann := e.referrer("ann")
-		e.want(e.do(req{method: "POST", path: "/v1/customers/ann/balance/credit", key: e.sk, body: `{"amount": 1}`}),
-			http.StatusOK, "open the account")
+		e.friend("bob", "ann")
+		e.purchase("bob", "o1", "100") // ann's reward opens the account
 		if _, err := e.db.WriteStats().Exec(`UPDATE ledger_accounts SET balance = 9223372036854775000
 			WHERE type = 'credit_available' AND owner = (SELECT id FROM customers WHERE key = $1)`, ann.Key); err != nil {
 			t.Fatal(err)
 		}
-		for _, path := range []string{"credit", "debit"} {
-			t.Run(path, func(t *testing.T) {
+		steps := []struct {
+			name    string
+			r       req
+			status  int
+			balance string
+		}{
+			{"credit", req{method: "POST", path: "/v1/customers/ann/balance/credit", body: `{"amount": 10000}`}, 422, "92233720368547750.00"},
+			{"debit", req{method: "POST", path: "/v1/customers/ann/balance/debit", body: `{"amount": 10000}`}, 200, "92233720368537750.00"},
+			{"refund claws the reward back", req{method: "POST", path: "/v1/transactions/o1/refund", body: `{"amount": 100}`}, 200, "92233720368537740.00"},
+			{"credit again", req{method: "POST", path: "/v1/customers/ann/balance/credit", body: `{"amount": 1}`}, 422, "92233720368537740.00"},
+		}
+		for _, s := range steps {
+			t.Run(s.name, func(t *testing.T) {
 				e := e.in(t)
+				s.r.key = e.sk
 				before := e.snapshot()
-				e.wantProblem(e.do(req{method: "POST", path: "/v1/customers/ann/balance/" + path, key: e.sk, body: `{"amount": 10000}`}),
-					422, "balance_limit_exceeded", "amount")
-				e.same(before)
+				res := e.do(s.r)
+				if s.status == 422 {
+					e.wantProblem(res, 422, "balance_limit_exceeded", "amount")
+					e.same(before)
+				} else {
+					e.want(res, s.status, s.name)
+				}
+				if got := string(e.balance("ann", "USD").Balance); got != s.balance {
+					t.Errorf("ann's balance %s, want %s", got, s.balance)
+				}
 			})
 		}
-		e.want(e.do(req{method: "GET", path: "/v1/customers/ann/balance", key: e.sk}), http.StatusOK, "read the balance")
 	})
 }

@@ -92,35 +92,12 @@ func (fe *fuzzEnv) serve(r *http.Request) *httptest.ResponseRecorder {
 	return w
 }
 
-// rows summarises everything the API writes: the row count of every
-// table, the latest change of those whose rows are updated in place, and
-// the sum of the cached balances. A refused request must leave it as it was.
+// rows summarises everything the API writes (storetest.Fingerprint), once
+// the buffered clicks are written. A refused request must leave it as it was.
 func (fe *fuzzEnv) rows(t testing.TB) map[string]int64 {
 	t.Helper()
 	fe.api.FlushClicks(context.Background())
-	var names, sel []string
-	for _, table := range []string{"programs", "api_keys", "customers", "referral_links", "idempotency_keys", "events",
-		"reward_rules", "transactions", "refunds", "rewards", "discount_codes", "ledger_entries", "clicks"} {
-		names, sel = append(names, table), append(sel, "SELECT count(*) FROM "+table)
-	}
-	for _, table := range []string{"programs", "customers", "reward_rules", "transactions", "rewards"} {
-		names, sel = append(names, table+" updated"), append(sel, "SELECT COALESCE(MAX(updated_at), 0) FROM "+table)
-	}
-	names, sel = append(names, "balances"), append(sel, "SELECT COALESCE(SUM(balance), 0) FROM ledger_accounts")
-	vals := make([]int64, len(sel))
-	dest := make([]any, len(sel))
-	for i := range sel {
-		sel[i] = "(" + sel[i] + ")"
-		dest[i] = &vals[i]
-	}
-	if err := fe.db.ReadStats().QueryRow("SELECT " + strings.Join(sel, ", ")).Scan(dest...); err != nil {
-		t.Fatalf("%s: rows: %v", fe.engine, err)
-	}
-	out := map[string]int64{}
-	for i, name := range names {
-		out[name] = vals[i]
-	}
-	return out
+	return storetest.Fingerprint(t, fe.db)
 }
 
 // goodClicks counts the clicks of the visitor that only good beacons use.

@@ -59,7 +59,7 @@ func decode(body []byte, v any) error {
 			return referral.Errorf(referral.KindMalformed, "malformed_json", "The body must hold exactly one JSON object.")
 		}
 		if field := badText(reflect.ValueOf(v), ""); field != "" {
-			return badTextError(field)
+			return referral.BadTextError(field)
 		}
 		return nil
 	}

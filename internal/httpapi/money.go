@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 
 	"github.com/advocate-oss/advocate/internal/money"
@@ -16,24 +15,10 @@ func parseAmount(field string, n money.Number, currency string) (int64, error) {
 		return 0, referral.FieldError("invalid_amount", field, "Amount is required.")
 	}
 	v, err := money.ParseAmount(json.Number(n), currency)
-	switch {
-	case errors.Is(err, money.ErrTooLarge):
-		return 0, referral.FieldError("amount_too_large", field, tooLarge(currency))
-	case errors.Is(err, money.ErrTooPrecise):
-		return 0, referral.FieldError("amount_too_precise", field, "The amount has more decimals than "+currency+" has.")
-	case errors.Is(err, money.ErrUnknownCurrency):
-		return 0, referral.FieldError("invalid_currency", "currency", "Currency must be an ISO 4217 code such as USD.")
-	case err != nil:
-		return 0, referral.FieldError("invalid_amount", field, "The amount must be a number in major units, such as 10 or 45.00.")
-	case v <= 0:
-		return 0, referral.FieldError("invalid_amount", field, "The amount must be more than 0.")
+	if code, msg := money.Problem(v, err, currency); code != "" {
+		return 0, referral.FieldError(code, field, msg)
 	}
 	return v, nil
-}
-
-// tooLarge says what the largest amount is, in currency.
-func tooLarge(currency string) string {
-	return "The amount must be at most " + string(money.Format(money.MaxAmount, currency)) + " " + currency + "."
 }
 
 // currencyOr validates a given currency or falls back to the program's.

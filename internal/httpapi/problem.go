@@ -39,7 +39,7 @@ const problemTypeBase = "https://advocate.dev/problems/"
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := referral.AsError(err)
 	if !ok && store.BadText(err) {
-		e, ok = errBadText, true
+		e, ok = referral.ErrBadText, true
 	}
 	if !ok || kindStatus[e.Kind] == 0 {
 		if errors.Is(err, r.Context().Err()) {
@@ -72,5 +72,4 @@ var (
 	errSecretKeyRequired = referral.Errorf(referral.KindForbidden, "secret_key_required",
 		"This endpoint needs a secret key (sk_…); publishable keys may only be used by the browser SDK.")
 	errNotFound = referral.Errorf(referral.KindNotFound, "not_found", "No such endpoint. See /openapi.yaml for the API.")
-	errBadText  = referral.Errorf(referral.KindInvalid, "invalid_text", "A value holds a NUL character or invalid UTF-8.")
 )

@@ -34,12 +34,6 @@ func markInvalidUTF8(body []byte) []byte {
 	return bytes.ToValidUTF8(body, nulEscape)
 }
 
-// badTextError names the field whose text cannot be stored.
-func badTextError(field string) error {
-	return &referral.Error{Kind: referral.KindInvalid, Code: "invalid_text", Message: field + ": " + referral.BadTextMessage,
-		Fields: map[string]string{field: referral.BadTextMessage}}
-}
-
 // badText returns the JSON path of the first string in v, a decoded body,
 // that is not valid text (map keys included), or "". Raw JSON fields
 // (metadata) are decoded and walked too.
@@ -124,27 +118,11 @@ func checkText(params []string, next http.Handler) http.Handler {
 				return
 			}
 		}
-		if r.URL.RawQuery != "" {
-			q := r.URL.Query()
-			names := slices.Sorted(func(yield func(string) bool) {
-				for k := range q {
-					if !yield(k) {
-						return
-					}
-				}
-			})
-			for _, k := range names {
-				bad := !referral.ValidText(k)
-				for _, v := range q[k] {
-					bad = bad || !referral.ValidText(v)
-				}
-				if bad {
-					msg := referral.BadTextMessage
-					writeProblem(w, http.StatusUnprocessableEntity, &referral.Error{Kind: referral.KindInvalid, Code: "invalid_parameter",
-						Message: k + ": " + msg, Fields: map[string]string{k: msg}})
-					return
-				}
-			}
+		if name, bad := referral.BadValue(r.URL.Query()); bad {
+			e := referral.BadTextError(name)
+			e.Code = "invalid_parameter"
+			writeProblem(w, http.StatusUnprocessableEntity, e)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/advocate-oss/advocate/internal/referral"
 )
 
 // badTexts are the values PostgreSQL refuses and SQLite would store: as a
@@ -207,6 +209,8 @@ func TestBadTextRefused(t *testing.T) {
 					field: "metadata", body: []byte(`{"key": "k4", "email": "k4@example.com", "metadata": {"` + bt.json + `": "v"}}`)},
 				textCase{name: bt.name + " in transaction metadata", method: "POST", path: "/v1/transactions", key: e.sk, status: 422,
 					field: "metadata.k", body: []byte(`{"customer_key": "jane", "key": "t1", "amount": 10, "currency": "USD", "metadata": {"k": "` + bt.json + `"}}`)},
+				textCase{name: bt.name + " in a query parameter's name", method: "GET", path: "/v1/customers?" + bt.escaped + "=1", key: e.sk,
+					status: 422, field: referral.CleanText(map[string]string{"NUL": "a\x00b", "invalid UTF-8": "a\xffb"}[bt.name], 64)},
 				textCase{name: bt.name + " in a beacon sent as text", method: "POST", path: "/v1/track/click", status: 422, field: "url",
 					header: map[string]string{"Content-Type": "text/plain;charset=UTF-8"},
 					body:   []byte(`{"publishable_key": "` + e.pk + `", "code": "JANE20", "url": "https://yoursite.com/` + bt.json + `"}`)},

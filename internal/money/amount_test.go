@@ -145,3 +145,30 @@ func exactMinor(s string, digits int) (*big.Rat, bool) {
 	}
 	return r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(digits)), nil))), true
 }
+
+// TestProblem: each way a positive amount can be wrong has its code and a
+// message naming the currency's own limits, the same for every caller.
+func TestProblem(t *testing.T) {
+	tests := []struct {
+		name, n, currency string
+		code, msg         string
+	}{
+		{"fine", "45.00", "USD", "", ""},
+		{"too large", "10000000000.01", "USD", "amount_too_large", "The amount must be at most 10000000000.00 USD."},
+		{"too large in yen", "1e13", "JPY", "amount_too_large", "The amount must be at most 1000000000000 JPY."},
+		{"too precise", "0.001", "USD", "amount_too_precise", "USD amounts have at most 2 decimals."},
+		{"too precise in yen", "1.5", "JPY", "amount_too_precise", "JPY amounts have no decimals."},
+		{"unknown currency", "10", "usd", "invalid_currency", "Currency must be an ISO 4217 code such as USD."},
+		{"not a number", "1,000", "USD", "invalid_amount", "The amount must be a plain number in USD, such as 10 or 45.00."},
+		{"zero", "0", "USD", "invalid_amount", "The amount must be more than 0."},
+		{"negative", "-5", "USD", "invalid_amount", "The amount must be more than 0."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			minor, err := ParseAmount(json.Number(tt.n), tt.currency)
+			if code, msg := Problem(minor, err, tt.currency); code != tt.code || msg != tt.msg {
+				t.Errorf("Problem(ParseAmount(%q, %s)) = %q, %q; want %q, %q", tt.n, tt.currency, code, msg, tt.code, tt.msg)
+			}
+		})
+	}
+}

@@ -134,6 +134,35 @@ func ParseAmount(n json.Number, currency string) (int64, error) {
 	return v, err
 }
 
+// TooLargeMessage says what the largest amount is, in currency: the API,
+// the dashboard and reward rules refuse a larger one in the same words.
+func TooLargeMessage(currency string) string {
+	return "The amount must be at most " + string(Format(MaxAmount, currency)) + " " + currency + "."
+}
+
+// Problem says what is wrong with an amount that must be positive, from
+// what ParseAmount answered for it: a machine code and a message a person
+// can act on, or two "" when nothing is. The API and the dashboard answer
+// each problem alike.
+func Problem(minor int64, err error, currency string) (code, msg string) {
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return "amount_too_large", TooLargeMessage(currency)
+	case errors.Is(err, ErrTooPrecise):
+		if digits, _ := Digits(currency); digits > 0 {
+			return "amount_too_precise", currency + " amounts have at most " + strconv.Itoa(digits) + " decimals."
+		}
+		return "amount_too_precise", currency + " amounts have no decimals."
+	case errors.Is(err, ErrUnknownCurrency):
+		return "invalid_currency", "Currency must be an ISO 4217 code such as USD."
+	case err != nil:
+		return "invalid_amount", "The amount must be a plain number in " + currency + ", such as 10 or 45.00."
+	case minor <= 0:
+		return "invalid_amount", "The amount must be more than 0."
+	}
+	return "", ""
+}
+
 // Format renders minor units of currency as a JSON number in major units
 // with exactly the currency's digits: 4500 "USD" is 45.00, 1000 "JPY" is
 // 1000, -5 "USD" is -0.05. Every int64, including math.MinInt64, is handled.

@@ -72,6 +72,7 @@ func AsError(err error) (*Error, bool) {
 type Validation struct {
 	fields map[string]string
 	codes  map[string]string // a field's own code, such as amount_too_large
+	other  error             // the first error AddError had no fields of
 }
 
 // Add records a problem with field; the first problem per field wins.
@@ -98,10 +99,17 @@ func (v *Validation) AddCode(field, code, message string) {
 
 // AddError records every field problem of err, an *Error with Fields (nil
 // adds nothing), under the code Err is given: a resource's problems share
-// its code, whichever rule found them.
+// its code, whichever rule found them. Any other error is kept as it is
+// and Err returns it, so that no failure can vanish into a nil.
 func (v *Validation) AddError(err error) {
+	if err == nil {
+		return
+	}
 	e, ok := AsError(err)
-	if !ok {
+	if !ok || len(e.Fields) == 0 {
+		if v.other == nil {
+			v.other = err
+		}
 		return
 	}
 	for f, m := range e.Fields {
@@ -109,10 +117,14 @@ func (v *Validation) AddError(err error) {
 	}
 }
 
-// Err returns nil when nothing was added, else a KindInvalid Error. With a
+// Err returns nil when nothing was added, the first error without fields
+// that AddError got if there was one, else a KindInvalid Error. With a
 // single field the Error's code is that field's own code if it has one,
 // else code; with several it is "validation_failed".
 func (v *Validation) Err(code string) error {
+	if v.other != nil {
+		return v.other
+	}
 	if len(v.fields) == 0 {
 		return nil
 	}

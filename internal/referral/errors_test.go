@@ -1,6 +1,8 @@
 package referral_test
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/advocate-oss/advocate/internal/referral"
@@ -40,6 +42,40 @@ func TestValidationCodes(t *testing.T) {
 			}
 			if e, ok := referral.AsError(err); !ok || e.Code != tt.code {
 				t.Errorf("got %v, want code %s", err, tt.code)
+			}
+		})
+	}
+}
+
+// TestValidationKeepsOtherErrors: an error AddError cannot split into
+// fields is what Err returns, as it is, even beside field problems; it
+// used to be dropped, and Err's nil then read as success.
+func TestValidationKeepsOtherErrors(t *testing.T) {
+	internal := errors.New("metadata: out of memory")
+	noFields := referral.Errorf(referral.KindInvalid, "invalid_metadata", "Metadata must be a JSON object.")
+	tests := []struct {
+		name string
+		add  func(v *referral.Validation)
+		want error
+	}{
+		{"plain error", func(v *referral.Validation) { v.AddError(internal) }, internal},
+		{"wrapped error", func(v *referral.Validation) { v.AddError(fmt.Errorf("parse: %w", internal)) }, internal},
+		{"Error without fields", func(v *referral.Validation) { v.AddError(noFields) }, noFields},
+		{"beside a field problem", func(v *referral.Validation) {
+			v.Add("name", "bad")
+			v.AddError(internal)
+		}, internal},
+		{"the first of two", func(v *referral.Validation) {
+			v.AddError(noFields)
+			v.AddError(internal)
+		}, noFields},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v referral.Validation
+			tt.add(&v)
+			if err := v.Err("invalid_rule"); !errors.Is(err, tt.want) {
+				t.Errorf("got %v, want %v", err, tt.want)
 			}
 		})
 	}

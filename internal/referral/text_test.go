@@ -1,6 +1,7 @@
 package referral
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -28,6 +29,33 @@ func TestCleanText(t *testing.T) {
 			}
 			if !ValidText(got) || len(got) > tc.max {
 				t.Errorf("CleanText(%q, %d) = %q: not valid text of at most %d bytes", tc.in, tc.max, got, tc.max)
+			}
+		})
+	}
+}
+
+// TestBadValue: the first bad parameter in sorted order, by its name or any
+// of its values, named cleaned so that the name can be shown.
+func TestBadValue(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    url.Values
+		want string
+		bad  bool
+	}{
+		{"none", nil, "", false},
+		{"all good", url.Values{"q": {"jane"}, "after": {"", "x"}}, "", false},
+		{"NUL in a value", url.Values{"q": {"a\x00b"}}, "q", true},
+		{"invalid UTF-8 in a second value", url.Values{"q": {"ok", "a\xffb"}}, "q", true},
+		{"NUL in a name", url.Values{"a\x00b": {"ok"}}, "ab", true},
+		{"invalid UTF-8 in a name", url.Values{"a\xffb": nil}, "a\uFFFDb", true},
+		{"the first in order", url.Values{"z": {"\x00"}, "b": {"\x00"}, "a": {"ok"}}, "b", true},
+		{"a long name clipped", url.Values{strings.Repeat("n", 100) + "\x00": nil}, strings.Repeat("n", 64), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, bad := BadValue(tc.v)
+			if got != tc.want || bad != tc.bad {
+				t.Errorf("BadValue(%q) = %q, %v; want %q, %v", tc.v, got, bad, tc.want, tc.bad)
 			}
 		})
 	}

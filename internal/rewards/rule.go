@@ -249,7 +249,7 @@ func NewRule() Rule {
 func amountProblem(amount int64, err error, currency string) (code, msg string) {
 	switch {
 	case errors.Is(err, money.ErrTooLarge):
-		return "amount_too_large", "The amount must be at most " + string(money.Format(money.MaxAmount, currency)) + " " + currency + "."
+		return "amount_too_large", money.TooLargeMessage(currency)
 	case errors.Is(err, money.ErrTooPrecise):
 		return "", "The amount has more decimals than the currency has."
 	case err != nil:

@@ -39,7 +39,7 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []referral.Click) error {
 	for i, c := range clicks {
 		for _, s := range []string{c.ProgramID, c.LinkID, c.Source, c.Visitor, c.LandingURL, c.Referrer, c.UserAgent} {
 			if !referral.ValidText(s) {
-				return fmt.Errorf("record click %d of %d: %w", i+1, len(clicks), errBadText)
+				return fmt.Errorf("record click %d of %d: %w", i+1, len(clicks), referral.ErrBadText)
 			}
 		}
 	}

@@ -76,17 +76,22 @@ func (tx *Tx) postTo(ctx context.Context, programID string, p ledger.Posting) (s
 	if p.Owner != ledger.ProgramOwner {
 		// One statement finds or creates the account and moves its balance.
 		// The posting is within money.MaxAmount (Validate), so the sum
-		// cannot overflow while the balance is within it too; a balance
-		// beyond it (stored by an older version) is left alone and
-		// returned, and the limit check below refuses the posting.
+		// cannot overflow while the balance is within it too, nor when it
+		// moves a balance beyond it (stored by an older version) toward
+		// zero: such a balance must be able to come back. A posting that
+		// would grow it leaves it alone, and the check below refuses it.
 		var balance int64
 		err := tx.tx.QueryRowContext(ctx, `INSERT INTO ledger_accounts (id, program_id, owner, type, currency, balance, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (program_id, owner, type, currency) DO UPDATE SET balance = CASE
-				WHEN ledger_accounts.balance BETWEEN `+maxAmountSQL+` THEN ledger_accounts.balance + excluded.balance
+				WHEN ledger_accounts.balance BETWEEN `+maxAmountSQL+`
+					OR (ledger_accounts.balance > 0 AND excluded.balance < 0)
+					OR (ledger_accounts.balance < 0 AND excluded.balance > 0)
+				THEN ledger_accounts.balance + excluded.balance
 				ELSE ledger_accounts.balance END
 			RETURNING id, balance`, id.New("acc", tx.now), programID, p.Owner, p.Account, p.Currency, p.Amount, micros(tx.now)).Scan(&accountID, &balance)
-		if err == nil && (balance > money.MaxAmount || balance < -money.MaxAmount) {
+		grows := (balance > 0 && p.Amount > 0) || (balance < 0 && p.Amount < 0)
+		if err == nil && grows && (balance > money.MaxAmount || balance < -money.MaxAmount) {
 			return "", ErrBalanceLimit
 		}
 		return accountID, err

@@ -8,10 +8,6 @@ import (
 	"github.com/advocate-oss/advocate/internal/referral"
 )
 
-// errBadText is a text PostgreSQL would refuse, found before it got there.
-var errBadText = &referral.Error{Kind: referral.KindInvalid, Code: "invalid_text",
-	Message: "A text value holds a NUL character or invalid UTF-8."}
-
 // BadText reports whether err is a text value that the database refused
 // for holding NUL or invalid UTF-8 (PostgreSQL's 22021 and 22P05). The
 // input boundaries refuse such values first; this is the last line, so
@@ -21,5 +17,5 @@ func BadText(err error) bool {
 	if errors.As(err, &pg) {
 		return pg.Code == "22021" || pg.Code == "22P05"
 	}
-	return errors.Is(err, errBadText)
+	return errors.Is(err, referral.ErrBadText)
 }

@@ -137,3 +137,36 @@ func DSN(t testing.TB, e store.Engine) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// Fingerprint sums up what a request may write: the rows of every table,
+// the latest updated_at of the tables whose rows change in place, and the
+// sum of the cached balances. Fuzz tests compare it before and after a
+// refused request, which must write nothing; row counts alone would miss
+// an update in place (settings, rules) or a moved balance.
+func Fingerprint(t testing.TB, db *store.DB) map[string]int64 {
+	t.Helper()
+	var names, sel []string
+	for _, table := range []string{"programs", "api_keys", "customers", "referral_links", "idempotency_keys", "events",
+		"admins", "sessions", "reward_rules", "transactions", "refunds", "rewards", "discount_codes",
+		"ledger_accounts", "ledger_entries", "clicks"} {
+		names, sel = append(names, table), append(sel, "SELECT count(*) FROM "+table)
+	}
+	for _, table := range []string{"programs", "customers", "reward_rules", "transactions", "rewards"} {
+		names, sel = append(names, table+" updated"), append(sel, "SELECT COALESCE(MAX(updated_at), 0) FROM "+table)
+	}
+	names, sel = append(names, "balances"), append(sel, "SELECT COALESCE(SUM(balance), 0) FROM ledger_accounts")
+	vals := make([]int64, len(sel))
+	dest := make([]any, len(sel))
+	for i := range sel {
+		sel[i] = "(" + sel[i] + ")"
+		dest[i] = &vals[i]
+	}
+	if err := db.ReadStats().QueryRow("SELECT " + strings.Join(sel, ", ")).Scan(dest...); err != nil {
+		t.Fatalf("fingerprint: %v", err)
+	}
+	out := map[string]int64{}
+	for i, name := range names {
+		out[name] = vals[i]
+	}
+	return out
+}
