@@ -44,6 +44,17 @@ func readBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// readNoFields reads the body of an action that takes no fields: none, or
+// an empty JSON object; anything else is refused as decode refuses it.
+func readNoFields(r *http.Request) error {
+	body, err := readBody(r)
+	if err != nil || len(body) == 0 {
+		return err
+	}
+	var in struct{}
+	return decode(body, &in)
+}
+
 // decode reads body into v strictly: one JSON object, no unknown fields, no
 // trailing data, every type right, and every string storable text (no NUL,
 // valid UTF-8). Each failure names what is wrong.

@@ -51,18 +51,11 @@ func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) error {
 // like GET /v1/program returns it. Hashes made with the one it replaces
 // keep verifying for referral.WidgetSecretGrace, while backends switch.
 func (s *Server) rotateWidgetSecret(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(r)
-	if err != nil {
+	if err := readNoFields(r); err != nil {
 		return err
 	}
-	if len(body) > 0 {
-		var in struct{}
-		if err := decode(body, &in); err != nil {
-			return err
-		}
-	}
 	var p *referral.Program
-	err = s.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
+	err := s.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
 		p, err = tx.RotateWidgetSecret(r.Context(), program(r).ID)
 		return err
 	})

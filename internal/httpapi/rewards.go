@@ -103,15 +103,8 @@ func (s *Server) getReward(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) approveReward(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(r)
-	if err != nil {
+	if err := readNoFields(r); err != nil {
 		return err
-	}
-	if len(body) > 0 {
-		var in struct{}
-		if err := decode(body, &in); err != nil {
-			return err
-		}
 	}
 	return s.decideReward(w, r, func(tx *store.Tx) (*rewards.Reward, error) {
 		return tx.ApproveReward(r.Context(), program(r).ID, r.PathValue("id"))
@@ -197,18 +190,11 @@ func (s *Server) listDiscountCodes(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) redeemDiscountCode(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(r)
-	if err != nil {
+	if err := readNoFields(r); err != nil {
 		return err
 	}
-	if len(body) > 0 {
-		var in struct{}
-		if err := decode(body, &in); err != nil {
-			return err
-		}
-	}
 	var dc *rewards.DiscountCode
-	err = s.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
+	err := s.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
 		dc, err = tx.RedeemDiscountCode(r.Context(), program(r).ID, r.PathValue("code"))
 		return err
 	})
