@@ -79,6 +79,13 @@ func (p Proxies) String() string {
 // is the client. A hop that is not an address ends the walk at the last
 // address that was trusted.
 func (p Proxies) IP(r *http.Request) string {
+	if p.hops == 0 && len(p.nets) == 0 {
+		// The common case, on every short-link visit: an IPv4 peer is
+		// already in its canonical form, so it needs no parsing.
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil && isIPv4(host) {
+			return host
+		}
+	}
 	peer := peerAddr(r.RemoteAddr)
 	if !peer.IsValid() {
 		return r.RemoteAddr
@@ -96,6 +103,13 @@ func (p Proxies) IP(r *http.Request) string {
 		client = next
 	}
 	return client.String()
+}
+
+// isIPv4 reports whether s is a dotted-quad IPv4 address, which is then
+// canonical: ParseAddr refuses leading zeros.
+func isIPv4(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Is4()
 }
 
 // trusts reports whether addr, the i-th hop counted from Advocate (0 is

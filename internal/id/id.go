@@ -9,6 +9,7 @@ package id
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"strings"
 	"sync"
 	"time"
 )
@@ -47,7 +48,7 @@ func (s *Seq) New(prefix string, now time.Time) string {
 		rand.Read(b[6:])
 	}
 	s.last = b
-	return prefix + "_" + encode(b)
+	return format(prefix, b)
 }
 
 // increment adds one to the big-endian number in b and reports whether it
@@ -62,8 +63,10 @@ func increment(b []byte) bool {
 	return false
 }
 
-func encode(b [16]byte) string {
-	// 128 bits → 26 base32 characters, most significant first.
+// format writes prefix, "_" and b's 128 bits as 26 base32 characters,
+// most significant first, in one allocation (ids are made on hot paths:
+// one per click).
+func format(prefix string, b [16]byte) string {
 	hi := binary.BigEndian.Uint64(b[:8])
 	lo := binary.BigEndian.Uint64(b[8:])
 	var out [26]byte
@@ -72,7 +75,12 @@ func encode(b [16]byte) string {
 		lo = lo>>5 | hi<<59
 		hi >>= 5
 	}
-	return string(out[:])
+	var sb strings.Builder
+	sb.Grow(len(prefix) + 1 + len(out))
+	sb.WriteString(prefix)
+	sb.WriteByte('_')
+	sb.Write(out[:])
+	return sb.String()
 }
 
 // Floor returns the smallest id with prefix made at or after the start of
@@ -81,5 +89,5 @@ func encode(b [16]byte) string {
 func Floor(prefix string, t time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
-	return prefix + "_" + encode(b)
+	return format(prefix, b)
 }

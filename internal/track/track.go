@@ -4,6 +4,7 @@
 package track
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -22,23 +23,47 @@ var botMarkers = []string{
 	"curl/", "wget/", "python-", "python/", "go-http-client", "java/", "okhttp", "libwww", "httpclient",
 	"axios/", "node-fetch", "http.rb/", "httpie/", "postmanruntime", "scrapy", "aiohttp",
 	"headlesschrome", "phantomjs", "lighthouse", "pingdom", "uptime", "monitor", "scanner",
-	"feedfetcher", "apache-httpclient",
+	"feedfetcher",
 }
 
 // IsBot reports whether a user agent belongs to software rather than a
-// person. An empty user agent counts as software.
+// person. An empty user agent counts as software. It runs on every
+// short-link visit, so a user agent of usual length is lowered into a
+// buffer on the stack instead of a new string.
 func IsBot(userAgent string) bool {
 	if userAgent == "" {
 		return true
 	}
-	ua := strings.ToLower(userAgent)
-	for _, m := range botMarkers {
-		if strings.Contains(ua, m) {
+	var buf [512]byte
+	var ua []byte
+	if len(userAgent) <= len(buf) {
+		ua = buf[:len(userAgent)]
+		for i := range len(userAgent) {
+			c := userAgent[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			ua[i] = c
+		}
+	} else {
+		ua = []byte(strings.ToLower(userAgent))
+	}
+	for _, m := range botMarkerBytes {
+		if bytes.Contains(ua, m) {
 			return true
 		}
 	}
 	return false
 }
+
+// botMarkerBytes are botMarkers as byte slices, for IsBot.
+var botMarkerBytes = func() [][]byte {
+	out := make([][]byte, len(botMarkers))
+	for i, m := range botMarkers {
+		out[i] = []byte(m)
+	}
+	return out
+}()
 
 // VisitorCookie is the first-party cookie on Advocate's own domain that
 // keeps a short-link visitor recognisable for unique-click counting.
