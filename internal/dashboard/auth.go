@@ -14,11 +14,11 @@ import (
 	"github.com/advocate-oss/advocate/internal/store"
 )
 
-func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) LoginPage(w http.ResponseWriter, r *http.Request) {
 	d.render(w, r, http.StatusOK, "login", &view{Title: "Sign in", Form: url.Values{"next": {safeNext(r.URL.Query().Get("next"))}}})
 }
 
-// login signs an admin in. Every try counts against the client address
+// Login signs an admin in. Every try counts against the client address
 // and the account until it proves right (see attempts), so that guesses
 // sent all at once are held back like guesses one by one. At an address
 // the account last signed in from, the account is counted for that
@@ -26,7 +26,7 @@ func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
 // a guesser sharing the address (a NAT, or the proxy's address when no
 // proxy is trusted) is still delayed. Every failure answers the same
 // message.
-func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) Login(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		d.fail(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
@@ -77,7 +77,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, form.Get("next"), http.StatusSeeOther)
 }
 
-func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) Logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		if err := d.DB.SignOut(r.Context(), c.Value); err != nil {
 			d.serverError(w, r, err)

@@ -134,7 +134,7 @@ func initials(name, email string) string {
 	return string(out)
 }
 
-func (d *Dashboard) customersPage(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) CustomersPage(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return
@@ -209,7 +209,7 @@ type customerData struct {
 // ledgerPageSize is how many ledger entries the customer page shows.
 const ledgerPageSize = 50
 
-func (d *Dashboard) customerPage(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) CustomerPage(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return
@@ -298,11 +298,11 @@ func (d *Dashboard) renderCustomer(w http.ResponseWriter, r *http.Request, statu
 	d.render(w, r, status, "customer", &view{Title: title, Nav: "customers", Program: p, Form: form, Errors: errs, Data: data})
 }
 
-func (d *Dashboard) customerCredit(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) CustomerCredit(w http.ResponseWriter, r *http.Request) {
 	d.moveBalance(w, r, (*store.Tx).Credit, "Added %s of credit.")
 }
 
-func (d *Dashboard) customerDebit(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) CustomerDebit(w http.ResponseWriter, r *http.Request) {
 	d.moveBalance(w, r, (*store.Tx).Debit, "Debited %s of credit.")
 }
 
@@ -362,9 +362,9 @@ func (d *Dashboard) moveBalance(w http.ResponseWriter, r *http.Request, move bal
 	d.redirect(w, r, customerURL(p.ID, c.Key), strings.Replace(done, "%s", formatMoney(amount, cur), 1))
 }
 
-// transactionRefund refunds all or part of a payment from the customer
+// TransactionRefund refunds all or part of a payment from the customer
 // page and claws back the rewards it gave.
-func (d *Dashboard) transactionRefund(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) TransactionRefund(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return

@@ -25,7 +25,7 @@ type developersData struct {
 	PreviousExpires string
 }
 
-func (d *Dashboard) developersPage(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) DevelopersPage(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return
@@ -69,8 +69,8 @@ const customerHash = crypto.createHmac('sha256', process.env.ADVOCATE_WIDGET_SEC
 	d.render(w, r, http.StatusOK, "developers", &view{Title: "API keys & widget", Nav: "developers", Program: p, Data: data})
 }
 
-// keyCreate makes an API key and shows it once; only its hash is kept.
-func (d *Dashboard) keyCreate(w http.ResponseWriter, r *http.Request) {
+// KeyCreate makes an API key and shows it once; only its hash is kept.
+func (d *Dashboard) KeyCreate(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return
@@ -92,7 +92,7 @@ func (d *Dashboard) keyCreate(w http.ResponseWriter, r *http.Request) {
 	d.renderDevelopers(w, r, p, plain)
 }
 
-func (d *Dashboard) keyRevoke(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) KeyRevoke(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return
@@ -109,10 +109,10 @@ func (d *Dashboard) keyRevoke(w http.ResponseWriter, r *http.Request) {
 	d.redirect(w, r, "/dashboard/p/"+p.ID+"/developers", "Key revoked. Requests with it are refused from now on.")
 }
 
-// widgetSecretRotate replaces the widget secret; the previous one keeps
+// WidgetSecretRotate replaces the widget secret; the previous one keeps
 // verifying for referral.WidgetSecretGrace. Viewers are refused by
 // signedIn, cross-site posts by the CSRF check.
-func (d *Dashboard) widgetSecretRotate(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) WidgetSecretRotate(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return
@@ -129,7 +129,7 @@ func (d *Dashboard) widgetSecretRotate(w http.ResponseWriter, r *http.Request) {
 		p.PreviousSecretExpires().UTC().Format("2006-01-02 15:04")+" UTC: deploy the new one to your servers before then.")
 }
 
-func (d *Dashboard) teamPage(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) TeamPage(w http.ResponseWriter, r *http.Request) {
 	d.renderTeam(w, r, http.StatusOK, nil, nil, "")
 }
 
@@ -146,10 +146,10 @@ func (d *Dashboard) renderTeam(w http.ResponseWriter, r *http.Request, status in
 		Data: map[string]any{"Admins": admins, "Invited": invited, "Me": adminFrom(r.Context()).ID}})
 }
 
-// invite adds an admin with a one-time password shown to the inviting
+// Invite adds an admin with a one-time password shown to the inviting
 // owner, who passes it on; there is no email sending in a self-hosted
 // install without a mail server.
-func (d *Dashboard) invite(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) Invite(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		d.fail(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
@@ -171,7 +171,7 @@ func (d *Dashboard) invite(w http.ResponseWriter, r *http.Request) {
 	d.renderTeam(w, r, http.StatusOK, nil, nil, a.Email+" can sign in with the password "+password)
 }
 
-func (d *Dashboard) removeAdmin(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) RemoveAdmin(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if id == adminFrom(r.Context()).ID {
 		d.redirect(w, r, "/dashboard/team", "!You cannot remove yourself.")

@@ -92,7 +92,7 @@ func csvTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func (d *Dashboard) exportCustomers(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) ExportCustomers(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return
@@ -112,7 +112,7 @@ func (d *Dashboard) exportCustomers(w http.ResponseWriter, r *http.Request) {
 		})})
 }
 
-func (d *Dashboard) exportReferrals(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) ExportReferrals(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return
@@ -158,7 +158,7 @@ func batches[T any](read func(after string) ([]T, bool, error), id func(T) strin
 	}
 }
 
-func (d *Dashboard) exportRewards(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) ExportRewards(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return

@@ -23,7 +23,7 @@ type overviewData struct {
 	Currency   string
 }
 
-func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) Overview(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return

@@ -12,8 +12,8 @@ import (
 	"github.com/advocate-oss/advocate/internal/store"
 )
 
-// home opens the first program, or the program list when there is none.
-func (d *Dashboard) home(w http.ResponseWriter, r *http.Request) {
+// Home opens the first program, or the program list when there is none.
+func (d *Dashboard) Home(w http.ResponseWriter, r *http.Request) {
 	ps, err := d.DB.Programs(r.Context())
 	if err != nil {
 		d.serverError(w, r, err)
@@ -26,7 +26,7 @@ func (d *Dashboard) home(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/dashboard/p/"+ps[0].ID+"/", http.StatusSeeOther)
 }
 
-func (d *Dashboard) switchProgram(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) SwitchProgram(w http.ResponseWriter, r *http.Request) {
 	pid := r.URL.Query().Get("pid")
 	if _, err := d.DB.Program(r.Context(), pid); err != nil {
 		d.fail(w, r, http.StatusNotFound, "No such program.")
@@ -35,7 +35,7 @@ func (d *Dashboard) switchProgram(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/dashboard/p/"+url.PathEscape(pid)+"/", http.StatusSeeOther)
 }
 
-func (d *Dashboard) programList(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) ProgramList(w http.ResponseWriter, r *http.Request) {
 	d.render(w, r, http.StatusOK, "programs", &view{Title: "Programs", Nav: "programs"})
 }
 
@@ -47,14 +47,14 @@ var newProgramDefaults = url.Values{
 	"trigger": {rewards.Purchase}, "recurrence": {rewards.First}, "holding_days": {"30"},
 }
 
-func (d *Dashboard) programNew(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) ProgramNew(w http.ResponseWriter, r *http.Request) {
 	d.render(w, r, http.StatusOK, "program_new", &view{Title: "Create a referral program", Nav: "programs", Form: newProgramDefaults})
 }
 
-// programCreate makes a program, its API keys and its reward rules from
+// ProgramCreate makes a program, its API keys and its reward rules from
 // the guided flow, all in one transaction: a mistake anywhere saves
 // nothing and shows every problem next to its field.
-func (d *Dashboard) programCreate(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) ProgramCreate(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		d.fail(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
@@ -180,7 +180,7 @@ func splitDomains(s string) []string {
 	return out
 }
 
-func (d *Dashboard) settingsPage(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) SettingsPage(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return
@@ -201,9 +201,9 @@ func programForm(p *referral.Program) url.Values {
 	return f
 }
 
-// settingsSave changes a program's basic settings. The currency is fixed:
+// SettingsSave changes a program's basic settings. The currency is fixed:
 // balances and rewards are kept in it.
-func (d *Dashboard) settingsSave(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) SettingsSave(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return

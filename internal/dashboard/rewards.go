@@ -46,7 +46,7 @@ func rewardStatus(s string) string {
 	return rewards.Pending
 }
 
-func (d *Dashboard) rewardsPage(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) RewardsPage(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return
@@ -86,14 +86,14 @@ func (d *Dashboard) renderRewards(w http.ResponseWriter, r *http.Request, status
 	d.render(w, r, status, "rewards", &view{Title: "Rewards", Nav: "rewards", Program: p, Form: form, Errors: errs, Data: data})
 }
 
-func (d *Dashboard) rewardsApprove(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) RewardsApprove(w http.ResponseWriter, r *http.Request) {
 	d.decideRewards(w, r, "approved", func(tx *store.Tx, programID, id, _ string) error {
 		_, err := tx.ApproveReward(r.Context(), programID, id)
 		return err
 	})
 }
 
-func (d *Dashboard) rewardsReject(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) RewardsReject(w http.ResponseWriter, r *http.Request) {
 	d.decideRewards(w, r, "rejected", func(tx *store.Tx, programID, id, reason string) error {
 		_, err := tx.RejectReward(r.Context(), programID, id, reason)
 		return err

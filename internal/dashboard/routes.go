@@ -12,59 +12,59 @@ func (d *Dashboard) Handler() http.Handler {
 	in := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, d.signedIn(h)) }
 
 	mux.Handle("GET /dashboard/assets/", http.StripPrefix("/dashboard/", assets()))
-	mux.HandleFunc("GET /dashboard/login", d.loginPage)
-	mux.HandleFunc("POST /dashboard/login", d.login)
+	mux.HandleFunc("GET /dashboard/login", d.LoginPage)
+	mux.HandleFunc("POST /dashboard/login", d.Login)
 	// Anyone may sign out, viewers included: logout ends whatever
 	// session the cookie names.
-	mux.HandleFunc("POST /dashboard/logout", d.logout)
+	mux.HandleFunc("POST /dashboard/logout", d.Logout)
 
-	in("GET /dashboard/{$}", d.home)
-	in("GET /dashboard/switch", d.switchProgram)
-	in("GET /dashboard/programs", d.programList)
-	in("GET /dashboard/programs/new", d.programNew)
-	in("POST /dashboard/programs", d.programCreate)
+	in("GET /dashboard/{$}", d.Home)
+	in("GET /dashboard/switch", d.SwitchProgram)
+	in("GET /dashboard/programs", d.ProgramList)
+	in("GET /dashboard/programs/new", d.ProgramNew)
+	in("POST /dashboard/programs", d.ProgramCreate)
 
 	// One program's pages. Every handler loads the program with d.program,
 	// so another or unknown program id is a 404.
-	in("GET /dashboard/p/{pid}/settings", d.settingsPage)
-	in("POST /dashboard/p/{pid}/settings", d.settingsSave)
+	in("GET /dashboard/p/{pid}/settings", d.SettingsPage)
+	in("POST /dashboard/p/{pid}/settings", d.SettingsSave)
 	// overview: begin
-	in("GET /dashboard/p/{pid}/{$}", d.overview)
+	in("GET /dashboard/p/{pid}/{$}", d.Overview)
 	// overview: end
 	// customers: begin
-	in("GET /dashboard/p/{pid}/customers", d.customersPage)
-	in("GET /dashboard/p/{pid}/customers/{key}", d.customerPage)
-	in("POST /dashboard/p/{pid}/customers/{key}/credit", d.customerCredit)
-	in("POST /dashboard/p/{pid}/customers/{key}/debit", d.customerDebit)
-	in("POST /dashboard/p/{pid}/transactions/{key}/refund", d.transactionRefund)
+	in("GET /dashboard/p/{pid}/customers", d.CustomersPage)
+	in("GET /dashboard/p/{pid}/customers/{key}", d.CustomerPage)
+	in("POST /dashboard/p/{pid}/customers/{key}/credit", d.CustomerCredit)
+	in("POST /dashboard/p/{pid}/customers/{key}/debit", d.CustomerDebit)
+	in("POST /dashboard/p/{pid}/transactions/{key}/refund", d.TransactionRefund)
 	// customers: end
 	// rewards: begin
-	in("GET /dashboard/p/{pid}/rewards", d.rewardsPage)
-	in("POST /dashboard/p/{pid}/rewards/approve", d.rewardsApprove)
-	in("POST /dashboard/p/{pid}/rewards/reject", d.rewardsReject)
+	in("GET /dashboard/p/{pid}/rewards", d.RewardsPage)
+	in("POST /dashboard/p/{pid}/rewards/approve", d.RewardsApprove)
+	in("POST /dashboard/p/{pid}/rewards/reject", d.RewardsReject)
 	// rewards: end
 	// rules: begin
-	in("GET /dashboard/p/{pid}/rules", d.rulesPage)
-	in("POST /dashboard/p/{pid}/rules", d.ruleSave)
-	in("GET /dashboard/p/{pid}/rules/{id}", d.ruleEdit)
-	in("POST /dashboard/p/{pid}/rules/{id}", d.ruleSave)
-	in("POST /dashboard/p/{pid}/rules/{id}/delete", d.ruleDelete)
+	in("GET /dashboard/p/{pid}/rules", d.RulesPage)
+	in("POST /dashboard/p/{pid}/rules", d.RuleSave)
+	in("GET /dashboard/p/{pid}/rules/{id}", d.RuleEdit)
+	in("POST /dashboard/p/{pid}/rules/{id}", d.RuleSave)
+	in("POST /dashboard/p/{pid}/rules/{id}/delete", d.RuleDelete)
 	// rules: end
 	// developers: begin
-	in("GET /dashboard/p/{pid}/developers", d.developersPage)
-	in("POST /dashboard/p/{pid}/developers/keys", d.keyCreate)
-	in("POST /dashboard/p/{pid}/developers/keys/{id}/revoke", d.keyRevoke)
-	in("POST /dashboard/p/{pid}/developers/widget_secret/rotate", d.widgetSecretRotate)
+	in("GET /dashboard/p/{pid}/developers", d.DevelopersPage)
+	in("POST /dashboard/p/{pid}/developers/keys", d.KeyCreate)
+	in("POST /dashboard/p/{pid}/developers/keys/{id}/revoke", d.KeyRevoke)
+	in("POST /dashboard/p/{pid}/developers/widget_secret/rotate", d.WidgetSecretRotate)
 	// developers: end
 	// team: begin
-	in("GET /dashboard/team", d.teamPage)
-	in("POST /dashboard/team", d.invite)
-	in("POST /dashboard/team/{id}/remove", d.removeAdmin)
+	in("GET /dashboard/team", d.TeamPage)
+	in("POST /dashboard/team", d.Invite)
+	in("POST /dashboard/team/{id}/remove", d.RemoveAdmin)
 	// team: end
 	// export: begin
-	in("GET /dashboard/p/{pid}/export/customers.csv", d.exportCustomers)
-	in("GET /dashboard/p/{pid}/export/referrals.csv", d.exportReferrals)
-	in("GET /dashboard/p/{pid}/export/rewards.csv", d.exportRewards)
+	in("GET /dashboard/p/{pid}/export/customers.csv", d.ExportCustomers)
+	in("GET /dashboard/p/{pid}/export/referrals.csv", d.ExportReferrals)
+	in("GET /dashboard/p/{pid}/export/rewards.csv", d.ExportRewards)
 	// export: end
 
 	csrf := http.NewCrossOriginProtection()

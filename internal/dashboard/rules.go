@@ -11,7 +11,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/store"
 )
 
-func (d *Dashboard) rulesPage(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) RulesPage(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return
@@ -35,7 +35,7 @@ func (d *Dashboard) renderRules(w http.ResponseWriter, r *http.Request, status i
 		Data: map[string]any{"Rules": rules, "Editing": editing}})
 }
 
-func (d *Dashboard) ruleEdit(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) RuleEdit(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return
@@ -109,7 +109,7 @@ func ruleInput(f url.Values) rewards.RuleInput {
 	return in
 }
 
-func (d *Dashboard) ruleSave(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) RuleSave(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return
@@ -155,7 +155,7 @@ func (d *Dashboard) ruleSave(w http.ResponseWriter, r *http.Request) {
 	d.redirect(w, r, "/dashboard/p/"+p.ID+"/rules", "Reward rule saved.")
 }
 
-func (d *Dashboard) ruleDelete(w http.ResponseWriter, r *http.Request) {
+func (d *Dashboard) RuleDelete(w http.ResponseWriter, r *http.Request) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return

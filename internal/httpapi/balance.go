@@ -22,7 +22,7 @@ type statsJSON struct {
 	Currency            string      `json:"currency"`
 }
 
-func (s *Server) customerStats(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) CustomerStats(w http.ResponseWriter, r *http.Request) error {
 	p := program(r)
 	cur, err := queryCurrency(r.URL.Query().Get("currency"), p.Currency)
 	if err != nil {
@@ -69,7 +69,7 @@ func toBalanceJSON(b *rewards.Balance) balanceJSON {
 	return out
 }
 
-func (s *Server) customerBalance(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) CustomerBalance(w http.ResponseWriter, r *http.Request) error {
 	p := program(r)
 	cur, err := queryCurrency(r.URL.Query().Get("currency"), p.Currency)
 	if err != nil {
@@ -87,14 +87,14 @@ func (s *Server) customerBalance(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// creditBalance and debitBalance change a customer's credit by hand: a
+// CreditBalance and DebitBalance change a customer's credit by hand: a
 // goodwill credit, or credit spent at checkout. Both answer with the new
 // balance.
-func (s *Server) creditBalance(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) CreditBalance(w http.ResponseWriter, r *http.Request) error {
 	return s.moveBalance(w, r, (*store.Tx).Credit)
 }
 
-func (s *Server) debitBalance(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) DebitBalance(w http.ResponseWriter, r *http.Request) error {
 	return s.moveBalance(w, r, (*store.Tx).Debit)
 }
 
@@ -158,7 +158,7 @@ type ledgerEntryJSON struct {
 	CreatedAt           time.Time   `json:"created_at"`
 }
 
-func (s *Server) customerLedger(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) CustomerLedger(w http.ResponseWriter, r *http.Request) error {
 	pg, err := page(r, "ent")
 	if err != nil {
 		return err

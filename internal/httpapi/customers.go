@@ -44,7 +44,7 @@ type customerEnvelope struct {
 	Customer customerJSON `json:"customer"`
 }
 
-func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) CreateCustomer(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(r)
 	if err != nil {
 		return err
@@ -120,7 +120,7 @@ func toPublicCustomerJSON(p *referral.Program, c *referral.Customer) publicCusto
 		ReferralURL: full.ReferralURL, ReferredBy: full.ReferredBy, CreatedAt: full.CreatedAt}
 }
 
-func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) GetCustomer(w http.ResponseWriter, r *http.Request) error {
 	p := program(r)
 	c, err := s.DB.Customer(r.Context(), p.ID, r.PathValue("key"))
 	if err != nil {
@@ -130,7 +130,7 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) ListCustomers(w http.ResponseWriter, r *http.Request) error {
 	pg, err := page(r, "cus")
 	if err != nil {
 		return err
@@ -155,7 +155,7 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) UpdateCustomer(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(r)
 	if err != nil {
 		return err
@@ -192,7 +192,7 @@ func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) DeleteCustomer(w http.ResponseWriter, r *http.Request) error {
 	var codes []string
 	err := s.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
 		codes, err = tx.DeleteCustomer(r.Context(), program(r).ID, r.PathValue("key"))

@@ -36,7 +36,7 @@ func (s *Server) toLinkJSON(p *referral.Program, l *referral.Link) linkJSON {
 	}
 }
 
-func (s *Server) listCustomerLinks(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) ListCustomerLinks(w http.ResponseWriter, r *http.Request) error {
 	p := program(r)
 	links, err := s.DB.CustomerLinks(r.Context(), p.ID, r.PathValue("key"))
 	if err != nil {
@@ -50,7 +50,7 @@ func (s *Server) listCustomerLinks(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-func (s *Server) createLink(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) CreateLink(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(r)
 	if err != nil {
 		return err
@@ -86,7 +86,7 @@ func (s *Server) createLink(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) DeleteLink(w http.ResponseWriter, r *http.Request) error {
 	var code string
 	err := s.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
 		code, err = tx.DeleteLink(r.Context(), program(r).ID, r.PathValue("id"))

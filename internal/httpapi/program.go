@@ -42,15 +42,15 @@ func (s *Server) toProgramJSON(p *referral.Program) programJSON {
 	return out
 }
 
-func (s *Server) getProgram(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) GetProgram(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]programJSON{"program": s.toProgramJSON(program(r))})
 	return nil
 }
 
-// rotateWidgetSecret issues a new widget secret, returned in the program
+// RotateWidgetSecret issues a new widget secret, returned in the program
 // like GET /v1/program returns it. Hashes made with the one it replaces
 // keep verifying for referral.WidgetSecretGrace, while backends switch.
-func (s *Server) rotateWidgetSecret(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) RotateWidgetSecret(w http.ResponseWriter, r *http.Request) error {
 	if err := readNoFields(r); err != nil {
 		return err
 	}
@@ -66,9 +66,9 @@ func (s *Server) rotateWidgetSecret(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// updateProgram changes the settings present in the body. The currency is
+// UpdateProgram changes the settings present in the body. The currency is
 // fixed at creation: rewards and balances are kept in it.
-func (s *Server) updateProgram(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) UpdateProgram(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(r)
 	if err != nil {
 		return err

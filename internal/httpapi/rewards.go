@@ -59,7 +59,7 @@ type rewardEnvelope struct {
 
 var rewardStatuses = []string{rewards.Pending, rewards.Available, rewards.Paid, rewards.Reversed, rewards.Rejected}
 
-func (s *Server) listRewards(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) ListRewards(w http.ResponseWriter, r *http.Request) error {
 	pg, err := page(r, "rwd")
 	if err != nil {
 		return err
@@ -93,7 +93,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (s *Server) getReward(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) GetReward(w http.ResponseWriter, r *http.Request) error {
 	rw, err := s.DB.Reward(r.Context(), program(r).ID, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -102,7 +102,7 @@ func (s *Server) getReward(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) approveReward(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) ApproveReward(w http.ResponseWriter, r *http.Request) error {
 	if err := readNoFields(r); err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func (s *Server) approveReward(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-func (s *Server) rejectReward(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) RejectReward(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(r)
 	if err != nil {
 		return err
@@ -171,7 +171,7 @@ func toDiscountCodeJSON(dc *rewards.DiscountCode, now time.Time) discountCodeJSO
 	return out
 }
 
-func (s *Server) listDiscountCodes(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) ListDiscountCodes(w http.ResponseWriter, r *http.Request) error {
 	p := program(r)
 	c, err := s.DB.Customer(r.Context(), p.ID, r.PathValue("key"))
 	if err != nil {
@@ -189,7 +189,7 @@ func (s *Server) listDiscountCodes(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-func (s *Server) redeemDiscountCode(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) RedeemDiscountCode(w http.ResponseWriter, r *http.Request) error {
 	if err := readNoFields(r); err != nil {
 		return err
 	}

@@ -12,59 +12,59 @@ import (
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 
-	s.route(mux, "GET /healthz", public, s.healthz)
-	s.route(mux, "GET /readyz", public, s.readyz)
+	s.route(mux, "GET /healthz", public, s.Healthz)
+	s.route(mux, "GET /readyz", public, s.Readyz)
 	if s.Config.MetricsToken != "" {
 		s.route(mux, "GET /metrics", public, s.metricsWithToken)
 	}
 	s.route(mux, "GET /openapi.yaml", public, serveOpenAPI)
 
-	s.route(mux, "GET /v1/program", secretOnly, s.getProgram)
-	s.route(mux, "PUT /v1/program", secretOnly, s.updateProgram)
-	s.route(mux, "POST /v1/program/widget_secret/rotate", secretOnly, s.rotateWidgetSecret)
+	s.route(mux, "GET /v1/program", secretOnly, s.GetProgram)
+	s.route(mux, "PUT /v1/program", secretOnly, s.UpdateProgram)
+	s.route(mux, "POST /v1/program/widget_secret/rotate", secretOnly, s.RotateWidgetSecret)
 
-	s.route(mux, "POST /v1/customers", browserSafe, s.createCustomer)
-	s.route(mux, "GET /v1/customers", secretOnly, s.listCustomers)
-	s.route(mux, "GET /v1/customers/{key}", secretOnly, s.getCustomer)
-	s.route(mux, "PUT /v1/customers/{key}", secretOnly, s.updateCustomer)
-	s.route(mux, "DELETE /v1/customers/{key}", secretOnly, s.deleteCustomer)
+	s.route(mux, "POST /v1/customers", browserSafe, s.CreateCustomer)
+	s.route(mux, "GET /v1/customers", secretOnly, s.ListCustomers)
+	s.route(mux, "GET /v1/customers/{key}", secretOnly, s.GetCustomer)
+	s.route(mux, "PUT /v1/customers/{key}", secretOnly, s.UpdateCustomer)
+	s.route(mux, "DELETE /v1/customers/{key}", secretOnly, s.DeleteCustomer)
 
-	s.route(mux, "GET /v1/customers/{key}/referral_links", secretOnly, s.listCustomerLinks)
-	s.route(mux, "POST /v1/customer_referral_links", secretOnly, s.createLink)
-	s.route(mux, "DELETE /v1/customer_referral_links/{id}", secretOnly, s.deleteLink)
+	s.route(mux, "GET /v1/customers/{key}/referral_links", secretOnly, s.ListCustomerLinks)
+	s.route(mux, "POST /v1/customer_referral_links", secretOnly, s.CreateLink)
+	s.route(mux, "DELETE /v1/customer_referral_links/{id}", secretOnly, s.DeleteLink)
 
-	s.route(mux, "GET /v1/reward_rules", secretOnly, s.listRules)
-	s.route(mux, "POST /v1/reward_rules", secretOnly, s.createRule)
-	s.route(mux, "GET /v1/reward_rules/{id}", secretOnly, s.getRule)
-	s.route(mux, "PUT /v1/reward_rules/{id}", secretOnly, s.updateRule)
-	s.route(mux, "DELETE /v1/reward_rules/{id}", secretOnly, s.deleteRule)
+	s.route(mux, "GET /v1/reward_rules", secretOnly, s.ListRules)
+	s.route(mux, "POST /v1/reward_rules", secretOnly, s.CreateRule)
+	s.route(mux, "GET /v1/reward_rules/{id}", secretOnly, s.GetRule)
+	s.route(mux, "PUT /v1/reward_rules/{id}", secretOnly, s.UpdateRule)
+	s.route(mux, "DELETE /v1/reward_rules/{id}", secretOnly, s.DeleteRule)
 
-	s.route(mux, "POST /v1/transactions", secretOnly, s.createTransaction)
-	s.route(mux, "GET /v1/transactions", secretOnly, s.listTransactions)
-	s.route(mux, "GET /v1/transactions/{key}", secretOnly, s.getTransaction)
-	s.route(mux, "POST /v1/transactions/{key}/refund", secretOnly, s.refundTransaction)
-	s.route(mux, "DELETE /v1/transactions/{key}", secretOnly, s.refundTransaction)
-	s.route(mux, "GET /v1/customers/{key}/transactions", secretOnly, s.listCustomerTransactions)
+	s.route(mux, "POST /v1/transactions", secretOnly, s.CreateTransaction)
+	s.route(mux, "GET /v1/transactions", secretOnly, s.ListTransactions)
+	s.route(mux, "GET /v1/transactions/{key}", secretOnly, s.GetTransaction)
+	s.route(mux, "POST /v1/transactions/{key}/refund", secretOnly, s.RefundTransaction)
+	s.route(mux, "DELETE /v1/transactions/{key}", secretOnly, s.RefundTransaction)
+	s.route(mux, "GET /v1/customers/{key}/transactions", secretOnly, s.ListCustomerTransactions)
 
-	s.route(mux, "GET /v1/rewards", secretOnly, s.listRewards)
-	s.route(mux, "GET /v1/rewards/{id}", secretOnly, s.getReward)
-	s.route(mux, "POST /v1/rewards/{id}/approve", secretOnly, s.approveReward)
-	s.route(mux, "POST /v1/rewards/{id}/reject", secretOnly, s.rejectReward)
+	s.route(mux, "GET /v1/rewards", secretOnly, s.ListRewards)
+	s.route(mux, "GET /v1/rewards/{id}", secretOnly, s.GetReward)
+	s.route(mux, "POST /v1/rewards/{id}/approve", secretOnly, s.ApproveReward)
+	s.route(mux, "POST /v1/rewards/{id}/reject", secretOnly, s.RejectReward)
 
-	s.route(mux, "GET /v1/customers/{key}/stats", secretOnly, s.customerStats)
-	s.route(mux, "GET /v1/customers/{key}/balance", secretOnly, s.customerBalance)
-	s.route(mux, "POST /v1/customers/{key}/balance/credit", secretOnly, s.creditBalance)
-	s.route(mux, "POST /v1/customers/{key}/balance/debit", secretOnly, s.debitBalance)
-	s.route(mux, "GET /v1/customers/{key}/ledger", secretOnly, s.customerLedger)
+	s.route(mux, "GET /v1/customers/{key}/stats", secretOnly, s.CustomerStats)
+	s.route(mux, "GET /v1/customers/{key}/balance", secretOnly, s.CustomerBalance)
+	s.route(mux, "POST /v1/customers/{key}/balance/credit", secretOnly, s.CreditBalance)
+	s.route(mux, "POST /v1/customers/{key}/balance/debit", secretOnly, s.DebitBalance)
+	s.route(mux, "GET /v1/customers/{key}/ledger", secretOnly, s.CustomerLedger)
 
-	s.route(mux, "GET /v1/customers/{key}/discount_codes", secretOnly, s.listDiscountCodes)
-	s.route(mux, "POST /v1/discount_codes/{code}/redeem", secretOnly, s.redeemDiscountCode)
+	s.route(mux, "GET /v1/customers/{key}/discount_codes", secretOnly, s.ListDiscountCodes)
+	s.route(mux, "POST /v1/discount_codes/{code}/redeem", secretOnly, s.RedeemDiscountCode)
 
-	s.hot(mux, "GET /r/{code}", s.shortLink)
-	s.route(mux, "GET /js/po.js", public, s.poJS)
-	s.route(mux, "GET /v1/sdk/config", browserSafe, s.sdkConfig)
-	s.route(mux, "POST /v1/track/click", browserPublic, s.trackClick)
-	s.route(mux, "GET /v1/widget", browserSafe, s.widget)
+	s.hot(mux, "GET /r/{code}", s.ShortLink)
+	s.route(mux, "GET /js/po.js", public, s.PoJS)
+	s.route(mux, "GET /v1/sdk/config", browserSafe, s.SDKConfig)
+	s.route(mux, "POST /v1/track/click", browserPublic, s.TrackClick)
+	s.route(mux, "GET /v1/widget", browserSafe, s.Widget)
 
 	return s.problemFallback(mux)
 }
@@ -104,13 +104,13 @@ func serveOpenAPI(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) Healthz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil
 }
 
-// readyz says whether this node can serve traffic: the database answers.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+// Readyz says whether this node can serve traffic: the database answers.
+func (s *Server) Readyz(w http.ResponseWriter, r *http.Request) error {
 	if err := s.DB.Ping(r.Context()); err != nil {
 		s.Log.WarnContext(r.Context(), "not ready", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})

@@ -71,7 +71,7 @@ type ruleEnvelope struct {
 	Rule ruleJSON `json:"reward_rule"`
 }
 
-func (s *Server) listRules(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) ListRules(w http.ResponseWriter, r *http.Request) error {
 	rules, err := s.DB.Rules(r.Context(), program(r).ID)
 	if err != nil {
 		return err
@@ -84,7 +84,7 @@ func (s *Server) listRules(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) getRule(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) GetRule(w http.ResponseWriter, r *http.Request) error {
 	rule, err := s.DB.Rule(r.Context(), program(r).ID, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -93,7 +93,7 @@ func (s *Server) getRule(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) createRule(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) CreateRule(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(r)
 	if err != nil {
 		return err
@@ -116,7 +116,7 @@ func (s *Server) createRule(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) updateRule(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) UpdateRule(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(r)
 	if err != nil {
 		return err
@@ -141,7 +141,7 @@ func (s *Server) updateRule(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) deleteRule(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) DeleteRule(w http.ResponseWriter, r *http.Request) error {
 	err := s.DB.InTx(r.Context(), func(tx *store.Tx) error {
 		return tx.DeleteRule(r.Context(), program(r).ID, r.PathValue("id"))
 	})

@@ -13,11 +13,11 @@ import (
 	"github.com/advocate-oss/advocate/web/sdk"
 )
 
-// shortLink sends a visitor on to a code's destination with the referral
+// ShortLink sends a visitor on to a code's destination with the referral
 // parameter added, recording the click in the background. Unknown and
 // malformed codes go to the program's website: a shared link must never
 // end on an error page.
-func (s *Server) shortLink(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) ShortLink(w http.ResponseWriter, r *http.Request) error {
 	code := referral.NormalizeCode(r.PathValue("code"))
 	var target *referral.LinkTarget
 	if referral.ValidCode(code) == "" {
@@ -55,11 +55,11 @@ func (s *Server) shortLink(w http.ResponseWriter, r *http.Request) error {
 // maxBeaconBytes caps a click beacon's body.
 const maxBeaconBytes = 4 << 10
 
-// trackClick records a click reported by po.js on the business's site.
+// TrackClick records a click reported by po.js on the business's site.
 // sendBeacon cannot set headers, so the publishable key travels in the
 // body, which may be sent as text/plain. Unknown codes are answered 202
 // {"recorded": false}: a beacon has nobody to show an error to.
-func (s *Server) trackClick(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) TrackClick(w http.ResponseWriter, r *http.Request) error {
 	body, err := readLimited(r, maxBeaconBytes)
 	if err != nil {
 		return err
@@ -121,16 +121,16 @@ func validVisitorID(v string) bool {
 	return strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == ""
 }
 
-// sdkConfig tells po.js how the program attributes visits.
-func (s *Server) sdkConfig(w http.ResponseWriter, r *http.Request) error {
+// SDKConfig tells po.js how the program attributes visits.
+func (s *Server) SDKConfig(w http.ResponseWriter, r *http.Request) error {
 	p := program(r)
 	writeJSON(w, http.StatusOK, map[string]any{"referral_param": p.RefParam, "cookie_days": p.CookieDays,
 		"attribution": p.Attribution, "program_name": p.Name})
 	return nil
 }
 
-// poJS serves the SDK, gzipped when the client accepts it.
-func (s *Server) poJS(w http.ResponseWriter, r *http.Request) error {
+// PoJS serves the SDK, gzipped when the client accepts it.
+func (s *Server) PoJS(w http.ResponseWriter, r *http.Request) error {
 	plain, zipped := sdkFiles()
 	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
@@ -192,9 +192,9 @@ type widgetJSON struct {
 var errCustomerHash = referral.Errorf(referral.KindForbidden, "invalid_customer_hash",
 	"customer_hash must be hex(HMAC-SHA256(widget_secret, customer_key)), computed by your backend.")
 
-// widget returns one customer's link, stats and balance for the widget,
+// Widget returns one customer's link, stats and balance for the widget,
 // only to a caller that proves who the customer is with customer_hash.
-func (s *Server) widget(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) Widget(w http.ResponseWriter, r *http.Request) error {
 	p := program(r)
 	key := r.URL.Query().Get("customer_key")
 	if key == "" {

@@ -45,7 +45,7 @@ type transactionEnvelope struct {
 // maxFutureSkew tolerates clocks a little ahead of ours in created_at.
 const maxFutureSkew = time.Hour
 
-func (s *Server) createTransaction(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) CreateTransaction(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(r)
 	if err != nil {
 		return err
@@ -110,7 +110,7 @@ func (s *Server) createTransaction(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-func (s *Server) getTransaction(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) GetTransaction(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.DB.Transaction(r.Context(), program(r).ID, r.PathValue("key"))
 	if err != nil {
 		return err
@@ -119,7 +119,7 @@ func (s *Server) getTransaction(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) listTransactions(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) ListTransactions(w http.ResponseWriter, r *http.Request) error {
 	pg, err := page(r, "txn")
 	if err != nil {
 		return err
@@ -127,7 +127,7 @@ func (s *Server) listTransactions(w http.ResponseWriter, r *http.Request) error 
 	return s.writeTransactions(w, r, store.TransactionFilter{Page: pg})
 }
 
-func (s *Server) listCustomerTransactions(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) ListCustomerTransactions(w http.ResponseWriter, r *http.Request) error {
 	pg, err := page(r, "txn")
 	if err != nil {
 		return err
@@ -148,9 +148,9 @@ func (s *Server) writeTransactions(w http.ResponseWriter, r *http.Request, f sto
 	return nil
 }
 
-// refundTransaction refunds all or part of a payment and claws back its
+// RefundTransaction refunds all or part of a payment and claws back its
 // rewards. DELETE /v1/transactions/{key} is the same as a full refund.
-func (s *Server) refundTransaction(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) RefundTransaction(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(r)
 	if err != nil {
 		return err
