@@ -18,6 +18,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/httpapi"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
+	"github.com/advocate-oss/advocate/internal/web"
 )
 
 // runCmd runs a command the way main does and returns what it printed.
@@ -78,7 +79,7 @@ func api(t *testing.T, dsn string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	srv := httptest.NewServer(httpapi.New(db, slog.New(slog.DiscardHandler), httpapi.Config{BaseURL: "http://adv.test"}).Handler())
+	srv := httptest.NewServer(web.APIHandler(httpapi.New(db, slog.New(slog.DiscardHandler), httpapi.Config{BaseURL: "http://adv.test"})))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/httpapi"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
+	"github.com/advocate-oss/advocate/internal/web"
 )
 
 func parse(name string, args []string, stderr io.Writer, bind func(*flag.FlagSet)) error {
@@ -94,7 +95,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dash.Proxies = c.proxies
 	dash.OnLinksChanged = api.ForgetLinks
 	srv := &http.Server{
-		Handler:           dash.Wrap(api.Handler(), api.Instrument),
+		Handler:           web.Handler(api, dash),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -120,7 +121,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if mln != nil {
-		msrv := &http.Server{Handler: api.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second,
+		msrv := &http.Server{Handler: web.MetricsHandler(api), ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		go msrv.Serve(mln)
 		defer msrv.Close()

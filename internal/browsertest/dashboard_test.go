@@ -31,6 +31,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/rewards"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
+	"github.com/advocate-oss/advocate/internal/web"
 )
 
 // updateScreenshotsEnv, set to 1, makes the screenshot test write
@@ -81,7 +82,7 @@ func newSite(t *testing.T) *site {
 	t.Cleanup(func() { stop(); <-ran })
 	d := dashboard.New(s.db, log, s.url)
 	d.OnLinksChanged = api.ForgetLinks
-	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: d.Wrap(api.Handler(), api.Instrument)}}
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: web.Handler(api, d)}}
 	srv.Start()
 	t.Cleanup(srv.Close)
 

@@ -23,6 +23,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
+	"github.com/advocate-oss/advocate/internal/web"
 )
 
 //go:embed testdata/shop.html
@@ -71,7 +72,7 @@ func newWorld(t *testing.T) *world {
 	ran := make(chan struct{})
 	go func() { w.api.Run(runCtx); close(ran) }()
 	t.Cleanup(func() { stop(); <-ran })
-	adv := &httptest.Server{Listener: advL, Config: &http.Server{Handler: w.api.Handler()}}
+	adv := &httptest.Server{Listener: advL, Config: &http.Server{Handler: web.APIHandler(w.api)}}
 	adv.Start()
 	t.Cleanup(adv.Close)
 

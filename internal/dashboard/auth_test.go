@@ -18,6 +18,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/clientip"
 	"github.com/advocate-oss/advocate/internal/dashboard"
 	"github.com/advocate-oss/advocate/internal/store"
+	"github.com/advocate-oss/advocate/internal/web"
 )
 
 func TestSignIn(t *testing.T) {
@@ -96,7 +97,7 @@ func TestSessionCookieSecure(t *testing.T) {
 			strings.NewReader(url.Values{"email": {ownerEmail}, "password": {password}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		rec := httptest.NewRecorder()
-		d.Handler().ServeHTTP(rec, req)
+		web.DashboardHandler(d).ServeHTTP(rec, req)
 		session := sessionCookie(&page{Header: rec.Result().Header})
 		if rec.Code != http.StatusSeeOther || session == nil {
 			t.Fatalf("sign-in: status %d, cookie %v", rec.Code, session)
@@ -232,7 +233,7 @@ func TestSignInRateLimitBehindProxy(t *testing.T) {
 					req.RemoteAddr = "10.0.0.1:40000"
 					req.Header.Set("X-Forwarded-For", xff)
 					rec := httptest.NewRecorder()
-					d.Handler().ServeHTTP(rec, req)
+					web.DashboardHandler(d).ServeHTTP(rec, req)
 					return rec.Code
 				}
 				// Failures for many accounts, so that only the address
@@ -588,7 +589,7 @@ func signInFrom(d *dashboard.Dashboard, addr, email, pw string) *httptest.Respon
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.RemoteAddr = addr + ":40000"
 	rec := httptest.NewRecorder()
-	d.Handler().ServeHTTP(rec, req)
+	web.DashboardHandler(d).ServeHTTP(rec, req)
 	return rec
 }
 

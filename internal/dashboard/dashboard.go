@@ -25,7 +25,8 @@ var templateFS embed.FS
 //go:embed assets
 var assetFS embed.FS
 
-// Dashboard serves /dashboard/.
+// Dashboard serves /dashboard/. Its handlers are exported methods so that
+// the one list of every URL, internal/web/routes.go, can name them.
 type Dashboard struct {
 	DB      *store.DB
 	Log     *slog.Logger
@@ -34,6 +35,7 @@ type Dashboard struct {
 	// address, as for the API; the zero value trusts none.
 	Proxies clientip.Proxies
 	pages   *pages
+	assets  http.Handler
 	signIns *attempts
 	// knownAddrs are where each admin last signed in from: there the
 	// account's failures are counted for that address alone.
@@ -45,20 +47,8 @@ type Dashboard struct {
 
 // New returns the dashboard.
 func New(db *store.DB, log *slog.Logger, baseURL string) *Dashboard {
-	return &Dashboard{DB: db, Log: log, BaseURL: strings.TrimRight(baseURL, "/"), pages: mustParsePages(),
+	return &Dashboard{DB: db, Log: log, BaseURL: strings.TrimRight(baseURL, "/"), pages: mustParsePages(), assets: assets(),
 		signIns: newAttempts(5, 2*time.Second, 5*time.Minute, time.Hour, db.Now), OnLinksChanged: func(...string) {}}
-}
-
-// Wrap serves the dashboard under /dashboard/ and everything else with
-// api; the bare root redirects to the dashboard. instrument (the API's
-// Instrument) gives the dashboard's responses the request id, headers and
-// access log that API responses have; api is instrumented route by route.
-func (d *Dashboard) Wrap(api http.Handler, instrument func(route string, h http.Handler) http.Handler) http.Handler {
-	root := http.NewServeMux()
-	root.Handle("/dashboard/", instrument("dashboard", d.Handler()))
-	root.Handle("GET /{$}", instrument("GET /{$}", http.RedirectHandler("/dashboard/", http.StatusFound)))
-	root.Handle("/", api)
-	return root
 }
 
 // ctxKey keys request-scoped values.

@@ -17,6 +17,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/httpapi"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
+	"github.com/advocate-oss/advocate/internal/web"
 )
 
 // fuzzDash is one engine's dashboard, signed in as an owner, called
@@ -51,7 +52,7 @@ func (fd *fuzzDash) serve(method, target string, form url.Values) int {
 }
 
 // FuzzDashboard puts a fuzzed segment into every wildcard of every
-// dashboard route (routes.go), with a fuzzed query parameter and form
+// dashboard route (web.Dashboard), with a fuzzed query parameter and form
 // fields: never a 5xx, and a refused request writes nothing.
 //
 //	go test -run XXX -fuzz FuzzDashboard -fuzztime 60s -fuzzminimizetime 0 ./internal/dashboard/
@@ -81,7 +82,7 @@ func FuzzDashboard(f *testing.F) {
 		f.Cleanup(func() { cancel(); <-done })
 		d := dashboard.New(fd.db, log, "http://dash.example")
 		d.OnLinksChanged = api.ForgetLinks
-		fd.h = d.Wrap(api.Handler(), api.Instrument)
+		fd.h = web.Handler(api, d)
 		err := fd.db.InTx(ctx, func(tx *store.Tx) error {
 			_, err := tx.CreateAdmin(ctx, ownerEmail, password, store.RoleOwner)
 			return err

@@ -15,7 +15,7 @@ import (
 
 // TestBadTextRefused sends a NUL and invalid UTF-8 in the path segments,
 // query parameters and form fields of every dashboard route (read from
-// routes.go): PostgreSQL would refuse them with a 500 where SQLite stores
+// web.Dashboard): PostgreSQL would refuse them with a 500 where SQLite stores
 // them, so both must answer alike with a 4xx and change nothing.
 func TestBadTextRefused(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {

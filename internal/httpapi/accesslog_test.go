@@ -14,6 +14,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
+	"github.com/advocate-oss/advocate/internal/web"
 )
 
 // lockedBuffer is a log destination that handlers may write concurrently.
@@ -60,7 +61,7 @@ func TestShortLinkAccessLog(t *testing.T) {
 				}
 			}
 			var logs lockedBuffer
-			srv := httptest.NewServer(httpapi.New(db, slog.New(slog.NewTextHandler(&logs, nil)), httpapi.Config{}).Handler())
+			srv := httptest.NewServer(web.APIHandler(httpapi.New(db, slog.New(slog.NewTextHandler(&logs, nil)), httpapi.Config{})))
 			defer srv.Close()
 			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			res, err := client.Get(srv.URL + tc.path)

@@ -21,6 +21,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
+	"github.com/advocate-oss/advocate/internal/web"
 )
 
 // BenchmarkGetCustomer measures GET /v1/customers/{key} for random keys
@@ -49,7 +50,7 @@ func benchGetCustomer(b *testing.B, e store.Engine, n int) {
 	seedCustomers(b, e, dsn, programID, n)
 
 	api := httpapi.New(db, slog.New(slog.DiscardHandler), httpapi.Config{BaseURL: "https://adv.example.com"})
-	srv := httptest.NewServer(api.Handler())
+	srv := httptest.NewServer(web.APIHandler(api))
 	b.Cleanup(srv.Close)
 	client := srv.Client()
 	rng := rand.New(rand.NewPCG(uint64(n), 1))
@@ -159,7 +160,7 @@ func openRaw(b *testing.B, e store.Engine, dsn string) *sql.DB {
 // keeps a connection per concurrent caller alive.
 func benchServer(b *testing.B, db *store.DB) (string, *http.Client) {
 	api := httpapi.New(db, slog.New(slog.DiscardHandler), httpapi.Config{BaseURL: "https://adv.example.com"})
-	srv := httptest.NewServer(api.Handler())
+	srv := httptest.NewServer(web.APIHandler(api))
 	b.Cleanup(srv.Close)
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}
 	b.Cleanup(tr.CloseIdleConnections)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/advocate-oss/advocate/internal/web"
 )
 
 // browser is what a visitor's browser sends with a click on the program's site.
@@ -67,7 +69,7 @@ func TestClickTexts(t *testing.T) {
 			r := httptest.NewRequest("GET", "/r/JANE20", nil)
 			r.Header.Set("User-Agent", "Mozilla/5.0\x00")
 			w := httptest.NewRecorder()
-			e.api.Handler().ServeHTTP(w, r)
+			web.APIHandler(e.api).ServeHTTP(w, r)
 			return w.Code
 		}, "Mozilla/5.0"},
 	} {

@@ -22,6 +22,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
+	"github.com/advocate-oss/advocate/internal/web"
 )
 
 // The fuzz tests run every input against the API on every engine (NUL
@@ -57,7 +58,7 @@ func fuzzEnvs(f *testing.F) []*fuzzEnv {
 		done := make(chan struct{})
 		go func() { fe.api.Run(ctx); close(done) }()
 		f.Cleanup(func() { cancel(); <-done })
-		fe.h = fe.api.Handler()
+		fe.h = web.APIHandler(fe.api)
 		_, fe.sk, fe.pk = storetest.Program(f, fe.db, "Acme", "USD", "https://yoursite.com")
 		w := fe.serve(fe.request("POST", "/v1/customers", fe.sk,
 			[]byte(`{"key": "jane", "email": "jane@example.com", "name": "Jane", "referral_code": "JANE20"}`)))
@@ -185,7 +186,7 @@ func FuzzClickBeacon(f *testing.F) {
 }
 
 // specOperations lists api/openapi.yaml's operations (TestOpenAPICoversEveryRoute
-// keeps them equal to routes.go).
+// keeps them equal to web.API).
 func specOperations(f *testing.F) []specOp {
 	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
+	"github.com/advocate-oss/advocate/internal/web"
 )
 
 // spec is api/openapi.yaml, loaded and validated once.
@@ -80,7 +81,7 @@ func newEnv(t *testing.T, db *store.DB, cfg httpapi.Config) *env {
 	go func() { a.Run(ctx); close(done) }()
 	stop := sync.OnceFunc(func() { cancel(); <-done })
 	t.Cleanup(stop)
-	e := &env{t: t, db: db, api: a, srv: httptest.NewServer(a.Handler()), stop: stop}
+	e := &env{t: t, db: db, api: a, srv: httptest.NewServer(web.APIHandler(a)), stop: stop}
 	t.Cleanup(e.srv.Close)
 	e.program, e.sk, e.pk = e.newProgram("Acme", "USD", "https://yoursite.com")
 	return e

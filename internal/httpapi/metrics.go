@@ -51,32 +51,28 @@ func (m *metrics) observe(route string, status int, d time.Duration) {
 	m.duration.WithLabelValues(route).Observe(d.Seconds())
 }
 
-// MetricsHandler serves the metrics to anyone who reaches it, for a
-// listener of its own (--metrics-addr) that only the scraper can reach.
-func (s *Server) MetricsHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", s.instrument("GET /metrics", s.promHandler()))
-	return mux
-}
-
-func (s *Server) promHandler() http.Handler {
-	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
+// Metrics serves the metrics in Prometheus' text format.
+func (s *Server) Metrics(w http.ResponseWriter, r *http.Request) error {
+	promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}).ServeHTTP(w, r)
+	return nil
 }
 
 var errMetricsToken = referral.Errorf(referral.KindUnauthorized, "invalid_metrics_token",
 	"Send the metrics token (--metrics-token) as 'Authorization: Bearer <token>'.")
 
-// metricsWithToken serves the metrics on the public listener only to a
-// scraper presenting the configured bearer token: they name routes, pool
-// sizes and traffic, which outsiders need not see. The token's hashes are
-// compared, in constant time and whatever the lengths.
-func (s *Server) metricsWithToken(w http.ResponseWriter, r *http.Request) error {
-	got, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.Config.MetricsToken))
-	if subtle.ConstantTimeCompare(a[:], b[:]) != 1 || !bearer {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="advocate-metrics"`)
-		return errMetricsToken
-	}
-	s.promHandler().ServeHTTP(w, r)
-	return nil
+// metricsToken lets through only a scraper presenting the configured
+// bearer token: the metrics name routes, pool sizes and traffic, which
+// outsiders need not see. The token's hashes are compared, in constant
+// time and whatever the lengths.
+func (s *Server) metricsToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.Config.MetricsToken))
+		if subtle.ConstantTimeCompare(a[:], b[:]) != 1 || !bearer {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="advocate-metrics"`)
+			s.writeError(w, r, errMetricsToken)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/httpapi"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
+	"github.com/advocate-oss/advocate/internal/web"
 )
 
 // TestMetricsAccess: /metrics is off on the API's listener unless a
@@ -19,11 +20,11 @@ import (
 func TestMetricsAccess(t *testing.T) {
 	db := storetest.Open(t, store.SQLite)
 	log := slog.New(slog.DiscardHandler)
-	open := httptest.NewServer(httpapi.New(db, log, httpapi.Config{}).Handler())
+	open := httptest.NewServer(web.APIHandler(httpapi.New(db, log, httpapi.Config{})))
 	defer open.Close()
-	guarded := httptest.NewServer(httpapi.New(db, log, httpapi.Config{MetricsToken: "s3cret-token"}).Handler())
+	guarded := httptest.NewServer(web.APIHandler(httpapi.New(db, log, httpapi.Config{MetricsToken: "s3cret-token"})))
 	defer guarded.Close()
-	private := httptest.NewServer(httpapi.New(db, log, httpapi.Config{}).MetricsHandler())
+	private := httptest.NewServer(web.MetricsHandler(httpapi.New(db, log, httpapi.Config{})))
 	defer private.Close()
 
 	tests := []struct {

@@ -24,42 +24,43 @@ import (
 // returns an error that the route turns into a problem response.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// access says which keys may call a route.
-type access int
-
-const (
-	public        access = iota // no key
-	secretOnly                  // sk_ keys
-	browserSafe                 // sk_ or pk_ keys, also from the program's site
-	browserPublic               // no key in the header (the handler checks one), called from sites
-)
-
-// route wraps h in the middleware every API route shares, outermost first:
+// route wraps h in the middleware that acc calls for, outermost first:
 // request id and access log, metrics, panic recovery, authentication and
-// authorization, rate limiting, and idempotency for POSTs.
-func (s *Server) route(mux *http.ServeMux, pattern string, acc access, h handlerFunc) {
-	method, _, _ := strings.Cut(pattern, " ")
+// authorization, text checks of the path and query, and idempotency for
+// POSTs with a key. Visitor routes get only the first three (see hot).
+func (s *Server) route(mux *http.ServeMux, pattern string, acc Access, h handlerFunc) {
+	switch acc {
+	case Visitor:
+		s.hot(mux, pattern, h)
+		return
+	case MetricsToken:
+		if s.Config.MetricsToken == "" {
+			return // not served on this listener (see Config.MetricsToken)
+		}
+	case Public, SecretKey, PublishableKey, BrowserPublic:
+	default:
+		panic(fmt.Sprintf("httpapi: route %q has no access level", pattern))
+	}
+	method, path, _ := strings.Cut(pattern, " ")
 	var next http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
 	})
-	if acc == browserSafe || acc == browserPublic {
-		_, path, _ := strings.Cut(pattern, " ")
-		if !s.preflights[path] {
-			s.preflights[path] = true
-			mux.Handle("OPTIONS "+path, s.instrument("OPTIONS "+path, http.HandlerFunc(preflight)))
-		}
+	if acc.CrossOrigin() && !s.preflights[path] {
+		s.preflights[path] = true
+		mux.Handle("OPTIONS "+path, s.instrument("OPTIONS "+path, http.HandlerFunc(preflight)))
 	}
-	if acc == browserPublic {
-		acc = public
-	}
-	if method == http.MethodPost && acc != public {
+	keyed := acc == SecretKey || acc == PublishableKey
+	if method == http.MethodPost && keyed {
 		next = s.idempotent(next)
 	}
 	next = checkText(wildcards(pattern), next)
-	if acc != public {
+	switch {
+	case keyed:
 		next = s.authenticate(acc, next)
+	case acc == MetricsToken:
+		next = s.metricsToken(next)
 	}
 	next = s.recoverPanics(next)
 	next = s.instrument(pattern, next)
@@ -200,7 +201,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 // about which keys exist. Publishable keys are for browsers: their requests
 // must come from the program's own site and are limited per visitor
 // address; secret keys are limited per key.
-func (s *Server) authenticate(acc access, next http.Handler) http.Handler {
+func (s *Server) authenticate(acc Access, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		plain, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !bearer {
@@ -216,7 +217,7 @@ func (s *Server) authenticate(acc access, next http.Handler) http.Handler {
 		}
 		r = r.WithContext(context.WithValue(r.Context(), keyAuth, &auth{Key: key, Program: prog}))
 		if key.Kind == referral.PublishableKey {
-			if acc == secretOnly {
+			if acc == SecretKey {
 				s.writeError(w, r, errSecretKeyRequired)
 				return
 			}

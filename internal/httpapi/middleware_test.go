@@ -41,7 +41,7 @@ func TestIdempotencyFailures(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				calls := 0
 				mux := http.NewServeMux()
-				s.route(mux, "POST /test", secretOnly, func(w http.ResponseWriter, r *http.Request) error {
+				s.route(mux, "POST /test", SecretKey, func(w http.ResponseWriter, r *http.Request) error {
 					calls++
 					if calls == 1 {
 						return tc.first(w)

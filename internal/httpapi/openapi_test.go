@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -25,6 +23,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/httpapi"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
+	"github.com/advocate-oss/advocate/internal/web"
 )
 
 // specDoc loads api/openapi.yaml, failing the test if it does not load or
@@ -53,41 +52,30 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	}
 }
 
-// routePattern finds the patterns registered in routes.go, through s.route
-// (with the route's access), s.hot or straight on the mux.
-var routePattern = regexp.MustCompile(`(?:s\.(?:route|hot)\(mux,\s*|mux\.Handle(?:Func)?\()"([^"]*)"(?:,\s*(\w+))?`)
-
-// registeredRoutes returns "METHOD /path" for every route in routes.go,
-// with Go's wildcards written as OpenAPI path templates. A browser route
-// brings the OPTIONS route that s.route adds for its CORS preflight.
+// registeredRoutes returns "METHOD /path" for every route of web.API, with
+// Go's wildcards written as OpenAPI path templates. A browser route brings
+// the OPTIONS route that the server adds for its CORS preflight.
 func registeredRoutes(t *testing.T) []string {
 	t.Helper()
-	src, err := os.ReadFile("routes.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, m := range routePattern.FindAllSubmatch(src, -1) {
-		method, path, ok := strings.Cut(string(m[1]), " ")
+	for _, r := range web.API {
+		method, path, ok := strings.Cut(r.Pattern, " ")
 		if !ok || method != strings.ToUpper(method) || !strings.HasPrefix(path, "/") {
-			t.Errorf("routes.go: pattern %q has no method; every route must say its method", m[1])
+			t.Errorf("web.API: pattern %q has no method; every route must say its method", r.Pattern)
 			continue
 		}
 		path = strings.ReplaceAll(path, "{$}", "")
 		path = strings.ReplaceAll(path, "...}", "}")
 		out = append(out, method+" "+path)
-		if access := string(m[2]); access == "browserSafe" || access == "browserPublic" {
+		if r.Access.CrossOrigin() {
 			out = append(out, "OPTIONS "+path)
 		}
-	}
-	if len(out) == 0 {
-		t.Fatal("routes.go: found no routes; has the way routes are registered changed?")
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }
 
-// TestOpenAPICoversEveryRoute keeps the document and routes.go in step:
+// TestOpenAPICoversEveryRoute keeps the document and web.API in step:
 // every route is documented and every documented operation is served.
 func TestOpenAPICoversEveryRoute(t *testing.T) {
 	doc := specDoc(t)
@@ -99,7 +87,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	}
 	slices.Sort(documented)
 	if diff := cmp.Diff(registeredRoutes(t), documented); diff != "" {
-		t.Errorf("routes.go (-) and api/openapi.yaml (+) differ:\n%s", diff)
+		t.Errorf("web.API (-) and api/openapi.yaml (+) differ:\n%s", diff)
 	}
 }
 
@@ -375,7 +363,7 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 			// Before it has a program, a short link has nowhere to go.
 			t.Run("short link on a server without programs", func(t *testing.T) {
 				bare := &env{t: t, db: brokenDB, api: httpapi.New(brokenDB, slog.New(slog.DiscardHandler), httpapi.Config{})}
-				bare.srv = httptest.NewServer(bare.api.Handler())
+				bare.srv = httptest.NewServer(web.APIHandler(bare.api))
 				defer bare.srv.Close()
 				if r := do(t, bare, req{method: "GET", path: "/r/JANE20"}); r.Status != http.StatusNotFound {
 					t.Errorf("status %d, want 404: %s", r.Status, r.Body)

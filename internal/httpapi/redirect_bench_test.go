@@ -12,6 +12,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/httpapi"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
+	"github.com/advocate-oss/advocate/internal/web"
 )
 
 // BenchmarkShortLink is the server's side of GET /r/{code} in process: the
@@ -27,7 +28,7 @@ func BenchmarkShortLink(b *testing.B) {
 	done := make(chan struct{})
 	go func() { api.Run(ctx); close(done) }()
 	b.Cleanup(func() { cancel(); <-done })
-	h := api.Handler()
+	h := web.APIHandler(api)
 	_, sk, _ := storetest.Program(b, db, "Acme", "USD", "https://yoursite.com")
 	r := httptest.NewRequest("POST", "/v1/customers", strings.NewReader(`{"key":"jane","email":"jane@example.com","referral_code":"JANE20"}`))
 	r.Header.Set("Authorization", "Bearer "+sk)

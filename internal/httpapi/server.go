@@ -1,5 +1,8 @@
-// Package httpapi serves Advocate's REST API (/v1), its health and metrics
-// endpoints and the OpenAPI document. routes.go lists every route.
+// Package httpapi serves Advocate's REST API (/v1), short links, the
+// browser SDK, the health and metrics endpoints and the OpenAPI document.
+// Its handlers are exported methods of Server so that the one list of
+// every URL, internal/web/routes.go, can name them; api/openapi.yaml
+// documents each.
 package httpapi
 
 import (

@@ -31,7 +31,7 @@ type textCase struct {
 }
 
 // badTextCases derives, from api/openapi.yaml (which TestOpenAPICoversEveryRoute
-// keeps equal to routes.go), one request per path parameter, query
+// keeps equal to web.API), one request per path parameter, query
 // parameter and string field of a JSON body of every operation, with that
 // one value bad. pathArgs fills the other path parameters.
 func badTextCases(t *testing.T, e *env, pathArgs map[string]string) []textCase {
