@@ -88,11 +88,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nAdvocate is running at %s\n  Dashboard: %s/dashboard/\n  API:       %s/v1\n  OpenAPI:   %s/openapi.yaml\n\n", c.BaseURL, c.BaseURL, c.BaseURL, c.BaseURL)
 
+	// The clock of the API, the dashboard and the workers; tests of those
+	// parts pass their own.
+	now := time.Now
 	api := httpapi.New(db, log, httpapi.Config{BaseURL: c.BaseURL, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
 		IPRateLimit: c.IPRateLimit, IPRateBurst: c.IPRateBurst, Proxies: c.proxies,
-		MetricsToken: c.MetricsToken})
-	dash := dashboard.New(db, log, c.BaseURL)
-	dash.Proxies = c.proxies
+		MetricsToken: c.MetricsToken, Now: now})
+	dash := dashboard.New(db, log, dashboard.Config{BaseURL: c.BaseURL, Proxies: c.proxies, Now: now})
 	dash.OnLinksChanged = api.ForgetLinks
 	srv := &http.Server{
 		Handler:           web.Handler(api, dash),
@@ -107,8 +109,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// signal: an early Serve failure must not leave serve waiting on them.
 	workCtx, stopWork := context.WithCancel(ctx)
 	var workers sync.WaitGroup
-	workers.Go(func() { purgeIdempotencyKeys(workCtx, db, log) })
-	workers.Go(func() { releaseRewards(workCtx, db, log, time.Minute) })
+	workers.Go(func() { purgeIdempotencyKeys(workCtx, db, log, now) })
+	workers.Go(func() { releaseRewards(workCtx, db, log, now, time.Minute) })
 	// Clicks are written until the HTTP server has drained, then flushed.
 	clicksCtx, stopClicks := context.WithCancel(context.WithoutCancel(ctx))
 	workers.Go(func() { api.Run(clicksCtx) })
@@ -201,11 +203,11 @@ func createProgram(ctx context.Context, tx *store.Tx, name, currency, website st
 
 // purgeIdempotencyKeys forgets Idempotency-Key records after 25 hours, an
 // hour past the 24 that clients are promised.
-func purgeIdempotencyKeys(ctx context.Context, db *store.DB, log *slog.Logger) {
+func purgeIdempotencyKeys(ctx context.Context, db *store.DB, log *slog.Logger, now func() time.Time) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := db.PurgeIdempotencyKeys(ctx, db.Now().Add(-25*time.Hour)); err != nil && ctx.Err() == nil {
+		if n, err := db.PurgeIdempotencyKeys(ctx, now().Add(-25*time.Hour)); err != nil && ctx.Err() == nil {
 			log.Error("purge idempotency keys", "err", err)
 		} else if n > 0 {
 			log.Info("purged idempotency keys", "count", n)

@@ -41,8 +41,9 @@ const updateScreenshotsEnv = "ADVOCATE_UPDATE_SCREENSHOTS"
 // adminPassword is every test admin's password.
 const adminPassword = "correct horse battery staple"
 
-// dashClock is the database's clock: real time plus an offset that tests
-// move, safe to change while the server runs.
+// dashClock is the clock of the store, the API and the dashboard: real
+// time plus an offset that tests move, safe to change while the server
+// runs.
 type dashClock struct{ offset atomic.Int64 }
 
 func (c *dashClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
@@ -75,12 +76,12 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	s.url = "http://" + l.Addr().String()
-	api := httpapi.New(s.db, log, httpapi.Config{BaseURL: s.url})
+	api := httpapi.New(s.db, log, httpapi.Config{BaseURL: s.url, Now: s.clock.Now})
 	ctx, stop := context.WithCancel(context.Background())
 	ran := make(chan struct{})
 	go func() { api.Run(ctx); close(ran) }()
 	t.Cleanup(func() { stop(); <-ran })
-	d := dashboard.New(s.db, log, s.url)
+	d := dashboard.New(s.db, log, dashboard.Config{BaseURL: s.url, Now: s.clock.Now})
 	d.OnLinksChanged = api.ForgetLinks
 	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: web.Handler(api, d)}}
 	srv.Start()

@@ -92,7 +92,7 @@ func sessionCookie(p *page) *http.Cookie {
 func TestSessionCookieSecure(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, e *env) {
-		d := dashboard.New(e.db, slog.New(slog.NewTextHandler(io.Discard, nil)), "https://advocate.example.com")
+		d := dashboard.New(e.db, slog.New(slog.NewTextHandler(io.Discard, nil)), dashboard.Config{BaseURL: "https://advocate.example.com", Now: e.clock.Now})
 		req := httptest.NewRequest(http.MethodPost, "/dashboard/login",
 			strings.NewReader(url.Values{"email": {ownerEmail}, "password": {password}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -221,11 +221,11 @@ func TestSignInRateLimitBehindProxy(t *testing.T) {
 		}
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				d := dashboard.New(e.db, log, "https://advocate.example.com")
-				var err error
-				if d.Proxies, err = clientip.Parse(tt.proxies); err != nil {
+				proxies, err := clientip.Parse(tt.proxies)
+				if err != nil {
 					t.Fatal(err)
 				}
+				d := dashboard.New(e.db, log, dashboard.Config{BaseURL: "https://advocate.example.com", Proxies: proxies, Now: e.clock.Now})
 				post := func(xff, email, pw string) int {
 					req := httptest.NewRequest(http.MethodPost, "/dashboard/login",
 						strings.NewReader(url.Values{"email": {email}, "password": {pw}}.Encode()))
@@ -611,7 +611,7 @@ func TestSignInParallelGuesses(t *testing.T) {
 		}
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				d := dashboard.New(e.db, slog.New(slog.NewTextHandler(io.Discard, nil)), "https://advocate.example.com")
+				d := dashboard.New(e.db, slog.New(slog.NewTextHandler(io.Discard, nil)), dashboard.Config{BaseURL: "https://advocate.example.com", Now: e.clock.Now})
 				addr := fmt.Sprintf("198.51.100.%d", i+1)
 				email := func(n int) string { return fmt.Sprintf("burst%d-%d@example.com", i, n%tt.accounts) }
 				for n := range tt.before {
@@ -728,7 +728,7 @@ func TestSignInKnownAddress(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				d := dashboard.New(e.db, slog.New(slog.NewTextHandler(io.Discard, nil)), "https://advocate.example.com")
+				d := dashboard.New(e.db, slog.New(slog.NewTextHandler(io.Discard, nil)), dashboard.Config{BaseURL: "https://advocate.example.com", Now: e.clock.Now})
 				if code := signInFrom(d, home, ownerEmail, password).Code; code != http.StatusSeeOther {
 					t.Fatalf("the owner's first sign-in: status %d", code)
 				}

@@ -235,7 +235,7 @@ func (d *Dashboard) customer(w http.ResponseWriter, r *http.Request, p *referral
 func (d *Dashboard) renderCustomer(w http.ResponseWriter, r *http.Request, status int, p *referral.Program, c *referral.Customer,
 	form url.Values, errs map[string]string, failed string) {
 	ctx := r.Context()
-	data := customerData{C: c, Initials: initials(c.Name, c.Email), Failed: failed, Now: d.DB.Now()}
+	data := customerData{C: c, Initials: initials(c.Name, c.Email), Failed: failed, Now: d.now()}
 	err := func() (err error) {
 		if c.ReferrerKey != "" {
 			if data.Referrer, err = d.DB.Customer(ctx, p.ID, c.ReferrerKey); errors.Is(err, referral.ErrCustomerNotFound) {

@@ -28,12 +28,12 @@ var assetFS embed.FS
 // Dashboard serves /dashboard/. Its handlers are exported methods so that
 // the one list of every URL, internal/web/routes.go, can name them.
 type Dashboard struct {
-	DB      *store.DB
-	Log     *slog.Logger
+	DB  *store.DB
+	Log *slog.Logger
+	// BaseURL and Proxies are Config's.
 	BaseURL string
-	// Proxies are the reverse proxies trusted to report the client's
-	// address, as for the API; the zero value trusts none.
 	Proxies clientip.Proxies
+	now     func() time.Time
 	pages   *pages
 	assets  http.Handler
 	signIns *attempts
@@ -45,10 +45,26 @@ type Dashboard struct {
 	OnLinksChanged func(codes ...string)
 }
 
+// Config holds what the dashboard needs beyond its store and logger.
+type Config struct {
+	// BaseURL is Advocate's public URL, shown in snippets and short links.
+	BaseURL string
+	// Proxies are the reverse proxies trusted to report the client's
+	// address, as for the API; the zero value trusts none.
+	Proxies clientip.Proxies
+	// Now is the clock (default time.Now); tests pass one they move, the
+	// same one the store stamps rows with.
+	Now func() time.Time
+}
+
 // New returns the dashboard.
-func New(db *store.DB, log *slog.Logger, baseURL string) *Dashboard {
-	return &Dashboard{DB: db, Log: log, BaseURL: strings.TrimRight(baseURL, "/"), pages: mustParsePages(), assets: assets(),
-		signIns: newAttempts(5, 2*time.Second, 5*time.Minute, time.Hour, db.Now), OnLinksChanged: func(...string) {}}
+func New(db *store.DB, log *slog.Logger, cfg Config) *Dashboard {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Dashboard{DB: db, Log: log, BaseURL: strings.TrimRight(cfg.BaseURL, "/"), Proxies: cfg.Proxies, now: cfg.Now,
+		pages: mustParsePages(), assets: assets(),
+		signIns: newAttempts(5, 2*time.Second, 5*time.Minute, time.Hour, cfg.Now), OnLinksChanged: func(...string) {}}
 }
 
 // ctxKey keys request-scoped values.

@@ -45,7 +45,7 @@ func (d *Dashboard) renderDevelopers(w http.ResponseWriter, r *http.Request, p *
 	}
 	data := developersData{Keys: keys, NewKey: newKey, BaseURL: d.BaseURL, Example: "cust_123", Publishable: pk}
 	data.Hash = p.CustomerHash(data.Example)
-	if exp := p.PreviousSecretExpires(); exp.After(d.DB.Now()) {
+	if exp := p.PreviousSecretExpires(); exp.After(d.now()) {
 		data.PreviousExpires = exp.UTC().Format("2006-01-02 15:04")
 	}
 	data.Snippet = `<script>

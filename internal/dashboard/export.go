@@ -36,7 +36,7 @@ func (d *Dashboard) serveCSV(w http.ResponseWriter, r *http.Request, e csvExport
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="advocate-`+e.name+`-`+d.DB.Now().UTC().Format("2006-01-02")+`.csv"`)
+	h.Set("Content-Disposition", `attachment; filename="advocate-`+e.name+`-`+d.now().UTC().Format("2006-01-02")+`.csv"`)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	cw := csv.NewWriter(w)

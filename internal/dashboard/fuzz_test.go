@@ -80,7 +80,7 @@ func FuzzDashboard(f *testing.F) {
 		done := make(chan struct{})
 		go func() { api.Run(ctx); close(done) }()
 		f.Cleanup(func() { cancel(); <-done })
-		d := dashboard.New(fd.db, log, "http://dash.example")
+		d := dashboard.New(fd.db, log, dashboard.Config{BaseURL: "http://dash.example"})
 		d.OnLinksChanged = api.ForgetLinks
 		fd.h = web.Handler(api, d)
 		err := fd.db.InTx(ctx, func(tx *store.Tx) error {

@@ -52,8 +52,9 @@ func eachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) { fn(t, newEnv(t, db)) })
 }
 
-// clock is the database's clock: real time plus an offset that tests move
-// forward, safe to change while the server runs.
+// clock is an env's one clock, shared by the store, the API and the
+// dashboard: real time plus an offset that tests move forward, safe to
+// change while the server runs.
 type clock struct{ offset atomic.Int64 }
 
 func (c *clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
@@ -75,12 +76,12 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	// Secure, so the client's cookie jar sends them over plain HTTP.
 	e.srv = httptest.NewUnstartedServer(nil)
 	base := "http://" + e.srv.Listener.Addr().String()
-	api := httpapi.New(db, log, httpapi.Config{BaseURL: base})
+	api := httpapi.New(db, log, httpapi.Config{BaseURL: base, Now: e.clock.Now})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { api.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	e.dash = dashboard.New(db, log, base)
+	e.dash = dashboard.New(db, log, dashboard.Config{BaseURL: base, Now: e.clock.Now})
 	e.dash.OnLinksChanged = api.ForgetLinks
 	e.srv.Config.Handler = web.Handler(api, e.dash)
 	e.srv.Start()

@@ -36,7 +36,7 @@ func (d *Dashboard) Overview(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	now := d.DB.Now()
+	now := d.now()
 	o, err := d.DB.ProgramOverview(r.Context(), p.ID, p.Currency, now.AddDate(0, 0, -(period-1)), now)
 	if err != nil {
 		d.serverError(w, r, err)

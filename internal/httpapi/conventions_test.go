@@ -288,8 +288,7 @@ func TestRateLimit(t *testing.T) {
 		t.Run(string(engine), func(t *testing.T) {
 			db := storetest.Open(t, engine)
 			clock := newFakeClock(time.Now())
-			db.Now = clock.Now
-			e := newEnv(t, db, httpapi.Config{RateLimit: 5, RateBurst: 5})
+			e := newEnv(t, db, httpapi.Config{RateLimit: 5, RateBurst: 5, Now: clock.Now})
 			list := req{method: "GET", path: "/v1/customers", key: e.sk}
 			for i := range 5 {
 				if r := e.do(list); r.Status != 200 {

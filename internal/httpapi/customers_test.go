@@ -198,8 +198,7 @@ func TestReferrals(t *testing.T) {
 // ordered by creation.
 func eachEngineTicking(t *testing.T, fn func(t *testing.T, e *env)) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		db.Now = tickingClock(time.Now())
-		fn(t, newEnv(t, db, httpapi.Config{}))
+		fn(t, newEnv(t, db, httpapi.Config{Now: tickingClock(time.Now())}))
 	})
 }
 

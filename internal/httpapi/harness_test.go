@@ -49,6 +49,7 @@ const metricsToken = "metrics-token-for-tests"
 type env struct {
 	t       *testing.T
 	db      *store.DB
+	clock   *clock
 	srv     *httptest.Server
 	api     *httpapi.Server
 	program *referral.Program
@@ -63,8 +64,15 @@ func eachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) { fn(t, newEnv(t, db, httpapi.Config{})) })
 }
 
+// newEnv starts the API on db. cfg.Now, if set, is the clock the test
+// starts with; the store and the server share it (env.clock).
 func newEnv(t *testing.T, db *store.DB, cfg httpapi.Config) *env {
 	t.Helper()
+	clk := &clock{}
+	if cfg.Now != nil {
+		clk.set(cfg.Now)
+	}
+	db.Now, cfg.Now = clk.Now, clk.Now
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "https://adv.example.com"
 	}
@@ -81,7 +89,7 @@ func newEnv(t *testing.T, db *store.DB, cfg httpapi.Config) *env {
 	go func() { a.Run(ctx); close(done) }()
 	stop := sync.OnceFunc(func() { cancel(); <-done })
 	t.Cleanup(stop)
-	e := &env{t: t, db: db, api: a, srv: httptest.NewServer(web.APIHandler(a)), stop: stop}
+	e := &env{t: t, db: db, clock: clk, api: a, srv: httptest.NewServer(web.APIHandler(a)), stop: stop}
 	t.Cleanup(e.srv.Close)
 	e.program, e.sk, e.pk = e.newProgram("Acme", "USD", "https://yoursite.com")
 	return e
@@ -352,10 +360,26 @@ func (e *env) unchanged(before map[string]int) {
 	}
 }
 
+// clock is an env's one clock: the store stamps rows with it and the
+// server reads it, so that a test moving it moves both. It reads time.Now
+// until a test sets another.
+type clock struct {
+	now atomic.Pointer[func() time.Time]
+}
+
+func (c *clock) Now() time.Time {
+	if now := c.now.Load(); now != nil {
+		return (*now)()
+	}
+	return time.Now()
+}
+
+// set makes now the clock of the store and the server from here on.
+func (c *clock) set(now func() time.Time) { c.now.Store(&now) }
+
 // tickingClock returns a clock that starts at start and moves on one
 // millisecond each time it is read, so that rows made one after another
-// get increasing times and ids. Set it as store.DB.Now before the server
-// starts.
+// get increasing times and ids. Pass it as httpapi.Config.Now to newEnv.
 func tickingClock(start time.Time) func() time.Time {
 	var ms atomic.Int64
 	return func() time.Time { return start.Add(time.Duration(ms.Add(1)) * time.Millisecond) }

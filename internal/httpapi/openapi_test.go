@@ -168,8 +168,7 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 			// to expire.
 			var clock atomic.Int64 // Unix microseconds
 			clock.Store(time.Now().UnixMicro())
-			db.Now = func() time.Time { return time.UnixMicro(clock.Load()).UTC() }
-			e := newEnv(t, db, httpapi.Config{})
+			e := newEnv(t, db, httpapi.Config{Now: func() time.Time { return time.UnixMicro(clock.Load()).UTC() }})
 
 			served := map[string]bool{} // "METHOD /path STATUS" by the document's paths
 			do := func(t *testing.T, e *env, r req) *response {
@@ -342,7 +341,7 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 				{method: "GET", path: "/v1/sdk/config"},
 				{method: "GET", path: "/v1/widget?customer_key=cust_123"},
 			}
-			limited := newEnv(t, db, httpapi.Config{RateLimit: 1, RateBurst: 1, IPRateLimit: 1, IPRateBurst: 1})
+			limited := newEnv(t, db, httpapi.Config{RateLimit: 1, RateBurst: 1, IPRateLimit: 1, IPRateBurst: 1, Now: e.clock.Now})
 			do(t, limited, req{method: "GET", path: "/v1/program", key: limited.sk}) // spends the one request allowed
 			beacon := func(key string) req {
 				return req{method: "POST", path: "/v1/track/click", body: map[string]any{"publishable_key": key, "code": "NOSUCH"}}

@@ -36,7 +36,7 @@ func (s *Server) toProgramJSON(p *referral.Program) programJSON {
 		ReferralParam: p.RefParam, CookieDays: p.CookieDays, Attribution: p.Attribution,
 		RequireCustomerHash: p.RequireHash, RequireApproval: p.RequireApproval, WidgetSecret: p.WidgetSecret, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
-	if exp := p.PreviousSecretExpires(); exp.After(s.DB.Now()) {
+	if exp := p.PreviousSecretExpires(); exp.After(s.now()) {
 		out.PreviousSecretExpiresAt = &exp
 	}
 	return out

@@ -191,8 +191,7 @@ func TestWidgetSecretRotation(t *testing.T) {
 		var clock atomic.Int64 // Unix nanoseconds; stands still unless moved
 		start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 		clock.Store(start.UnixNano())
-		db.Now = func() time.Time { return time.Unix(0, clock.Load()).UTC() }
-		e := newEnv(t, db, httpapi.Config{})
+		e := newEnv(t, db, httpapi.Config{Now: func() time.Time { return time.Unix(0, clock.Load()).UTC() }})
 		e.createCustomer(map[string]any{"key": "cust_123", "email": "jane@example.com"})
 		old := e.program.CustomerHash("cust_123")
 		widget := func(t *testing.T, hash string) int {

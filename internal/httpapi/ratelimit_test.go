@@ -60,8 +60,7 @@ func TestRateLimitsByCaller(t *testing.T) {
 					}
 					db := storetest.Open(t, engine)
 					clock := newFakeClock(time.Now())
-					db.Now = clock.Now
-					e := newEnv(t, db, httpapi.Config{Proxies: proxies,
+					e := newEnv(t, db, httpapi.Config{Proxies: proxies, Now: clock.Now,
 						RateLimit: httpapi.DefaultRateLimit, RateBurst: httpapi.DefaultRateBurst,
 						IPRateLimit: httpapi.DefaultIPRateLimit, IPRateBurst: httpapi.DefaultIPRateBurst})
 					key := e.pk

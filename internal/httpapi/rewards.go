@@ -51,7 +51,7 @@ func toRewardJSON(rw *rewards.Reward, now time.Time) rewardJSON {
 	return out
 }
 
-func (s *Server) rewardJSON(rw *rewards.Reward) rewardJSON { return toRewardJSON(rw, s.DB.Now()) }
+func (s *Server) rewardJSON(rw *rewards.Reward) rewardJSON { return toRewardJSON(rw, s.now()) }
 
 type rewardEnvelope struct {
 	Reward rewardJSON `json:"reward"`
@@ -183,7 +183,7 @@ func (s *Server) ListDiscountCodes(w http.ResponseWriter, r *http.Request) error
 	}
 	out := list[discountCodeJSON]{Data: make([]discountCodeJSON, 0, len(codes))}
 	for _, dc := range codes {
-		out.Data = append(out.Data, toDiscountCodeJSON(dc, s.DB.Now()))
+		out.Data = append(out.Data, toDiscountCodeJSON(dc, s.now()))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -201,6 +201,6 @@ func (s *Server) RedeemDiscountCode(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]discountCodeJSON{"discount_code": toDiscountCodeJSON(dc, s.DB.Now())})
+	writeJSON(w, http.StatusOK, map[string]discountCodeJSON{"discount_code": toDiscountCodeJSON(dc, s.now())})
 	return nil
 }

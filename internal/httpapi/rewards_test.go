@@ -177,7 +177,7 @@ func (e *env) verifyLedger() {
 // the test moves. Call it before the first request of the test.
 func (e *env) useClock(start time.Time) *fakeClock {
 	c := newFakeClock(start)
-	e.db.Now = c.Now
+	e.clock.set(c.Now)
 	return c
 }
 

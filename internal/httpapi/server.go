@@ -46,6 +46,9 @@ type Config struct {
 	// Unset, /metrics is not served there (404); MetricsHandler serves it
 	// on a separate, private listener instead.
 	MetricsToken string
+	// Now is the clock (default time.Now); tests pass one they move, the
+	// same one the store stamps rows with.
+	Now func() time.Time
 }
 
 // The defaults of the rate limits, which serve uses. A secret key gets
@@ -82,19 +85,25 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 	if cfg.LinkCacheTTL == 0 {
 		cfg.LinkCacheTTL = 30 * time.Second
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	reg := prometheus.NewRegistry()
 	s := &Server{DB: db, Log: log, Config: cfg, reg: reg, preflights: map[string]bool{}, quiet: map[string]bool{},
 		clicks: track.NewRecorder(db, log),
-		links:  track.NewResolver(db.ResolveCode, db.DefaultWebsite, db.Now, cfg.LinkCacheTTL)}
+		links:  track.NewResolver(db.ResolveCode, db.DefaultWebsite, cfg.Now, cfg.LinkCacheTTL)}
 	s.metrics = newMetrics(reg, db, s.clicks)
 	if cfg.RateLimit > 0 {
-		s.limiter = newLimiter(cfg.RateLimit, max(cfg.RateBurst, cfg.RateLimit), db.Now)
+		s.limiter = newLimiter(cfg.RateLimit, max(cfg.RateBurst, cfg.RateLimit), cfg.Now)
 	}
 	if cfg.IPRateLimit > 0 {
-		s.ipLimiter = newLimiter(cfg.IPRateLimit, max(cfg.IPRateBurst, cfg.IPRateLimit), db.Now)
+		s.ipLimiter = newLimiter(cfg.IPRateLimit, max(cfg.IPRateBurst, cfg.IPRateLimit), cfg.Now)
 	}
 	return s
 }
+
+// now is the server's clock (Config.Now).
+func (s *Server) now() time.Time { return s.Config.Now() }
 
 // Run does the server's background work until ctx ends: writing buffered
 // clicks. It writes what is still buffered before it returns.

@@ -46,7 +46,7 @@ func (s *Server) ShortLink(w http.ResponseWriter, r *http.Request) error {
 				HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 		}
 		s.clicks.Record(referral.Click{ProgramID: target.ProgramID, LinkID: target.LinkID, Source: referral.ClickShortLink,
-			Visitor: visitor, Referrer: r.Referer(), UserAgent: r.UserAgent(), At: s.DB.Now().UTC()})
+			Visitor: visitor, Referrer: r.Referer(), UserAgent: r.UserAgent(), At: s.now().UTC()})
 	}
 	http.Redirect(w, r, target.URL, http.StatusFound)
 	return nil
@@ -97,7 +97,7 @@ func (s *Server) TrackClick(w http.ResponseWriter, r *http.Request) error {
 		if target != nil && target.ProgramID == prog.ID {
 			recorded = true
 			ip := s.Config.Proxies.IP(r)
-			now := s.DB.Now().UTC()
+			now := s.now().UTC()
 			// The visit that followed a short link was counted there.
 			if !s.clicks.SeenShortLink(target.LinkID, track.Fingerprint(ip, r.UserAgent()), now) {
 				visitor := in.VisitorID
@@ -200,7 +200,7 @@ func (s *Server) Widget(w http.ResponseWriter, r *http.Request) error {
 	if key == "" {
 		return referral.FieldError("invalid_parameter", "customer_key", "customer_key is required.")
 	}
-	if p.RequireHash && !p.ValidCustomerHash(key, r.URL.Query().Get("customer_hash"), s.DB.Now()) {
+	if p.RequireHash && !p.ValidCustomerHash(key, r.URL.Query().Get("customer_hash"), s.now()) {
 		return errCustomerHash
 	}
 	c, err := s.DB.Customer(r.Context(), p.ID, key)

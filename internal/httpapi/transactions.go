@@ -76,7 +76,7 @@ func (s *Server) CreateTransaction(w http.ResponseWriter, r *http.Request) error
 	if in.Type != rewards.Purchase && in.Type != rewards.Subscription {
 		v.Add("type", "Type must be purchase or subscription.")
 	}
-	if in.CreatedAt != nil && in.CreatedAt.After(s.DB.Now().Add(maxFutureSkew)) {
+	if in.CreatedAt != nil && in.CreatedAt.After(s.now().Add(maxFutureSkew)) {
 		v.Add("created_at", "created_at is in the future.")
 	}
 	meta, dels, err := referral.ParseMetadata(in.Metadata)

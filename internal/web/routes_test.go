@@ -95,7 +95,7 @@ func TestEveryRouteIsServed(t *testing.T) {
 	}
 	log := slog.New(slog.DiscardHandler)
 	api := httpapi.New(db, log, httpapi.Config{MetricsToken: "metrics-token"})
-	dash := dashboard.New(db, log, "")
+	dash := dashboard.New(db, log, dashboard.Config{})
 
 	const answered = "X-Probe"
 	probe := func(pattern string) func(w http.ResponseWriter) {
