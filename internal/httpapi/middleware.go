@@ -25,9 +25,10 @@ import (
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // route wraps h in the middleware that acc calls for, outermost first:
-// request id and access log, metrics, panic recovery, authentication and
-// authorization, text checks of the path and query, and idempotency for
-// POSTs with a key. Visitor routes get only the first three (see hot).
+// request id and access log, metrics, panic recovery, authentication,
+// authorization and rate limiting, text checks of the path and query, and
+// idempotency for POSTs with a key. Visitor routes get only the first
+// three (see hot).
 func (s *Server) route(mux *http.ServeMux, pattern string, acc Access, h handlerFunc) {
 	switch acc {
 	case Visitor:

@@ -43,8 +43,8 @@ type Config struct {
 	LinkCacheTTL time.Duration
 	// MetricsToken, when set, serves GET /metrics on the API's own
 	// listener to requests with "Authorization: Bearer <MetricsToken>".
-	// Unset, /metrics is not served there (404); MetricsHandler serves it
-	// on a separate, private listener instead.
+	// Unset, /metrics is not served there (404); web.MetricsHandler serves
+	// it on a separate, private listener instead.
 	MetricsToken string
 	// Now is the clock (default time.Now); tests pass one they move, the
 	// same one the store stamps rows with.
