@@ -76,12 +76,10 @@ func (db *DB) Stats(ctx context.Context, programID, customerID, currency string)
 	return s, nil
 }
 
-// errAmountNotPositive guards the store itself: a negative debit would be
-// a credit in disguise, whatever the caller checked.
-var errAmountNotPositive = referral.FieldError("invalid_amount", "amount", "The amount must be more than 0.")
-
-// ErrInsufficientBalance is returned for a debit above the available credit.
-var ErrInsufficientBalance = referral.FieldError("insufficient_balance", "amount", "The amount is more than the customer's available credit.")
+var (
+	errAmountNotPositive   = rewards.ErrAmountNotPositive
+	ErrInsufficientBalance = rewards.ErrInsufficientBalance
+)
 
 // ErrAmountTooLarge is returned for an amount above money.MaxAmount that
 // reached the ledger; the API refuses such amounts before, with the same code.
@@ -94,19 +92,16 @@ var ErrBalanceLimit = referral.FieldError("balance_limit_exceeded", "amount",
 
 // Credit adds a manual credit to a customer's available credit.
 func (tx *Tx) Credit(ctx context.Context, programID string, c *referral.Customer, amount int64, currency, note string) error {
-	if amount <= 0 {
-		return errAmountNotPositive
-	}
-	if _, err := tx.Post(ctx, programID, ledger.Transaction{Kind: ledger.KindManualCredit, Note: note,
-		Postings: ledger.Move(ledger.ProgramOwner, ledger.Adjustments, c.ID, ledger.CreditAvailable, amount, currency)}); err != nil {
+	plan, err := tx.env().Credit(c.ID, amount, currency, note)
+	if err != nil {
 		return err
 	}
-	return tx.AddEvent(ctx, programID, "balance.credited", map[string]any{"customer_id": c.ID, "amount": amount, "currency": currency, "note": note})
+	return tx.apply(ctx, programID, &plan)
 }
 
-// Debit spends a customer's available credit (at checkout). It never takes
-// the balance below zero: the check and the debit are one transaction, with
-// the account row locked on PostgreSQL.
+// Debit spends a customer's available credit (at checkout), never below
+// zero: the balance is read in the same transaction, with the account row
+// locked on PostgreSQL.
 func (tx *Tx) Debit(ctx context.Context, programID string, c *referral.Customer, amount int64, currency, note string) error {
 	if amount <= 0 {
 		return errAmountNotPositive
@@ -115,12 +110,9 @@ func (tx *Tx) Debit(ctx context.Context, programID string, c *referral.Customer,
 	if err != nil {
 		return err
 	}
-	if amount > avail {
-		return ErrInsufficientBalance
-	}
-	if _, err := tx.Post(ctx, programID, ledger.Transaction{Kind: ledger.KindDebit, Note: note,
-		Postings: ledger.Move(c.ID, ledger.CreditAvailable, ledger.ProgramOwner, ledger.Redemptions, amount, currency)}); err != nil {
+	plan, err := tx.env().Debit(c.ID, avail, amount, currency, note)
+	if err != nil {
 		return err
 	}
-	return tx.AddEvent(ctx, programID, "balance.debited", map[string]any{"customer_id": c.ID, "amount": amount, "currency": currency, "note": note})
+	return tx.apply(ctx, programID, &plan)
 }

@@ -90,7 +90,7 @@ func (tx *Tx) DeleteLink(ctx context.Context, programID, linkID string) (string,
 const linkColumns = `l.id, l.program_id, l.customer_id, c.key, l.code, l.destination_url, l.is_default,
 	l.clicks, l.unique_clicks, l.created_at`
 
-func scanLink(row interface{ Scan(...any) error }) (*referral.Link, error) {
+func scanLink(row scanner) (*referral.Link, error) {
 	var l referral.Link
 	var key, dest sql.NullString
 	var created int64

@@ -30,7 +30,7 @@ func qualified(alias, columns string) string {
 	return strings.Join(cols, ", ")
 }
 
-func scanProgram(row interface{ Scan(...any) error }) (*referral.Program, error) {
+func scanProgram(row scanner) (*referral.Program, error) {
 	var p referral.Program
 	var domains string
 	var created, updated, rotated int64

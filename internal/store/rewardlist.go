@@ -16,7 +16,7 @@ const rewardColumns = `r.id, r.program_id, r.rule_id, r.customer_id, c.key, r.re
 const rewardFrom = ` FROM rewards r JOIN customers c ON c.id = r.customer_id JOIN customers f ON f.id = r.friend_id
 	LEFT JOIN transactions t ON t.id = r.transaction_id`
 
-func scanReward(row interface{ Scan(...any) error }) (*rewards.Reward, error) {
+func scanReward(row scanner) (*rewards.Reward, error) {
 	var rw rewards.Reward
 	var custKey, friendKey, txnID, txnKey, cur sql.NullString
 	var avail sql.NullInt64
