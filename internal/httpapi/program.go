@@ -56,7 +56,9 @@ func (s *Server) rotateWidgetSecret(w http.ResponseWriter, r *http.Request) erro
 	}
 	return respond(w, r, func(ctx context.Context) (*referral.Program, error) {
 		return s.DB.RotateWidgetSecret(ctx, program(r).ID)
-	}, func(p *referral.Program) (int, any) { return http.StatusOK, map[string]programJSON{"program": s.toProgramJSON(p)} })
+	}, func(p *referral.Program) (int, any) {
+		return http.StatusOK, map[string]programJSON{"program": s.toProgramJSON(p)}
+	})
 }
 
 // updateProgram changes the settings present in the body. The currency is

@@ -168,5 +168,7 @@ func (s *Server) refundTransaction(w http.ResponseWriter, r *http.Request) error
 	req := store.RefundRequest{Key: r.PathValue("key"), Amount: in.Amount, Reason: in.Reason}
 	return respond(w, r, func(ctx context.Context) (*rewards.Transaction, error) {
 		return s.DB.Refund(ctx, program(r), req)
-	}, func(t *rewards.Transaction) (int, any) { return http.StatusOK, transactionEnvelope{s.transactionJSON(t)} })
+	}, func(t *rewards.Transaction) (int, any) {
+		return http.StatusOK, transactionEnvelope{s.transactionJSON(t)}
+	})
 }
