@@ -21,22 +21,18 @@ func (tx *Tx) Balance(ctx context.Context, programID, customerID, currency strin
 }
 
 func balance(ctx context.Context, q querier, programID, customerID, currency string) (*rewards.Balance, error) {
-	rows, err := q.QueryContext(ctx, `SELECT type, balance FROM ledger_accounts
-		WHERE program_id = $1 AND owner = $2 AND currency = $3`, programID, customerID, currency)
-	if err != nil {
-		return nil, fmt.Errorf("read balance: %w", err)
-	}
-	defer rows.Close()
 	b := &rewards.Balance{Currency: currency}
-	for rows.Next() {
+	err := eachRow(ctx, q, "read balance", func(row scanner) error {
 		var typ string
 		var amount int64
-		if err := rows.Scan(&typ, &amount); err != nil {
-			return nil, fmt.Errorf("read balance: %w", err)
-		}
+		err := row.Scan(&typ, &amount)
 		setBalance(b, typ, amount)
+		return err
+	}, `SELECT type, balance FROM ledger_accounts WHERE program_id = $1 AND owner = $2 AND currency = $3`, programID, customerID, currency)
+	if err != nil {
+		return nil, err
 	}
-	return b, rows.Err()
+	return b, nil
 }
 
 // setBalance puts one account's balance into its place in b.

@@ -199,21 +199,9 @@ func (db *DB) Customers(ctx context.Context, programID string, f CustomerFilter)
 		}
 	}
 	page := f.Page.keyset(&w, "c.id")
-	rows, err := db.read.QueryContext(ctx, `SELECT `+customerColumns+customerFrom+w.sql()+page, w.args...)
+	out, err := queryAll(ctx, db.read, "list customers", scanCustomer, `SELECT `+customerColumns+customerFrom+w.sql()+page, w.args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("list customers: %w", err)
-	}
-	defer rows.Close()
-	var out []*referral.Customer
-	for rows.Next() {
-		c, err := scanCustomer(rows)
-		if err != nil {
-			return nil, false, fmt.Errorf("list customers: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("list customers: %w", err)
+		return nil, false, err
 	}
 	out, more := trim(f.Page, out)
 	return out, more, nil
@@ -295,21 +283,8 @@ func (tx *Tx) DeleteCustomer(ctx context.Context, programID, key string) ([]stri
 	if err != nil {
 		return nil, fmt.Errorf("delete customer: %w", err)
 	}
-	rows, err := tx.tx.QueryContext(ctx, `SELECT code FROM referral_links WHERE customer_id = $1`, c.ID)
+	codes, err := queryAll(ctx, tx.tx, "delete customer", scanString, `SELECT code FROM referral_links WHERE customer_id = $1`, c.ID)
 	if err != nil {
-		return nil, fmt.Errorf("delete customer: %w", err)
-	}
-	var codes []string
-	for rows.Next() {
-		var code string
-		if err := rows.Scan(&code); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("delete customer: %w", err)
-		}
-		codes = append(codes, code)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return codes, tx.AddEvent(ctx, programID, "customer.deleted", map[string]any{"customer_id": c.ID})

@@ -30,20 +30,7 @@ func scanCode(row scanner) (*rewards.DiscountCode, error) {
 }
 
 func queryCodes(ctx context.Context, q querier, query string, args ...any) ([]*rewards.DiscountCode, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list discount codes: %w", err)
-	}
-	defer rows.Close()
-	var out []*rewards.DiscountCode
-	for rows.Next() {
-		dc, err := scanCode(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list discount codes: %w", err)
-		}
-		out = append(out, dc)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q, "list discount codes", scanCode, query, args...)
 }
 
 // insertDiscountCode writes a code the workflow issued, picking its text:

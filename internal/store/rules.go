@@ -127,18 +127,5 @@ func (tx *Tx) activeRules(ctx context.Context, programID, trigger string) ([]*re
 }
 
 func listRules(ctx context.Context, q querier, query string, args ...any) ([]*rewards.Rule, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list reward rules: %w", err)
-	}
-	defer rows.Close()
-	var out []*rewards.Rule
-	for rows.Next() {
-		r, err := scanRule(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list reward rules: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q, "list reward rules", scanRule, query, args...)
 }

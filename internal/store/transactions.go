@@ -242,21 +242,8 @@ func (db *DB) Transactions(ctx context.Context, programID string, f TransactionF
 		w.add("t.customer_id = ", f.CustomerID)
 	}
 	page := f.Page.keyset(&w, "t.id")
-	rows, err := db.read.QueryContext(ctx, `SELECT `+transactionColumns+transactionFrom+w.sql()+page, w.args...)
+	out, err := queryAll(ctx, db.read, "list transactions", scanTransaction, `SELECT `+transactionColumns+transactionFrom+w.sql()+page, w.args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("list transactions: %w", err)
-	}
-	var out []*rewards.Transaction
-	for rows.Next() {
-		t, err := scanTransaction(rows)
-		if err != nil {
-			rows.Close()
-			return nil, false, fmt.Errorf("list transactions: %w", err)
-		}
-		out = append(out, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
 	out, more := trim(f.Page, out)
