@@ -266,7 +266,7 @@ func (s *sim) checkNewLedger() {
 	sums := map[key]int64{}
 	entries := map[string]int{}
 	s.query(`SELECT ledger_transaction_id, currency, amount FROM ledger_entries WHERE ledger_transaction_id > $1`,
-		[]any{s.lastLtx}, func(row interface{ Scan(...any) error }) error {
+		[]any{s.lastLtx}, func(row simRow) error {
 			var k key
 			var amount int64
 			if err := row.Scan(&k.ltx, &k.cur, &amount); err != nil {
@@ -285,7 +285,7 @@ func (s *sim) checkNewLedger() {
 		}
 	}
 	newest := s.lastLtx
-	s.query(`SELECT id FROM ledger_transactions WHERE id > $1`, []any{s.lastLtx}, func(row interface{ Scan(...any) error }) error {
+	s.query(`SELECT id FROM ledger_transactions WHERE id > $1`, []any{s.lastLtx}, func(row simRow) error {
 		var id string
 		if err := row.Scan(&id); err != nil {
 			return err
@@ -298,7 +298,7 @@ func (s *sim) checkNewLedger() {
 	})
 	s.query(`SELECT a.id, a.balance, (SELECT SUM(e.amount) FROM ledger_entries e WHERE e.account_id = a.id)
 		FROM ledger_accounts a WHERE a.owner <> '' AND a.id IN (SELECT account_id FROM ledger_entries WHERE ledger_transaction_id > $1)`,
-		[]any{s.lastLtx}, func(row interface{ Scan(...any) error }) error {
+		[]any{s.lastLtx}, func(row simRow) error {
 			var id string
 			var cached, sum int64
 			if err := row.Scan(&id, &cached, &sum); err != nil {
@@ -323,7 +323,7 @@ func (s *sim) checkProgramAccounts() {
 	s.query(`SELECT a.type, a.currency, COALESCE(SUM(e.amount), 0) FROM ledger_accounts a
 		LEFT JOIN ledger_entries e ON e.account_id = a.id WHERE a.program_id = $1 AND a.owner = ''
 		GROUP BY a.id, a.type, a.currency`, []any{s.p.ID},
-		func(row interface{ Scan(...any) error }) error {
+		func(row simRow) error {
 			var typ, cur string
 			var b int64
 			if err := row.Scan(&typ, &cur, &b); err != nil {
@@ -359,16 +359,15 @@ func (s *sim) tableNames() []string {
 	if s.db.Engine == store.Postgres {
 		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`
 	}
-	rows, err := s.raw().QueryContext(s.ctx, q)
-	s.must(err, "list tables")
-	defer rows.Close()
 	var out []string
-	for rows.Next() {
+	s.query(q, nil, func(row simRow) error {
 		var name string
-		s.must(rows.Scan(&name), "list tables")
+		if err := row.Scan(&name); err != nil {
+			return err
+		}
 		out = append(out, name)
-	}
-	s.must(rows.Err(), "list tables")
+		return nil
+	})
 	if len(out) < 10 {
 		s.fatalf("found only tables %v", out)
 	}
@@ -394,7 +393,7 @@ func (s *sim) fingerprint() string {
 	// reading its rows only when COUNT(*) is a query of its own.
 	var b strings.Builder
 	i := 0
-	s.query(strings.Join(parts, " UNION ALL "), nil, func(row interface{ Scan(...any) error }) error {
+	s.query(strings.Join(parts, " UNION ALL "), nil, func(row simRow) error {
 		var v int64
 		if err := row.Scan(&v); err != nil {
 			return err
@@ -446,7 +445,11 @@ func (s *sim) checkAll() {
 	s.checkLedger()
 }
 
-func (s *sim) query(q string, args []any, scan func(rows interface{ Scan(...any) error }) error) {
+// simRow is a row of the walk's own queries, for query's scan.
+type simRow interface{ Scan(...any) error }
+
+// query runs one of the walk's own queries and scans each row it returns.
+func (s *sim) query(q string, args []any, scan func(row simRow) error) {
 	s.t.Helper()
 	rows, err := s.raw().QueryContext(s.ctx, q, args...)
 	s.must(err, "query")
@@ -464,7 +467,7 @@ func (s *sim) checkAccountRows() {
 	type key struct{ id, cur string }
 	got := map[key]*rewards.Balance{}
 	s.query(`SELECT owner, type, currency, balance FROM ledger_accounts WHERE program_id = $1 AND owner <> ''`, []any{s.p.ID},
-		func(row interface{ Scan(...any) error }) error {
+		func(row simRow) error {
 			var k key
 			var typ string
 			var b int64
@@ -511,7 +514,7 @@ func (s *sim) checkRewardRows() {
 	seen, codes := 0, 0
 	s.query(`SELECT id, rule_id, customer_id, referrer_id, friend_id, COALESCE(transaction_id, ''), source, trigger_type,
 		recipient, reward_type, unit, amount, COALESCE(currency, ''), reversed_amount, status, needs_approval, COALESCE(available_at, 0)
-		FROM rewards WHERE program_id = $1`, []any{s.p.ID}, func(row interface{ Scan(...any) error }) error {
+		FROM rewards WHERE program_id = $1`, []any{s.p.ID}, func(row simRow) error {
 		var g rewards.Reward
 		var avail int64
 		if err := row.Scan(&g.ID, &g.RuleID, &g.CustomerID, &g.ReferrerID, &g.FriendID, &g.TransactionID, &g.Source, &g.Trigger,
@@ -539,7 +542,7 @@ func (s *sim) checkTransactionRows() {
 	s.t.Helper()
 	seen := 0
 	s.query(`SELECT key, id, customer_id, type, amount, currency, refunded_amount, occurred_at FROM transactions WHERE program_id = $1`,
-		[]any{s.p.ID}, func(row interface{ Scan(...any) error }) error {
+		[]any{s.p.ID}, func(row simRow) error {
 			var key, id, cust, typ, cur string
 			var amount, refunded, occurred int64
 			if err := row.Scan(&key, &id, &cust, &typ, &amount, &cur, &refunded, &occurred); err != nil {
@@ -567,7 +570,7 @@ func (s *sim) checkCodeRows() {
 	seen := 0
 	s.query(`SELECT d.code, d.reward_id, COALESCE(d.percent_off, 0), COALESCE(d.amount_off, 0), COALESCE(d.currency, ''),
 		d.expires_at, d.redeemed_at, d.voided_at, d.customer_id FROM discount_codes d WHERE d.program_id = $1`,
-		[]any{s.p.ID}, func(row interface{ Scan(...any) error }) error {
+		[]any{s.p.ID}, func(row simRow) error {
 			var g rewards.DiscountCode
 			var expires, redeemed, voided *int64
 			if err := row.Scan(&g.Code, &g.RewardID, &g.PercentOff, &g.AmountOff, &g.Currency, &expires, &redeemed, &voided, &g.CustomerID); err != nil {
@@ -611,7 +614,7 @@ func (s *sim) checkLedger() {
 	}
 	accounts := map[string]*account{}
 	s.query(`SELECT id, owner, type, currency, balance FROM ledger_accounts WHERE program_id = $1`, []any{s.p.ID},
-		func(row interface{ Scan(...any) error }) error {
+		func(row simRow) error {
 			a := &account{}
 			var id string
 			if err := row.Scan(&id, &a.owner, &a.typ, &a.cur, &a.cached); err != nil {
@@ -625,7 +628,7 @@ func (s *sim) checkLedger() {
 	entries := map[string]int{}
 	s.query(`SELECT e.ledger_transaction_id, e.account_id, e.amount, e.currency FROM ledger_entries e
 		JOIN ledger_transactions t ON t.id = e.ledger_transaction_id WHERE t.program_id = $1`, []any{s.p.ID},
-		func(row interface{ Scan(...any) error }) error {
+		func(row simRow) error {
 			var ltx, acc, cur string
 			var amount int64
 			if err := row.Scan(&ltx, &acc, &amount, &cur); err != nil {

@@ -289,13 +289,7 @@ func (s *sim) matchNew(want []*mReward, got []*rewards.Reward) {
 			s.fatalf("no reward from rule %s (%+v):\n got  %s\n want %s", w.rule.id, w.rule.def, describeGot(got), s.describeWant(want))
 		}
 		w.id = g.ID
-		if w.code != nil {
-			if g.DiscountCode == nil {
-				s.fatalf("reward %s: no discount code issued", g.ID)
-			}
-			w.code.code = g.DiscountCode.Code
-			s.m.codes = append(s.m.codes, w.code)
-		}
+		s.learnCode(w, g)
 		s.compareReward(w, g)
 		s.m.rewards = append(s.m.rewards, w)
 		s.m.byID[w.id] = w
@@ -315,6 +309,21 @@ func (s *sim) matchNew(want []*mReward, got []*rewards.Reward) {
 		w.friend.converted = true
 		s.friends[w.friend.id] = true
 	}
+}
+
+// learnCode: when the model gives rw a discount code (it is available),
+// the engine must have issued one (g is rw as the engine returned it); the
+// model learns the code the engine chose, and counts it among the codes.
+func (s *sim) learnCode(rw *mReward, g *rewards.Reward) {
+	s.t.Helper()
+	if rw.code == nil {
+		return
+	}
+	if g.DiscountCode == nil {
+		s.fatalf("discount reward %s (%s) has no code", rw.id, rw.status)
+	}
+	rw.code.code = g.DiscountCode.Code
+	s.m.codes = append(s.m.codes, rw.code)
 }
 
 func describeGot(got []*rewards.Reward) string {

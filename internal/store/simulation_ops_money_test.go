@@ -390,15 +390,7 @@ func (s *sim) opRefundWhileDeciding() {
 	})
 	wg.Go(func() {
 		<-start
-		decideErr = s.db.InTx(s.ctx, func(tx *store.Tx) error {
-			var err error
-			if approve {
-				_, err = tx.ApproveReward(s.ctx, s.p.ID, rw.id)
-			} else {
-				_, err = tx.RejectReward(s.ctx, s.p.ID, rw.id, "simulated rejection")
-			}
-			return err
-		})
+		_, decideErr = s.decide(rw.id, approve)
 	})
 	close(start)
 	wg.Wait()
@@ -433,11 +425,7 @@ func (s *sim) opRefundWhileDeciding() {
 	if rw.code != nil && rw.code.code == "" {
 		g, err := s.db.Reward(s.ctx, s.p.ID, rw.id)
 		s.must(err, "get reward")
-		if g.DiscountCode == nil {
-			s.fatalf("approved discount %s has no code", rw.id)
-		}
-		rw.code.code = g.DiscountCode.Code
-		s.m.codes = append(s.m.codes, rw.code)
+		s.learnCode(rw, g)
 	}
 	t, err := s.db.Transaction(s.ctx, s.p.ID, mt.in.Key)
 	s.must(err, "get transaction")
@@ -460,32 +448,32 @@ func (s *sim) pendingReward() *mReward {
 	return pick(s, pending)
 }
 
+// decide approves or rejects a reward, as a person does.
+func (s *sim) decide(id string, approve bool) (*rewards.Reward, error) {
+	var g *rewards.Reward
+	err := s.db.InTx(s.ctx, func(tx *store.Tx) error {
+		var err error
+		if approve {
+			g, err = tx.ApproveReward(s.ctx, s.p.ID, id)
+		} else {
+			g, err = tx.RejectReward(s.ctx, s.p.ID, id, "simulated rejection")
+		}
+		return err
+	})
+	return g, err
+}
+
 func (s *sim) opDecide(approve bool) {
 	rw := s.pendingReward()
 	if rw == nil {
 		s.opTransaction()
 		return
 	}
-	var g *rewards.Reward
-	err := s.db.InTx(s.ctx, func(tx *store.Tx) error {
-		var err error
-		if approve {
-			g, err = tx.ApproveReward(s.ctx, s.p.ID, rw.id)
-		} else {
-			g, err = tx.RejectReward(s.ctx, s.p.ID, rw.id, "simulated rejection")
-		}
-		return err
-	})
+	g, err := s.decide(rw.id, approve)
 	s.must(err, "decide reward")
 	if approve {
 		s.makeAvailable(rw, rw.rule.def)
-		if rw.code != nil {
-			if g.DiscountCode == nil {
-				s.fatalf("approved discount %s has no code", rw.id)
-			}
-			rw.code.code = g.DiscountCode.Code
-			s.m.codes = append(s.m.codes, rw.code)
-		}
+		s.learnCode(rw, g)
 	} else {
 		s.reverse(rw, rw.amount-rw.reversed, rewards.Rejected)
 	}
@@ -503,17 +491,7 @@ func (s *sim) opDecideInvalid() {
 		}
 	}
 	approve := s.chance(0.5)
-	s.wantFail(code, func() error {
-		return s.db.InTx(s.ctx, func(tx *store.Tx) error {
-			var err error
-			if approve {
-				_, err = tx.ApproveReward(s.ctx, s.p.ID, id)
-			} else {
-				_, err = tx.RejectReward(s.ctx, s.p.ID, id, "too late")
-			}
-			return err
-		})
-	})
+	s.wantFail(code, func() error { _, err := s.decide(id, approve); return err })
 }
 
 // opRelease moves the clock on and runs the holding job, sometimes in
@@ -563,13 +541,7 @@ func (s *sim) opRelease() {
 		if rw.code != nil || s.chance(0.1) {
 			g, err := s.db.Reward(s.ctx, s.p.ID, rw.id)
 			s.must(err, "get reward")
-			if rw.code != nil {
-				if g.DiscountCode == nil {
-					s.fatalf("released discount %s has no code", rw.id)
-				}
-				rw.code.code = g.DiscountCode.Code
-				s.m.codes = append(s.m.codes, rw.code)
-			}
+			s.learnCode(rw, g)
 			s.compareReward(rw, g)
 		}
 	}

@@ -67,16 +67,15 @@ func (s *sim) referred(friend, referrer *mCustomer) {
 // signupRewards reads the rewards a friend's signup gave, straight from the
 // table, then each through the store (with its discount code).
 func (s *sim) signupRewards(friend *mCustomer) []*rewards.Reward {
-	rows, err := s.raw().QueryContext(s.ctx, `SELECT id FROM rewards WHERE friend_id = $1 AND source = 'signup'`, friend.id)
-	s.must(err, "signup rewards")
 	var ids []string
-	for rows.Next() {
+	s.query(`SELECT id FROM rewards WHERE friend_id = $1 AND source = 'signup'`, []any{friend.id}, func(row simRow) error {
 		var id string
-		s.must(rows.Scan(&id), "signup rewards")
+		if err := row.Scan(&id); err != nil {
+			return err
+		}
 		ids = append(ids, id)
-	}
-	rows.Close()
-	s.must(rows.Err(), "signup rewards")
+		return nil
+	})
 	var out []*rewards.Reward
 	for _, id := range ids {
 		rw, err := s.db.Reward(s.ctx, s.p.ID, id)
