@@ -7,7 +7,8 @@
 #      the same server.
 #   2. GET /v1/customers/{key} latency at 1 thousand and 1 million
 #      customers (BenchmarkGetCustomer in internal/httpapi).
-#   3. POST /v1/transactions that fire two rules, against a running server
+#   3. POST /v1/transactions that fire two rules, each with its own
+#      Idempotency-Key as clients are told to send, against a running server
 #      on SQLite and on PostgreSQL, in rounds (median and range); baseline:
 #      GET /healthz before each round; afterwards advocate verify and the
 #      reward count.
@@ -188,7 +189,7 @@ tx_engine() {
     echo "$base"
     cpu0=$(metric process_cpu_seconds_total) n0=$(metric "$created")
     post=$("$out/loadgen" -url "$url/v1/transactions" -key "$key" -c "$tx_concurrency" -d "$duration" \
-      -label "POST /v1/transactions ($name $round)" \
+      -label "POST /v1/transactions ($name $round)" -H 'Idempotency-Key: idem-{n}' \
       -body '{"customer_key":"friend-{i%2000}","key":"txn-{n}","type":"purchase","amount":50,"currency":"USD"}')
     echo "$post"
     cpu1=$(metric process_cpu_seconds_total) n1=$(metric "$created")

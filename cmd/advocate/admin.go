@@ -64,15 +64,16 @@ func programCreate(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer db.Close()
-	var p *referral.Program
-	var sk, pk string
-	err = db.InTx(ctx, func(tx *store.Tx) error {
-		p, sk, pk, err = createProgram(ctx, tx, name, currency, website, domains)
-		return err
-	})
+	p, err := referral.NewProgram(name, currency, website)
 	if err != nil {
 		return explain(err)
 	}
+	p.AllowedDomains = domains
+	created, err := db.CreateProgram(ctx, p, nil)
+	if err != nil {
+		return explain(err)
+	}
+	sk, pk := created.SecretKey, created.Publishable
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(map[string]string{"program_id": p.ID, "secret_key": sk, "publishable_key": pk})
 	}
@@ -114,15 +115,11 @@ func keys(ctx context.Context, sub string, args []string, stdout, stderr io.Writ
 		if kind != referral.SecretKey && kind != referral.PublishableKey {
 			return fmt.Errorf("keys create: --kind must be secret or publishable")
 		}
-		var plain string
-		var k *referral.APIKey
-		err = db.InTx(ctx, func(tx *store.Tx) error {
-			plain, k, err = tx.CreateAPIKey(ctx, programID, kind)
-			return err
-		})
+		created, err := db.CreateAPIKey(ctx, programID, kind)
 		if err != nil {
 			return err
 		}
+		plain, k := created.Plain, created.Key
 		if asJSON {
 			return json.NewEncoder(stdout).Encode(map[string]string{"id": k.ID, "kind": k.Kind, "key": plain})
 		}
@@ -131,7 +128,7 @@ func keys(ctx context.Context, sub string, args []string, stdout, stderr io.Writ
 		if keyID == "" {
 			return fmt.Errorf("keys revoke: --id is required")
 		}
-		if err := db.InTx(ctx, func(tx *store.Tx) error { return tx.RevokeAPIKey(ctx, programID, keyID) }); err != nil {
+		if err := db.RevokeAPIKey(ctx, programID, keyID); err != nil {
 			return explain(err)
 		}
 		fmt.Fprintf(stdout, "Revoked %s.\n", keyID)
@@ -182,11 +179,7 @@ func adminCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer db.Close()
-	var a *store.Admin
-	err = db.InTx(ctx, func(tx *store.Tx) error {
-		a, err = tx.CreateAdmin(ctx, email, password, role)
-		return err
-	})
+	a, err := db.CreateAdmin(ctx, email, password, role)
 	if err != nil {
 		return explain(err)
 	}

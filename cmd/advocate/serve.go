@@ -161,21 +161,17 @@ func bootstrap(ctx context.Context, db *store.DB, c *config, stdout io.Writer) e
 		return err
 	}
 	password := rand.Text()
-	var prog *referral.Program
-	var sk, pk string
-	err = db.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.CreateAdmin(ctx, c.AdminEmail, password, store.RoleOwner); err != nil {
-			return fmt.Errorf("first admin: %w", err)
+	var first *referral.Program
+	if len(programs) == 0 {
+		if first, err = referral.NewProgram("My referral program", "USD", "https://example.com"); err != nil {
+			return err
 		}
-		if len(programs) > 0 {
-			return nil
-		}
-		prog, sk, pk, err = createProgram(ctx, tx, "My referral program", "USD", "https://example.com", nil)
-		return err
-	})
+	}
+	created, err := db.FirstStart(ctx, c.AdminEmail, password, first)
 	if err != nil {
 		return err
 	}
+	prog, sk, pk := created.Program, created.SecretKey, created.Publishable
 	fmt.Fprintf(stdout, "First start: created the first admin and a first program.\n\n")
 	fmt.Fprintf(stdout, "  Dashboard login:  %s\n  Password:         %s\n", c.AdminEmail, password)
 	if prog != nil {
@@ -185,20 +181,6 @@ func bootstrap(ctx context.Context, db *store.DB, c *config, stdout io.Writer) e
 		fmt.Fprintf(stdout, "  curl -X PUT %s/v1/program -H \"Authorization: Bearer %s\" -H \"Content-Type: application/json\" -d '{\"website_url\":\"https://yoursite.com\"}'\n", c.BaseURL, sk)
 	}
 	return nil
-}
-
-// createProgram makes a program with one secret and one publishable key.
-func createProgram(ctx context.Context, tx *store.Tx, name, currency, website string, domains []string) (*referral.Program, string, string, error) {
-	p, err := referral.NewProgram(name, currency, website)
-	if err != nil {
-		return nil, "", "", err
-	}
-	p.AllowedDomains = domains
-	sk, pk, err := tx.CreateProgramWithKeys(ctx, p)
-	if err != nil {
-		return nil, "", "", err
-	}
-	return p, sk, pk, nil
 }
 
 // purgeIdempotencyKeys forgets Idempotency-Key records after 25 hours, an

@@ -93,7 +93,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.StringVar(&c.Key, "key", "", "API key sent as Authorization: Bearer KEY")
 	fs.StringVar(&c.Body, "body", "", "JSON body to POST; {n} becomes a number unique to the request, {i} its number in the run, {i%K} cycles 1…K")
 	fs.StringVar(&c.Label, "label", "", "name printed at the start of the result line (default METHOD PATH)")
-	fs.Func("H", "request header 'Name: value' (repeatable)", func(v string) error {
+	fs.Func("H", "request header 'Name: value' (repeatable); {n}, {i} and {i%K} expand as in -body", func(v string) error {
 		name, value, ok := strings.Cut(v, ":")
 		if !ok {
 			return fmt.Errorf("header %q is not Name: value", v)
@@ -313,7 +313,9 @@ func do(ctx context.Context, client *http.Client, c config, runID string, n int6
 		return err
 	}
 	for name, values := range c.Header {
-		req.Header[name] = values
+		for _, v := range values {
+			req.Header.Add(name, expand(v, runID, n)) // an Idempotency-Key per request: -H 'Idempotency-Key: k-{n}'
+		}
 	}
 	if c.Body != "" {
 		req.Header.Set("Content-Type", "application/json")

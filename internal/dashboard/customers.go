@@ -299,14 +299,14 @@ func (d *Dashboard) renderCustomer(w http.ResponseWriter, r *http.Request, statu
 }
 
 func (d *Dashboard) CustomerCredit(w http.ResponseWriter, r *http.Request) {
-	d.moveBalance(w, r, (*store.Tx).Credit, "Added %s of credit.")
+	d.moveBalance(w, r, d.DB.Credit, "Added %s of credit.")
 }
 
 func (d *Dashboard) CustomerDebit(w http.ResponseWriter, r *http.Request) {
-	d.moveBalance(w, r, (*store.Tx).Debit, "Debited %s of credit.")
+	d.moveBalance(w, r, d.DB.Debit, "Debited %s of credit.")
 }
 
-type balanceMove func(tx *store.Tx, ctx context.Context, programID string, c *referral.Customer, amount int64, currency, note string) error
+type balanceMove func(ctx context.Context, p *referral.Program, in store.BalanceChange) (*rewards.Balance, error)
 
 // moveBalance credits or debits a customer's available credit by hand,
 // with a note that goes into the ledger. done is the flash message, with
@@ -326,31 +326,8 @@ func (d *Dashboard) moveBalance(w http.ResponseWriter, r *http.Request, move bal
 	}
 	f := r.PostForm
 	cur := strings.ToUpper(strings.TrimSpace(f.Get("currency")))
-	if cur == "" {
-		cur = p.Currency
-	}
-	note := strings.TrimSpace(f.Get("note"))
-	var v referral.Validation
-	if referral.ValidCurrency(cur) != nil {
-		v.Add("currency", "Currency must be an ISO 4217 code such as "+p.Currency+".")
-	}
-	if len(note) > 500 {
-		v.Add("note", "Note must be at most 500 characters.")
-	}
-	err := v.Err("invalid_balance_change")
-	var amount int64
-	if err == nil {
-		amount, err = formAmount("amount", f.Get("amount"), cur)
-	}
-	if err == nil {
-		err = d.DB.InTx(r.Context(), func(tx *store.Tx) error {
-			locked, err := tx.Customer(r.Context(), p.ID, c.Key)
-			if err != nil {
-				return err
-			}
-			return move(tx, r.Context(), p.ID, locked, amount, cur, note)
-		})
-	}
+	b, err := move(r.Context(), p, store.BalanceChange{CustomerKey: c.Key, Amount: money.Number(strings.TrimSpace(f.Get("amount"))),
+		Currency: cur, Note: f.Get("note")})
 	if errs := clientErrors(err); errs != nil {
 		d.renderCustomer(w, r, http.StatusUnprocessableEntity, p, c, f, errs, "balance")
 		return
@@ -359,7 +336,8 @@ func (d *Dashboard) moveBalance(w http.ResponseWriter, r *http.Request, move bal
 		d.serverError(w, r, err)
 		return
 	}
-	d.redirect(w, r, customerURL(p.ID, c.Key), strings.Replace(done, "%s", formatMoney(amount, cur), 1))
+	amount, _ := money.ParseAmount(json.Number(strings.TrimSpace(f.Get("amount"))), b.Currency) // parsed already by move
+	d.redirect(w, r, customerURL(p.ID, c.Key), strings.Replace(done, "%s", formatMoney(amount, b.Currency), 1))
 }
 
 // TransactionRefund refunds all or part of a payment from the customer
@@ -379,20 +357,8 @@ func (d *Dashboard) TransactionRefund(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	reason := strings.TrimSpace(f.Get("reason"))
-	var amount int64
-	if len(reason) > 500 {
-		err = referral.FieldError("invalid_refund", "reason", "Reason must be at most 500 characters.")
-	} else if s := strings.TrimSpace(f.Get("amount")); s != "" {
-		amount, err = formAmount("amount", s, t.Currency)
-	}
-	var refunded *rewards.Transaction
-	if err == nil {
-		err = d.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
-			refunded, err = tx.Refund(r.Context(), p, key, amount, reason)
-			return err
-		})
-	}
+	refunded, err := d.DB.Refund(r.Context(), p, store.RefundRequest{Key: key,
+		Amount: money.Number(strings.TrimSpace(f.Get("amount"))), Reason: strings.TrimSpace(f.Get("reason"))})
 	back := "/dashboard/p/" + p.ID + "/customers"
 	if t.CustomerKey != "" {
 		back = customerURL(p.ID, t.CustomerKey)
@@ -431,20 +397,6 @@ func clawedBack(before, after []*rewards.Reward) int {
 		}
 	}
 	return n
-}
-
-// formAmount reads a positive amount in major units of currency from a
-// form field exactly, naming the field in each way it can be wrong.
-func formAmount(field, s, currency string) (int64, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, referral.FieldError("invalid_amount", field, "Enter an amount, such as 10 or 45.00.")
-	}
-	v, err := money.ParseAmount(json.Number(s), currency)
-	if code, msg := money.Problem(v, err, currency); code != "" {
-		return 0, referral.FieldError(code, field, msg)
-	}
-	return v, nil
 }
 
 func customerURL(pid, key string) string {

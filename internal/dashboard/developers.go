@@ -80,16 +80,12 @@ func (d *Dashboard) KeyCreate(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, http.StatusUnprocessableEntity, "Choose a secret or a publishable key.")
 		return
 	}
-	var plain string
-	err := d.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
-		plain, _, err = tx.CreateAPIKey(r.Context(), p.ID, kind)
-		return err
-	})
+	k, err := d.DB.CreateAPIKey(r.Context(), p.ID, kind)
 	if err != nil {
 		d.serverError(w, r, err)
 		return
 	}
-	d.renderDevelopers(w, r, p, plain)
+	d.renderDevelopers(w, r, p, k.Plain)
 }
 
 func (d *Dashboard) KeyRevoke(w http.ResponseWriter, r *http.Request) {
@@ -97,7 +93,7 @@ func (d *Dashboard) KeyRevoke(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := d.DB.InTx(r.Context(), func(tx *store.Tx) error { return tx.RevokeAPIKey(r.Context(), p.ID, r.PathValue("id")) })
+	err := d.DB.RevokeAPIKey(r.Context(), p.ID, r.PathValue("id"))
 	if e, ok := referral.AsError(err); ok && e.Kind == referral.KindNotFound {
 		d.fail(w, r, http.StatusNotFound, "No such API key in this program.")
 		return
@@ -117,10 +113,7 @@ func (d *Dashboard) WidgetSecretRotate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := d.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
-		p, err = tx.RotateWidgetSecret(r.Context(), p.ID)
-		return err
-	})
+	p, err := d.DB.RotateWidgetSecret(r.Context(), p.ID)
 	if err != nil {
 		d.serverError(w, r, err)
 		return
@@ -155,11 +148,7 @@ func (d *Dashboard) Invite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	password := newPassword()
-	var a *store.Admin
-	err := d.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
-		a, err = tx.CreateAdmin(r.Context(), r.PostForm.Get("email"), password, r.PostForm.Get("role"))
-		return err
-	})
+	a, err := d.DB.CreateAdmin(r.Context(), r.PostForm.Get("email"), password, r.PostForm.Get("role"))
 	if errs := clientErrors(err); errs != nil {
 		d.renderTeam(w, r, http.StatusUnprocessableEntity, r.PostForm, errs, "")
 		return
@@ -177,7 +166,7 @@ func (d *Dashboard) RemoveAdmin(w http.ResponseWriter, r *http.Request) {
 		d.redirect(w, r, "/dashboard/team", "!You cannot remove yourself.")
 		return
 	}
-	err := d.DB.InTx(r.Context(), func(tx *store.Tx) error { return tx.DeleteAdmin(r.Context(), id) })
+	err := d.DB.DeleteAdmin(r.Context(), id)
 	if e, ok := referral.AsError(err); ok {
 		if e.Kind == referral.KindNotFound {
 			d.fail(w, r, http.StatusNotFound, e.Message)

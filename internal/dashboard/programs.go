@@ -9,7 +9,6 @@ import (
 	"github.com/advocate-oss/advocate/internal/money"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/rewards"
-	"github.com/advocate-oss/advocate/internal/store"
 )
 
 // Home opens the first program, or the program list when there is none.
@@ -91,18 +90,7 @@ func (d *Dashboard) ProgramCreate(w http.ResponseWriter, r *http.Request) {
 		d.render(w, r, http.StatusUnprocessableEntity, "program_new", &view{Title: "Create a referral program", Nav: "programs", Form: f, Errors: errs})
 		return
 	}
-	err := d.DB.InTx(r.Context(), func(tx *store.Tx) error {
-		if _, _, err := tx.CreateProgramWithKeys(r.Context(), p); err != nil {
-			return err
-		}
-		for i := range rules {
-			rules[i].ProgramID = p.ID
-			if err := tx.CreateRule(r.Context(), &rules[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	_, err := d.DB.CreateProgram(r.Context(), p, rules)
 	if err != nil {
 		d.serverError(w, r, err)
 		return
@@ -222,7 +210,7 @@ func (d *Dashboard) SettingsSave(w http.ResponseWriter, r *http.Request) {
 	p.AllowedDomains = splitDomains(f.Get("allowed_domains"))
 	p.RequireApproval = f.Get("require_approval") == "on"
 	p.RequireHash = f.Get("require_hash") == "on"
-	err := d.DB.InTx(r.Context(), func(tx *store.Tx) error { return tx.UpdateProgram(r.Context(), p) })
+	_, err := d.DB.UpdateProgram(r.Context(), *p)
 	if errs := clientErrors(err); errs != nil {
 		f.Set("currency", old.Currency)
 		d.render(w, r, http.StatusUnprocessableEntity, "settings", &view{Title: "Program settings", Nav: "settings", Program: &old, Form: f, Errors: errs})

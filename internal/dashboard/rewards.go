@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -87,15 +88,15 @@ func (d *Dashboard) renderRewards(w http.ResponseWriter, r *http.Request, status
 }
 
 func (d *Dashboard) RewardsApprove(w http.ResponseWriter, r *http.Request) {
-	d.decideRewards(w, r, "approved", func(tx *store.Tx, programID, id, _ string) error {
-		_, err := tx.ApproveReward(r.Context(), programID, id)
+	d.decideRewards(w, r, "approved", func(ctx context.Context, programID, id, _ string) error {
+		_, err := d.DB.ApproveReward(ctx, programID, id)
 		return err
 	})
 }
 
 func (d *Dashboard) RewardsReject(w http.ResponseWriter, r *http.Request) {
-	d.decideRewards(w, r, "rejected", func(tx *store.Tx, programID, id, reason string) error {
-		_, err := tx.RejectReward(r.Context(), programID, id, reason)
+	d.decideRewards(w, r, "rejected", func(ctx context.Context, programID, id, reason string) error {
+		_, err := d.DB.RejectReward(ctx, programID, id, reason)
 		return err
 	})
 }
@@ -105,7 +106,7 @@ func (d *Dashboard) RewardsReject(w http.ResponseWriter, r *http.Request) {
 // (by a colleague, or the holding period ending) does not stop the rest.
 // The flash message says what happened to each.
 func (d *Dashboard) decideRewards(w http.ResponseWriter, r *http.Request, verb string,
-	decide func(tx *store.Tx, programID, id, reason string) error) {
+	decide func(ctx context.Context, programID, id, reason string) error) {
 	p, ok := d.program(w, r)
 	if !ok {
 		return
@@ -138,7 +139,7 @@ func (d *Dashboard) decideRewards(w http.ResponseWriter, r *http.Request, verb s
 	}
 	var done, decided, missing int
 	for _, id := range ids {
-		err := d.DB.InTx(r.Context(), func(tx *store.Tx) error { return decide(tx, p.ID, id, reason) })
+		err := decide(r.Context(), p.ID, id, reason)
 		switch {
 		case err == nil:
 			done++

@@ -137,12 +137,11 @@ func (d *Dashboard) RuleSave(w http.ResponseWriter, r *http.Request) {
 	}
 	rule, err := rewards.Apply(base, in, p.Currency)
 	if err == nil {
-		err = d.DB.InTx(r.Context(), func(tx *store.Tx) error {
-			if id == "" {
-				return tx.CreateRule(r.Context(), &rule)
-			}
-			return tx.UpdateRule(r.Context(), &rule)
-		})
+		if id == "" {
+			_, err = d.DB.CreateRule(r.Context(), rule)
+		} else {
+			_, err = d.DB.UpdateRule(r.Context(), rule)
+		}
 	}
 	if errs := clientErrors(err); errs != nil {
 		d.renderRules(w, r, http.StatusUnprocessableEntity, p.ID, r.PostForm, errs, id)
@@ -160,7 +159,7 @@ func (d *Dashboard) RuleDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := d.DB.InTx(r.Context(), func(tx *store.Tx) error { return tx.DeleteRule(r.Context(), p.ID, r.PathValue("id")) })
+	err := d.DB.DeleteRule(r.Context(), p.ID, r.PathValue("id"))
 	if !d.found(w, r, err, store.ErrRuleNotFound, "No such rule in this program.") {
 		return
 	}

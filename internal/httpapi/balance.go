@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/money"
@@ -91,14 +90,14 @@ func (s *Server) CustomerBalance(w http.ResponseWriter, r *http.Request) error {
 // goodwill credit, or credit spent at checkout. Both answer with the new
 // balance.
 func (s *Server) CreditBalance(w http.ResponseWriter, r *http.Request) error {
-	return s.moveBalance(w, r, (*store.Tx).Credit)
+	return s.moveBalance(w, r, s.DB.Credit)
 }
 
 func (s *Server) DebitBalance(w http.ResponseWriter, r *http.Request) error {
-	return s.moveBalance(w, r, (*store.Tx).Debit)
+	return s.moveBalance(w, r, s.DB.Debit)
 }
 
-type balanceMove func(tx *store.Tx, ctx context.Context, programID string, c *referral.Customer, amount int64, currency, note string) error
+type balanceMove func(ctx context.Context, p *referral.Program, in store.BalanceChange) (*rewards.Balance, error)
 
 func (s *Server) moveBalance(w http.ResponseWriter, r *http.Request, move balanceMove) error {
 	body, err := readBody(r)
@@ -113,36 +112,10 @@ func (s *Server) moveBalance(w http.ResponseWriter, r *http.Request, move balanc
 	if err := decode(body, &in); err != nil {
 		return err
 	}
-	p := program(r)
-	in.Note = strings.TrimSpace(in.Note)
-	if len(in.Note) > 500 {
-		return referral.FieldError("invalid_note", "note", "Note must be at most 500 characters.")
-	}
-	cur, err := currencyOr(in.Currency, p.Currency)
-	if err != nil {
-		return err
-	}
-	amount, err := parseAmount("amount", in.Amount, cur)
-	if err != nil {
-		return err
-	}
-	var b *rewards.Balance
-	err = s.DB.InTx(r.Context(), func(tx *store.Tx) error {
-		c, err := tx.Customer(r.Context(), p.ID, r.PathValue("key"))
-		if err != nil {
-			return err
-		}
-		if err := move(tx, r.Context(), p.ID, c, amount, cur, in.Note); err != nil {
-			return err
-		}
-		b, err = tx.Balance(r.Context(), p.ID, c.ID, cur)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toBalanceJSON(b))
-	return nil
+	change := store.BalanceChange{CustomerKey: r.PathValue("key"), Amount: in.Amount, Currency: in.Currency, Note: in.Note}
+	return respond(w, r, func(ctx context.Context) (*rewards.Balance, error) {
+		return move(ctx, program(r), change)
+	}, func(b *rewards.Balance) (int, any) { return http.StatusOK, toBalanceJSON(b) })
 }
 
 // ledgerEntryJSON is one line of a customer's ledger.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -74,11 +75,16 @@ func (s *Server) CreateCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err := v.Err("invalid_customer"); err != nil {
 		return err
 	}
-	c, err := s.DB.CreateCustomer(r.Context(), p, referral.NewCustomer{
-		Key: in.Key, Email: in.Email, Name: in.Name, Metadata: meta,
-		ReferralCode: in.ReferralCode, ReferredBy: in.ReferredBy,
-	})
+	nc := referral.NewCustomer{Key: in.Key, Email: in.Email, Name: in.Name, Metadata: meta,
+		ReferralCode: in.ReferralCode, ReferredBy: in.ReferredBy}
 	browser := authFrom(r.Context()).Key.Kind == referral.PublishableKey
+	err = respond(w, r, func(ctx context.Context) (*referral.Customer, error) { return s.DB.CreateCustomer(ctx, p, nc) },
+		func(c *referral.Customer) (int, any) {
+			if browser {
+				return http.StatusCreated, publicCustomerEnvelope{toPublicCustomerJSON(p, c)}
+			}
+			return http.StatusCreated, customerEnvelope{toCustomerJSON(p, c)}
+		})
 	if browser && (errors.Is(err, referral.ErrCustomerKeyTaken) || errors.Is(err, referral.ErrCustomerEmailTaken)) {
 		// The SDK may call createCustomer on every sign-in: the same key and
 		// email again is the same customer, not a duplicate.
@@ -88,15 +94,7 @@ func (s *Server) CreateCustomer(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 	}
-	if err != nil {
-		return err
-	}
-	if browser {
-		writeJSON(w, http.StatusCreated, publicCustomerEnvelope{toPublicCustomerJSON(p, c)})
-		return nil
-	}
-	writeJSON(w, http.StatusCreated, customerEnvelope{toCustomerJSON(p, c)})
-	return nil
+	return err
 }
 
 // publicCustomerJSON is what a publishable key may see of a customer: what
@@ -180,11 +178,7 @@ func (s *Server) UpdateCustomer(w http.ResponseWriter, r *http.Request) error {
 		u.MetadataSet, u.MetadataDel = set, dels
 	}
 	p := program(r)
-	var c *referral.Customer
-	err = s.DB.InTx(r.Context(), func(tx *store.Tx) error {
-		c, err = tx.UpdateCustomer(r.Context(), p, r.PathValue("key"), u)
-		return err
-	})
+	c, err := s.DB.UpdateCustomer(r.Context(), p, r.PathValue("key"), u)
 	if err != nil {
 		return err
 	}
@@ -193,11 +187,7 @@ func (s *Server) UpdateCustomer(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) DeleteCustomer(w http.ResponseWriter, r *http.Request) error {
-	var codes []string
-	err := s.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
-		codes, err = tx.DeleteCustomer(r.Context(), program(r).ID, r.PathValue("key"))
-		return err
-	})
+	codes, err := s.DB.DeleteCustomer(r.Context(), program(r).ID, r.PathValue("key"))
 	if err != nil {
 		return err
 	}

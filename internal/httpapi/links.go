@@ -1,12 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/referral"
-	"github.com/advocate-oss/advocate/internal/store"
 )
 
 // linkJSON is a referral link on the wire.
@@ -74,24 +74,15 @@ func (s *Server) CreateLink(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := program(r)
-	var l *referral.Link
-	err = s.DB.InTx(r.Context(), func(tx *store.Tx) error {
-		l, err = tx.CreateLink(r.Context(), p, in.CustomerKey, in.DestinationURL, in.Code)
-		return err
+	return respond(w, r, func(ctx context.Context) (*referral.Link, error) {
+		return s.DB.CreateLink(ctx, p, in.CustomerKey, in.DestinationURL, in.Code)
+	}, func(l *referral.Link) (int, any) {
+		return http.StatusCreated, map[string]linkJSON{"referral_link": s.toLinkJSON(p, l)}
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, map[string]linkJSON{"referral_link": s.toLinkJSON(p, l)})
-	return nil
 }
 
 func (s *Server) DeleteLink(w http.ResponseWriter, r *http.Request) error {
-	var code string
-	err := s.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
-		code, err = tx.DeleteLink(r.Context(), program(r).ID, r.PathValue("id"))
-		return err
-	})
+	code, err := s.DB.DeleteLink(r.Context(), program(r).ID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -309,15 +309,27 @@ func preflight(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// recorder keeps a copy of a response so that idempotency can store it.
+// recorder holds a response back, so that idempotency can answer with the
+// stored one instead when another request with the key won.
 type recorder struct {
-	statusWriter
-	buf bytes.Buffer
+	header http.Header
+	status int
+	buf    bytes.Buffer
+}
+
+func (w *recorder) Header() http.Header { return w.header }
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
 }
 
 func (w *recorder) Write(b []byte) (int, error) {
-	w.buf.Write(b)
-	return w.statusWriter.Write(b)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.buf.Write(b)
 }
 
 // idempotent implements Idempotency-Key on POST: the first request with a
@@ -325,6 +337,11 @@ func (w *recorder) Write(b []byte) (int, error) {
 // gets that response again (Idempotent-Replayed: true); the same key with
 // another body is a 422, and a retry while the first is running is a 409.
 // Responses of 5xx are not stored, so the client's retry runs afresh.
+//
+// A handler that changes something stores the response in the same
+// transaction as its change (respond and store.WithIdempotency): one
+// commit, as without the header. Any other response worth keeping (a
+// client error found before any change) is stored on its own.
 func (s *Server) idempotent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ikey := r.Header.Get("Idempotency-Key")
@@ -346,48 +363,104 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		sum := sha256.New()
 		fmt.Fprintf(sum, "%s %s\n", r.Method, r.URL.RequestURI())
 		sum.Write(body)
-		hash := hex.EncodeToString(sum.Sum(nil))
-		programID := program(r).ID
-		rec, claimed, err := s.DB.ClaimIdempotencyKey(r.Context(), programID, ikey, hash, s.Config.IdempotencyStale)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if !claimed {
-			switch {
-			case rec.RequestHash != hash:
-				s.writeError(w, r, referral.Errorf(referral.KindInvalid, "idempotency_key_reused",
-					"This Idempotency-Key was used with a different request; use a new key for a new request."))
-			case !rec.Done:
-				s.writeError(w, r, referral.Errorf(referral.KindConflict, "idempotency_key_in_use",
-					"A request with this Idempotency-Key is still being processed; retry shortly."))
-			default:
-				w.Header().Set("Content-Type", rec.ContentType)
-				w.Header().Set("Idempotent-Replayed", "true")
-				w.WriteHeader(rec.Status)
-				w.Write(rec.Body)
+		req := &store.IdempotentRequest{ProgramID: program(r).ID, Key: ikey, RequestHash: hex.EncodeToString(sum.Sum(nil))}
+		// On this node a request waits for no other with its key; across
+		// nodes, the transaction that stores the key settles it.
+		slot := req.ProgramID + "\x00" + ikey
+		if running, busy := s.inFlight.LoadOrStore(slot, req.RequestHash); busy {
+			if running != req.RequestHash {
+				s.writeError(w, r, errIdempotencyKeyReused)
+			} else {
+				s.writeError(w, r, errIdempotencyKeyInUse)
 			}
 			return
 		}
-		rw := &recorder{statusWriter: statusWriter{ResponseWriter: w}}
-		completed := false
-		defer func() {
-			if !completed { // a panic: let the client's retry run again
-				s.DB.ReleaseIdempotencyKey(context.WithoutCancel(r.Context()), programID, ikey)
+		defer s.inFlight.Delete(slot)
+		if s.replay(w, r, req) {
+			return
+		}
+		rec := &recorder{header: w.Header()}
+		next.ServeHTTP(rec, r.WithContext(store.WithIdempotency(r.Context(), req)))
+		if req.Raced() {
+			if !s.replay(w, r, req) {
+				s.writeError(w, r, errIdempotencyKeyInUse)
 			}
-		}()
-		next.ServeHTTP(rw, r)
-		ctx := context.WithoutCancel(r.Context())
-		if rw.status >= 500 || rw.status == 0 {
-			err = s.DB.ReleaseIdempotencyKey(ctx, programID, ikey)
-		} else {
-			err = s.DB.CompleteIdempotencyKey(ctx, programID, ikey, rw.status, rw.Header().Get("Content-Type"), rw.buf.Bytes())
+			return
 		}
-		completed = true
-		if err != nil {
-			s.Log.ErrorContext(ctx, "store idempotent response", "err", err, "request_id", requestID(ctx))
+		if stored := req.Stored(); stored != nil {
+			w.WriteHeader(stored.Status)
+			w.Write(stored.Body)
+			return
 		}
+		if rec.status != 0 && rec.status < 500 {
+			ctx := context.WithoutCancel(r.Context())
+			if _, err := s.DB.SaveIdempotentResponse(ctx, req, rec.status, w.Header().Get("Content-Type"), rec.buf.Bytes()); err != nil {
+				s.Log.ErrorContext(ctx, "store idempotent response", "err", err, "request_id", requestID(ctx))
+			}
+		}
+		if rec.status != 0 {
+			w.WriteHeader(rec.status)
+		}
+		w.Write(rec.buf.Bytes())
 	})
+}
+
+var (
+	errIdempotencyKeyInUse = referral.Errorf(referral.KindConflict, "idempotency_key_in_use",
+		"A request with this Idempotency-Key is still being processed; retry shortly.")
+	errIdempotencyKeyReused = referral.Errorf(referral.KindInvalid, "idempotency_key_reused",
+		"This Idempotency-Key was used with a different request; use a new key for a new request.")
+)
+
+// replay answers a request from what is stored for its key, and reports
+// whether there was anything: the stored response, a 422 for another
+// request reusing the key, or a 409 while a claim an older version left
+// unfinished is not yet stale.
+func (s *Server) replay(w http.ResponseWriter, r *http.Request, req *store.IdempotentRequest) bool {
+	rec, err := s.DB.IdempotentResponse(r.Context(), req.ProgramID, req.Key)
+	switch {
+	case err != nil:
+		s.writeError(w, r, err)
+	case rec == nil:
+		return false
+	case rec.RequestHash != req.RequestHash:
+		s.writeError(w, r, errIdempotencyKeyReused)
+	case !rec.Done:
+		if s.now().Sub(rec.CreatedAt) > s.Config.IdempotencyStale {
+			return false // its node died: this request takes it over
+		}
+		s.writeError(w, r, errIdempotencyKeyInUse)
+	default:
+		w.Header().Set("Content-Type", rec.ContentType)
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(rec.Status)
+		w.Write(rec.Body)
+	}
+	return true
+}
+
+// respond runs op, a store operation, and writes its result as render
+// says. When the request carries an Idempotency-Key, op's transaction
+// stores the same response with its change.
+func respond[T any](w http.ResponseWriter, r *http.Request, op func(context.Context) (T, error), render func(T) (int, any)) error {
+	if req := store.IdempotentRequestOf(r.Context()); req != nil {
+		req.Respond = func(result any) (int, string, []byte, error) {
+			v, ok := result.(T)
+			if !ok {
+				return 0, "", nil, fmt.Errorf("idempotent response: the operation returned %T, want %T", result, v)
+			}
+			status, body := render(v)
+			b, err := encodeJSON(body)
+			return status, "application/json", b, err
+		}
+	}
+	v, err := op(r.Context())
+	if err != nil {
+		return err
+	}
+	status, body := render(v)
+	writeJSON(w, status, body)
+	return nil
 }
 
 type readCloser struct{ *bytes.Reader }

@@ -8,19 +8,6 @@ import (
 	"github.com/advocate-oss/advocate/internal/referral"
 )
 
-// parseAmount reads a positive amount in major units of currency exactly,
-// answering each way it can be wrong with a code and the field's name.
-func parseAmount(field string, n money.Number, currency string) (int64, error) {
-	if n == "" {
-		return 0, referral.FieldError("invalid_amount", field, "Amount is required.")
-	}
-	v, err := money.ParseAmount(json.Number(n), currency)
-	if code, msg := money.Problem(v, err, currency); code != "" {
-		return 0, referral.FieldError(code, field, msg)
-	}
-	return v, nil
-}
-
 // currencyOr validates a given currency or falls back to the program's.
 func currencyOr(given, programCurrency string) (string, error) {
 	if given == "" {

@@ -430,9 +430,8 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 					}
 					ikey := fmt.Sprintf("in-flight-%d", i)
 					sum := sha256.Sum256(append([]byte("POST "+r.path+"\n"), body...))
-					if _, claimed, err := db.ClaimIdempotencyKey(t.Context(), e.program.ID, ikey, hex.EncodeToString(sum[:]), time.Hour); err != nil || !claimed {
-						t.Fatalf("claim %s: %v, %v", ikey, claimed, err)
-					}
+					release := e.api.HoldIdempotencyKey(e.program.ID, ikey, hex.EncodeToString(sum[:]))
+					defer release()
 					r.key, r.header = sk, map[string]string{"Idempotency-Key": ikey}
 					if resp := do(t, e, r); resp.Status != http.StatusConflict || resp.problem(t).Code != "idempotency_key_in_use" {
 						t.Errorf("POST %s: status %d, want 409 idempotency_key_in_use: %s", r.path, resp.Status, resp.Body)

@@ -1,11 +1,11 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/referral"
-	"github.com/advocate-oss/advocate/internal/store"
 )
 
 // programJSON is the key's program on the wire. It includes the widget
@@ -54,16 +54,11 @@ func (s *Server) RotateWidgetSecret(w http.ResponseWriter, r *http.Request) erro
 	if err := readNoFields(r); err != nil {
 		return err
 	}
-	var p *referral.Program
-	err := s.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
-		p, err = tx.RotateWidgetSecret(r.Context(), program(r).ID)
-		return err
+	return respond(w, r, func(ctx context.Context) (*referral.Program, error) {
+		return s.DB.RotateWidgetSecret(ctx, program(r).ID)
+	}, func(p *referral.Program) (int, any) {
+		return http.StatusOK, map[string]programJSON{"program": s.toProgramJSON(p)}
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]programJSON{"program": s.toProgramJSON(p)})
-	return nil
 }
 
 // UpdateProgram changes the settings present in the body. The currency is
@@ -98,12 +93,12 @@ func (s *Server) UpdateProgram(w http.ResponseWriter, r *http.Request) error {
 	if p.AllowedDomains == nil {
 		p.AllowedDomains = []string{}
 	}
-	err = s.DB.InTx(r.Context(), func(tx *store.Tx) error { return tx.UpdateProgram(r.Context(), &p) })
+	saved, err := s.DB.UpdateProgram(r.Context(), p)
 	if err != nil {
 		return err
 	}
 	s.links.Forget() // default links point at the website, which may have changed
-	writeJSON(w, http.StatusOK, map[string]programJSON{"program": s.toProgramJSON(&p)})
+	writeJSON(w, http.StatusOK, map[string]programJSON{"program": s.toProgramJSON(saved)})
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -106,8 +107,8 @@ func (s *Server) ApproveReward(w http.ResponseWriter, r *http.Request) error {
 	if err := readNoFields(r); err != nil {
 		return err
 	}
-	return s.decideReward(w, r, func(tx *store.Tx) (*rewards.Reward, error) {
-		return tx.ApproveReward(r.Context(), program(r).ID, r.PathValue("id"))
+	return s.decideReward(w, r, func(ctx context.Context) (*rewards.Reward, error) {
+		return s.DB.ApproveReward(ctx, program(r).ID, r.PathValue("id"))
 	})
 }
 
@@ -122,26 +123,14 @@ func (s *Server) RejectReward(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(body, &in); err != nil {
 		return err
 	}
-	in.Reason = strings.TrimSpace(in.Reason)
-	if in.Reason == "" || len(in.Reason) > 500 {
-		return referral.FieldError("invalid_reason", "reason", "Give a reason of 1 to 500 characters.")
-	}
-	return s.decideReward(w, r, func(tx *store.Tx) (*rewards.Reward, error) {
-		return tx.RejectReward(r.Context(), program(r).ID, r.PathValue("id"), in.Reason)
+	reason := strings.TrimSpace(in.Reason)
+	return s.decideReward(w, r, func(ctx context.Context) (*rewards.Reward, error) {
+		return s.DB.RejectReward(ctx, program(r).ID, r.PathValue("id"), reason)
 	})
 }
 
-func (s *Server) decideReward(w http.ResponseWriter, r *http.Request, decide func(*store.Tx) (*rewards.Reward, error)) error {
-	var rw *rewards.Reward
-	err := s.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
-		rw, err = decide(tx)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rewardEnvelope{s.rewardJSON(rw)})
-	return nil
+func (s *Server) decideReward(w http.ResponseWriter, r *http.Request, decide func(context.Context) (*rewards.Reward, error)) error {
+	return respond(w, r, decide, func(rw *rewards.Reward) (int, any) { return http.StatusOK, rewardEnvelope{s.rewardJSON(rw)} })
 }
 
 // discountCodeJSON is a discount code on the wire.
@@ -193,14 +182,9 @@ func (s *Server) RedeemDiscountCode(w http.ResponseWriter, r *http.Request) erro
 	if err := readNoFields(r); err != nil {
 		return err
 	}
-	var dc *rewards.DiscountCode
-	err := s.DB.InTx(r.Context(), func(tx *store.Tx) (err error) {
-		dc, err = tx.RedeemDiscountCode(r.Context(), program(r).ID, r.PathValue("code"))
-		return err
+	return respond(w, r, func(ctx context.Context) (*rewards.DiscountCode, error) {
+		return s.DB.RedeemDiscountCode(ctx, program(r).ID, r.PathValue("code"))
+	}, func(dc *rewards.DiscountCode) (int, any) {
+		return http.StatusOK, map[string]discountCodeJSON{"discount_code": toDiscountCodeJSON(dc, s.now())}
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]discountCodeJSON{"discount_code": toDiscountCodeJSON(dc, s.now())})
-	return nil
 }

@@ -1,13 +1,13 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/money"
 	"github.com/advocate-oss/advocate/internal/rewards"
-	"github.com/advocate-oss/advocate/internal/store"
 )
 
 // ruleJSON is a reward rule on the wire.
@@ -109,11 +109,8 @@ func (s *Server) CreateRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.DB.InTx(r.Context(), func(tx *store.Tx) error { return tx.CreateRule(r.Context(), &rule) }); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, ruleEnvelope{toRuleJSON(&rule)})
-	return nil
+	return respond(w, r, func(ctx context.Context) (*rewards.Rule, error) { return s.DB.CreateRule(ctx, rule) },
+		func(rule *rewards.Rule) (int, any) { return http.StatusCreated, ruleEnvelope{toRuleJSON(rule)} })
 }
 
 func (s *Server) UpdateRule(w http.ResponseWriter, r *http.Request) error {
@@ -134,18 +131,16 @@ func (s *Server) UpdateRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.DB.InTx(r.Context(), func(tx *store.Tx) error { return tx.UpdateRule(r.Context(), &rule) }); err != nil {
+	saved, err := s.DB.UpdateRule(r.Context(), rule)
+	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ruleEnvelope{toRuleJSON(&rule)})
+	writeJSON(w, http.StatusOK, ruleEnvelope{toRuleJSON(saved)})
 	return nil
 }
 
 func (s *Server) DeleteRule(w http.ResponseWriter, r *http.Request) error {
-	err := s.DB.InTx(r.Context(), func(tx *store.Tx) error {
-		return tx.DeleteRule(r.Context(), program(r).ID, r.PathValue("id"))
-	})
-	if err != nil {
+	if err := s.DB.DeleteRule(r.Context(), program(r).ID, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -74,6 +75,7 @@ type Server struct {
 	clicks     *track.Recorder
 	links      *track.Resolver
 	preflights map[string]bool // paths with an OPTIONS route
+	inFlight   sync.Map        // program id + Idempotency-Key of requests running on this node
 	quiet      map[string]bool // routes logged only on errors
 }
 

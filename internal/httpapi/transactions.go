@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -91,23 +92,22 @@ func (s *Server) CreateTransaction(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	amount, err := parseAmount("amount", in.Amount, cur)
+	amount, err := store.ParseAmount("amount", in.Amount, cur)
 	if err != nil {
 		return err
 	}
-	t, created, err := s.DB.RecordTransaction(r.Context(), p, store.NewTransaction{
-		CustomerKey: in.CustomerKey, Key: in.Key, Type: in.Type, Amount: amount, Currency: cur,
-		OccurredAt: in.CreatedAt, Metadata: meta,
+	nt := store.NewTransaction{CustomerKey: in.CustomerKey, Key: in.Key, Type: in.Type, Amount: amount, Currency: cur,
+		OccurredAt: in.CreatedAt, Metadata: meta}
+	return respond(w, r, func(ctx context.Context) (store.Recorded, error) {
+		t, created, err := s.DB.RecordTransaction(ctx, p, nt)
+		return store.Recorded{Transaction: t, Created: created}, err
+	}, func(rec store.Recorded) (int, any) {
+		status := http.StatusCreated
+		if !rec.Created {
+			status = http.StatusOK // the same payment again: the original result
+		}
+		return status, transactionEnvelope{s.transactionJSON(rec.Transaction)}
 	})
-	if err != nil {
-		return err
-	}
-	status := http.StatusCreated
-	if !created {
-		status = http.StatusOK // the same payment again: the original result
-	}
-	writeJSON(w, status, transactionEnvelope{s.transactionJSON(t)})
-	return nil
 }
 
 func (s *Server) GetTransaction(w http.ResponseWriter, r *http.Request) error {
@@ -165,31 +165,10 @@ func (s *Server) RefundTransaction(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 	}
-	if len(in.Reason) > 500 {
-		return referral.FieldError("invalid_refund", "reason", "Reason must be at most 500 characters.")
-	}
-	p := program(r)
-	key := r.PathValue("key")
-	var t *rewards.Transaction
-	err = s.DB.InTx(r.Context(), func(tx *store.Tx) error {
-		var amount int64
-		if in.Amount != "" {
-			// The currency is the transaction's; read it inside the
-			// transaction so that the amount is parsed with its digits.
-			cur, err := tx.TransactionCurrency(r.Context(), p.ID, key)
-			if err != nil {
-				return err
-			}
-			if amount, err = parseAmount("amount", in.Amount, cur); err != nil {
-				return err
-			}
-		}
-		t, err = tx.Refund(r.Context(), p, key, amount, in.Reason)
-		return err
+	req := store.RefundRequest{Key: r.PathValue("key"), Amount: in.Amount, Reason: in.Reason}
+	return respond(w, r, func(ctx context.Context) (*rewards.Transaction, error) {
+		return s.DB.Refund(ctx, program(r), req)
+	}, func(t *rewards.Transaction) (int, any) {
+		return http.StatusOK, transactionEnvelope{s.transactionJSON(t)}
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, transactionEnvelope{s.transactionJSON(t)})
-	return nil
 }

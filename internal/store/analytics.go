@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
+	"database/sql"
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/id"
@@ -66,47 +66,34 @@ func (db *DB) ProgramOverview(ctx context.Context, programID, currency string, s
 	}
 	for _, q := range queries {
 		*q.into = make(Series, n)
-		rows, err := db.read.QueryContext(ctx, q.query, append([]any{programID, start, day}, q.args...)...)
-		if err != nil {
-			return nil, fmt.Errorf("overview: %w", err)
-		}
-		for rows.Next() {
+		err := eachRow(ctx, db.read, "overview", func(row scanner) error {
 			var bucket, v int64
-			if err := rows.Scan(&bucket, &v); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("overview: %w", err)
+			if err := row.Scan(&bucket, &v); err != nil {
+				return err
 			}
 			if i := int(bucket - start/day); i >= 0 && i < n {
 				(*q.into)[i] += v
 				*q.total += v
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("overview: %w", err)
+			return nil
+		}, q.query, append([]any{programID, start, day}, q.args...)...)
+		if err != nil {
+			return nil, err
 		}
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT r.key, r.name, r.email, COUNT(*), COUNT(f.converted_at)
+	var err error
+	o.TopReferrers, err = queryAll(ctx, db.read, "overview", func(row scanner) (TopReferrer, error) {
+		var t TopReferrer
+		var key, email sql.NullString
+		err := row.Scan(&key, &t.Name, &email, &t.Referrals, &t.Successful)
+		t.Key, t.Email = key.String, email.String
+		return t, err
+	}, `SELECT r.key, r.name, r.email, COUNT(*), COUNT(f.converted_at)
 		FROM customers f JOIN customers r ON r.id = f.referrer_id
 		WHERE f.program_id = $1 AND f.created_at >= $2 AND r.deleted_at IS NULL
 		GROUP BY r.id, r.key, r.name, r.email ORDER BY COUNT(*) DESC, COUNT(f.converted_at) DESC, r.id LIMIT 10`, programID, start)
 	if err != nil {
-		return nil, fmt.Errorf("overview: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var t TopReferrer
-		var key, email *string
-		if err := rows.Scan(&key, &t.Name, &email, &t.Referrals, &t.Successful); err != nil {
-			return nil, fmt.Errorf("overview: %w", err)
-		}
-		if key != nil {
-			t.Key = *key
-		}
-		if email != nil {
-			t.Email = *email
-		}
-		o.TopReferrers = append(o.TopReferrers, t)
-	}
-	return o, rows.Err()
+	return o, nil
 }

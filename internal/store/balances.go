@@ -21,22 +21,18 @@ func (tx *Tx) Balance(ctx context.Context, programID, customerID, currency strin
 }
 
 func balance(ctx context.Context, q querier, programID, customerID, currency string) (*rewards.Balance, error) {
-	rows, err := q.QueryContext(ctx, `SELECT type, balance FROM ledger_accounts
-		WHERE program_id = $1 AND owner = $2 AND currency = $3`, programID, customerID, currency)
-	if err != nil {
-		return nil, fmt.Errorf("read balance: %w", err)
-	}
-	defer rows.Close()
 	b := &rewards.Balance{Currency: currency}
-	for rows.Next() {
+	err := eachRow(ctx, q, "read balance", func(row scanner) error {
 		var typ string
 		var amount int64
-		if err := rows.Scan(&typ, &amount); err != nil {
-			return nil, fmt.Errorf("read balance: %w", err)
-		}
+		err := row.Scan(&typ, &amount)
 		setBalance(b, typ, amount)
+		return err
+	}, `SELECT type, balance FROM ledger_accounts WHERE program_id = $1 AND owner = $2 AND currency = $3`, programID, customerID, currency)
+	if err != nil {
+		return nil, err
 	}
-	return b, rows.Err()
+	return b, nil
 }
 
 // setBalance puts one account's balance into its place in b.
@@ -76,12 +72,10 @@ func (db *DB) Stats(ctx context.Context, programID, customerID, currency string)
 	return s, nil
 }
 
-// errAmountNotPositive guards the store itself: a negative debit would be
-// a credit in disguise, whatever the caller checked.
-var errAmountNotPositive = referral.FieldError("invalid_amount", "amount", "The amount must be more than 0.")
-
-// ErrInsufficientBalance is returned for a debit above the available credit.
-var ErrInsufficientBalance = referral.FieldError("insufficient_balance", "amount", "The amount is more than the customer's available credit.")
+var (
+	errAmountNotPositive   = rewards.ErrAmountNotPositive
+	ErrInsufficientBalance = rewards.ErrInsufficientBalance
+)
 
 // ErrAmountTooLarge is returned for an amount above money.MaxAmount that
 // reached the ledger; the API refuses such amounts before, with the same code.
@@ -94,19 +88,16 @@ var ErrBalanceLimit = referral.FieldError("balance_limit_exceeded", "amount",
 
 // Credit adds a manual credit to a customer's available credit.
 func (tx *Tx) Credit(ctx context.Context, programID string, c *referral.Customer, amount int64, currency, note string) error {
-	if amount <= 0 {
-		return errAmountNotPositive
-	}
-	if _, err := tx.Post(ctx, programID, ledger.Transaction{Kind: ledger.KindManualCredit, Note: note,
-		Postings: ledger.Move(ledger.ProgramOwner, ledger.Adjustments, c.ID, ledger.CreditAvailable, amount, currency)}); err != nil {
+	plan, err := tx.env().Credit(c.ID, amount, currency, note)
+	if err != nil {
 		return err
 	}
-	return tx.AddEvent(ctx, programID, "balance.credited", map[string]any{"customer_id": c.ID, "amount": amount, "currency": currency, "note": note})
+	return tx.apply(ctx, programID, &plan)
 }
 
-// Debit spends a customer's available credit (at checkout). It never takes
-// the balance below zero: the check and the debit are one transaction, with
-// the account row locked on PostgreSQL.
+// Debit spends a customer's available credit (at checkout), never below
+// zero: the balance is read in the same transaction, with the account row
+// locked on PostgreSQL.
 func (tx *Tx) Debit(ctx context.Context, programID string, c *referral.Customer, amount int64, currency, note string) error {
 	if amount <= 0 {
 		return errAmountNotPositive
@@ -115,12 +106,9 @@ func (tx *Tx) Debit(ctx context.Context, programID string, c *referral.Customer,
 	if err != nil {
 		return err
 	}
-	if amount > avail {
-		return ErrInsufficientBalance
-	}
-	if _, err := tx.Post(ctx, programID, ledger.Transaction{Kind: ledger.KindDebit, Note: note,
-		Postings: ledger.Move(c.ID, ledger.CreditAvailable, ledger.ProgramOwner, ledger.Redemptions, amount, currency)}); err != nil {
+	plan, err := tx.env().Debit(c.ID, avail, amount, currency, note)
+	if err != nil {
 		return err
 	}
-	return tx.AddEvent(ctx, programID, "balance.debited", map[string]any{"customer_id": c.ID, "amount": amount, "currency": currency, "note": note})
+	return tx.apply(ctx, programID, &plan)
 }

@@ -18,7 +18,7 @@ const customerColumns = `c.id, c.program_id, c.key, c.email, c.name, c.metadata,
 
 const customerFrom = ` FROM customers c LEFT JOIN customers r ON r.id = c.referrer_id`
 
-func scanCustomer(row interface{ Scan(...any) error }) (*referral.Customer, error) {
+func scanCustomer(row scanner) (*referral.Customer, error) {
 	var c referral.Customer
 	var key, email, referredBy, referrerID, referrerKey sql.NullString
 	var meta string
@@ -38,23 +38,6 @@ func scanCustomer(row interface{ Scan(...any) error }) (*referral.Customer, erro
 // errGeneratedCodeTaken means a generated code was taken by a concurrent
 // insert between the check and the insert; the whole transaction is retried.
 var errGeneratedCodeTaken = errors.New("generated referral code taken concurrently")
-
-// CreateCustomer creates a customer with their default referral link in
-// one transaction of its own, retrying if a generated code raced another.
-func (db *DB) CreateCustomer(ctx context.Context, p *referral.Program, in referral.NewCustomer) (*referral.Customer, error) {
-	var c *referral.Customer
-	for attempt := 0; ; attempt++ {
-		err := db.InTx(ctx, func(tx *Tx) error {
-			var err error
-			c, err = tx.CreateCustomer(ctx, p, in)
-			return err
-		})
-		if errors.Is(err, errGeneratedCodeTaken) && attempt < 5 {
-			continue
-		}
-		return c, err
-	}
-}
 
 // CreateCustomer creates a customer and their default referral link and
 // records the referral, if any, and the events. Nothing is written when any
@@ -121,8 +104,12 @@ func (tx *Tx) referralCreated(ctx context.Context, p *referral.Program, c *refer
 	}); err != nil {
 		return err
 	}
-	_, err := tx.fire(ctx, p, c, false, rewards.Event{Trigger: rewards.Signup, OccurredAt: tx.now}, nil)
-	return err
+	f, err := tx.firing(ctx, p, c, false, rewards.Event{Trigger: rewards.Signup, OccurredAt: tx.now}, nil)
+	if err != nil {
+		return err
+	}
+	plan := tx.env().Fire(f)
+	return tx.apply(ctx, p.ID, &plan)
 }
 
 // attachReferrer resolves code to its owner and makes them c's referrer,
@@ -212,21 +199,9 @@ func (db *DB) Customers(ctx context.Context, programID string, f CustomerFilter)
 		}
 	}
 	page := f.Page.keyset(&w, "c.id")
-	rows, err := db.read.QueryContext(ctx, `SELECT `+customerColumns+customerFrom+w.sql()+page, w.args...)
+	out, err := queryAll(ctx, db.read, "list customers", scanCustomer, `SELECT `+customerColumns+customerFrom+w.sql()+page, w.args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("list customers: %w", err)
-	}
-	defer rows.Close()
-	var out []*referral.Customer
-	for rows.Next() {
-		c, err := scanCustomer(rows)
-		if err != nil {
-			return nil, false, fmt.Errorf("list customers: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("list customers: %w", err)
+		return nil, false, err
 	}
 	out, more := trim(f.Page, out)
 	return out, more, nil
@@ -308,21 +283,8 @@ func (tx *Tx) DeleteCustomer(ctx context.Context, programID, key string) ([]stri
 	if err != nil {
 		return nil, fmt.Errorf("delete customer: %w", err)
 	}
-	rows, err := tx.tx.QueryContext(ctx, `SELECT code FROM referral_links WHERE customer_id = $1`, c.ID)
+	codes, err := queryAll(ctx, tx.tx, "delete customer", scanString, `SELECT code FROM referral_links WHERE customer_id = $1`, c.ID)
 	if err != nil {
-		return nil, fmt.Errorf("delete customer: %w", err)
-	}
-	var codes []string
-	for rows.Next() {
-		var code string
-		if err := rows.Scan(&code); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("delete customer: %w", err)
-		}
-		codes = append(codes, code)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return codes, tx.AddEvent(ctx, programID, "customer.deleted", map[string]any{"customer_id": c.ID})

@@ -100,24 +100,15 @@ func (db *DB) CustomerRows(ctx context.Context, programID, currency string, q Cu
 	}
 	limit := pageLimit(q.Limit, ExportLimit)
 	page := w.keyset("c.id", q.After, q.Before, limit)
-	rows, err := db.read.QueryContext(ctx, `SELECT `+customerColumns+`, r.name, r.email, c.converted_at`+customerFrom+w.sql()+page, w.args...)
-	if err != nil {
-		return nil, false, fmt.Errorf("list customers: %w", err)
-	}
-	defer rows.Close()
-	var out []*CustomerRow
-	for rows.Next() {
+	out, err := queryAll(ctx, db.read, "list customers", func(row scanner) (*CustomerRow, error) {
 		var refName, refEmail sql.NullString
 		var converted sql.NullInt64
-		c, err := scanCustomer(extraScan{rows, []any{&refName, &refEmail, &converted}})
-		if err != nil {
-			return nil, false, fmt.Errorf("list customers: %w", err)
-		}
-		out = append(out, &CustomerRow{Customer: c, ReferrerName: refName.String, ReferrerEmail: refEmail.String,
-			ConvertedAt: nullMicros(converted), Balance: rewards.Balance{Currency: currency}})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("list customers: %w", err)
+		c, err := scanCustomer(extraScan{row, []any{&refName, &refEmail, &converted}})
+		return &CustomerRow{Customer: c, ReferrerName: refName.String, ReferrerEmail: refEmail.String,
+			ConvertedAt: nullMicros(converted), Balance: rewards.Balance{Currency: currency}}, err
+	}, `SELECT `+customerColumns+`, r.name, r.email, c.converted_at`+customerFrom+w.sql()+page, w.args...)
+	if err != nil {
+		return nil, false, err
 	}
 	out, more := keysetPage(out, q.Before, limit)
 	if err := db.customerFigures(ctx, programID, currency, out); err != nil {
@@ -139,41 +130,31 @@ func (db *DB) customerFigures(ctx context.Context, programID, currency string, r
 	}
 	w := where{}
 	w.addIn("referrer_id", ids)
-	counts, err := db.read.QueryContext(ctx, `SELECT referrer_id, COUNT(*), COUNT(converted_at) FROM customers`+w.sql()+
-		` GROUP BY referrer_id`, w.args...)
-	if err != nil {
-		return fmt.Errorf("referral counts: %w", err)
-	}
-	defer counts.Close()
-	for counts.Next() {
+	err := eachRow(ctx, db.read, "referral counts", func(row scanner) error {
 		var id string
 		var n, ok int
-		if err := counts.Scan(&id, &n, &ok); err != nil {
-			return fmt.Errorf("referral counts: %w", err)
+		if err := row.Scan(&id, &n, &ok); err != nil {
+			return err
 		}
 		byID[id].Referrals, byID[id].Successful = n, ok
-	}
-	if err := counts.Err(); err != nil {
-		return fmt.Errorf("referral counts: %w", err)
+		return nil
+	}, `SELECT referrer_id, COUNT(*), COUNT(converted_at) FROM customers`+w.sql()+` GROUP BY referrer_id`, w.args...)
+	if err != nil {
+		return err
 	}
 	w = where{}
 	w.add("program_id = ", programID)
 	w.add("currency = ", currency)
 	w.addIn("owner", ids)
-	bal, err := db.read.QueryContext(ctx, `SELECT owner, type, balance FROM ledger_accounts`+w.sql(), w.args...)
-	if err != nil {
-		return fmt.Errorf("balances: %w", err)
-	}
-	defer bal.Close()
-	for bal.Next() {
+	return eachRow(ctx, db.read, "balances", func(row scanner) error {
 		var owner, typ string
 		var amount int64
-		if err := bal.Scan(&owner, &typ, &amount); err != nil {
-			return fmt.Errorf("balances: %w", err)
+		if err := row.Scan(&owner, &typ, &amount); err != nil {
+			return err
 		}
 		setBalance(&byID[owner].Balance, typ, amount)
-	}
-	return bal.Err()
+		return nil
+	}, `SELECT owner, type, balance FROM ledger_accounts`+w.sql(), w.args...)
 }
 
 // CustomerCounts are a program's live customers, and how many of them
@@ -200,18 +181,12 @@ func (db *DB) CountCustomers(ctx context.Context, programID string, limit int) (
 // CustomerBalances returns a customer's balances in every currency they
 // hold one in, always including want (the program's currency) first.
 func (db *DB) CustomerBalances(ctx context.Context, programID, customerID, want string) ([]*rewards.Balance, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT currency, type, balance FROM ledger_accounts
-		WHERE program_id = $1 AND owner = $2 ORDER BY currency`, programID, customerID)
-	if err != nil {
-		return nil, fmt.Errorf("read balances: %w", err)
-	}
-	defer rows.Close()
 	out := []*rewards.Balance{{Currency: want}}
-	for rows.Next() {
+	err := eachRow(ctx, db.read, "read balances", func(row scanner) error {
 		var cur, typ string
 		var amount int64
-		if err := rows.Scan(&cur, &typ, &amount); err != nil {
-			return nil, fmt.Errorf("read balances: %w", err)
+		if err := row.Scan(&cur, &typ, &amount); err != nil {
+			return err
 		}
 		i := slices.IndexFunc(out, func(b *rewards.Balance) bool { return b.Currency == cur })
 		if i < 0 {
@@ -219,8 +194,12 @@ func (db *DB) CustomerBalances(ctx context.Context, programID, customerID, want 
 			i = len(out) - 1
 		}
 		setBalance(out[i], typ, amount)
+		return nil
+	}, `SELECT currency, type, balance FROM ledger_accounts WHERE program_id = $1 AND owner = $2 ORDER BY currency`, programID, customerID)
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CustomerTransactions lists a customer's payments, newest first, without
@@ -230,21 +209,9 @@ func (db *DB) CustomerTransactions(ctx context.Context, programID, customerID st
 	w.add("t.program_id = ", programID)
 	w.add("t.customer_id = ", customerID)
 	page := p.keyset(&w, "t.id")
-	rows, err := db.read.QueryContext(ctx, `SELECT `+transactionColumns+transactionFrom+w.sql()+page, w.args...)
+	out, err := queryAll(ctx, db.read, "list transactions", scanTransaction, `SELECT `+transactionColumns+transactionFrom+w.sql()+page, w.args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("list transactions: %w", err)
-	}
-	defer rows.Close()
-	var out []*rewards.Transaction
-	for rows.Next() {
-		t, err := scanTransaction(rows)
-		if err != nil {
-			return nil, false, fmt.Errorf("list transactions: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("list transactions: %w", err)
+		return nil, false, err
 	}
 	out, more := trim(p, out)
 	return out, more, nil

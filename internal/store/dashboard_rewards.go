@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 
 	"github.com/advocate-oss/advocate/internal/rewards"
 )
@@ -43,25 +42,17 @@ func (db *DB) RewardRows(ctx context.Context, programID string, q RewardQuery) (
 	}
 	limit := pageLimit(q.Limit, ExportLimit)
 	page := w.keyset("r.id", q.After, q.Before, limit)
-	rows, err := db.read.QueryContext(ctx, `SELECT `+rewardColumns+`, c.name, c.email, f.name, f.email, COALESCE(ru.name, '')`+
-		rewardFrom+` LEFT JOIN reward_rules ru ON ru.id = r.rule_id`+w.sql()+page, w.args...)
-	if err != nil {
-		return nil, false, fmt.Errorf("list rewards: %w", err)
-	}
-	defer rows.Close()
-	var out []*RewardRow
-	for rows.Next() {
+	out, err := queryAll(ctx, db.read, "list rewards", func(s scanner) (*RewardRow, error) {
 		var row RewardRow
 		var custEmail, friendEmail sql.NullString
-		row.Reward, err = scanReward(extraScan{rows, []any{&row.CustomerName, &custEmail, &row.FriendName, &friendEmail, &row.RuleName}})
-		if err != nil {
-			return nil, false, fmt.Errorf("list rewards: %w", err)
-		}
+		var err error
+		row.Reward, err = scanReward(extraScan{s, []any{&row.CustomerName, &custEmail, &row.FriendName, &friendEmail, &row.RuleName}})
 		row.CustomerEmail, row.FriendEmail = custEmail.String, friendEmail.String
-		out = append(out, &row)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("list rewards: %w", err)
+		return &row, err
+	}, `SELECT `+rewardColumns+`, c.name, c.email, f.name, f.email, COALESCE(ru.name, '')`+
+		rewardFrom+` LEFT JOIN reward_rules ru ON ru.id = r.rule_id`+w.sql()+page, w.args...)
+	if err != nil {
+		return nil, false, err
 	}
 	out, more := keysetPage(out, q.Before, limit)
 	plain := make([]*rewards.Reward, len(out))
@@ -73,19 +64,16 @@ func (db *DB) RewardRows(ctx context.Context, programID string, q RewardQuery) (
 
 // CountRewards counts a program's rewards by status.
 func (db *DB) CountRewards(ctx context.Context, programID string) (map[string]int, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT status, COUNT(*) FROM rewards WHERE program_id = $1 GROUP BY status`, programID)
-	if err != nil {
-		return nil, fmt.Errorf("count rewards: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]int{}
-	for rows.Next() {
+	err := eachRow(ctx, db.read, "count rewards", func(row scanner) error {
 		var status string
 		var n int
-		if err := rows.Scan(&status, &n); err != nil {
-			return nil, fmt.Errorf("count rewards: %w", err)
-		}
+		err := row.Scan(&status, &n)
 		out[status] = n
+		return err
+	}, `SELECT status, COUNT(*) FROM rewards WHERE program_id = $1 GROUP BY status`, programID)
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }

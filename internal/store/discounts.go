@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/advocate-oss/advocate/internal/id"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/rewards"
 )
@@ -16,7 +15,7 @@ const codeColumns = `d.id, d.program_id, d.customer_id, c.key, d.reward_id, d.co
 
 const codeFrom = ` FROM discount_codes d JOIN customers c ON c.id = d.customer_id`
 
-func scanCode(row interface{ Scan(...any) error }) (*rewards.DiscountCode, error) {
+func scanCode(row scanner) (*rewards.DiscountCode, error) {
 	var dc rewards.DiscountCode
 	var key, cur sql.NullString
 	var pct, off, expires, redeemed, voided sql.NullInt64
@@ -31,36 +30,12 @@ func scanCode(row interface{ Scan(...any) error }) (*rewards.DiscountCode, error
 }
 
 func queryCodes(ctx context.Context, q querier, query string, args ...any) ([]*rewards.DiscountCode, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list discount codes: %w", err)
-	}
-	defer rows.Close()
-	var out []*rewards.DiscountCode
-	for rows.Next() {
-		dc, err := scanCode(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list discount codes: %w", err)
-		}
-		out = append(out, dc)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q, "list discount codes", scanCode, query, args...)
 }
 
-// issueDiscountCode creates the single-use code of a discount reward: the
-// recipient's code stem and six characters that cannot be misread.
-func (tx *Tx) issueDiscountCode(ctx context.Context, rw *rewards.Reward, expiresDays int) (*rewards.DiscountCode, error) {
-	dc := &rewards.DiscountCode{ID: id.New("dc", tx.now), ProgramID: rw.ProgramID, CustomerID: rw.CustomerID,
-		CustomerKey: rw.CustomerKey, RewardID: rw.ID, CreatedAt: tx.now}
-	if rw.Unit == rewards.Percentage {
-		dc.PercentOff = rw.Amount
-	} else {
-		dc.AmountOff, dc.Currency = rw.Amount, rw.Currency
-	}
-	if expiresDays > 0 {
-		t := tx.now.AddDate(0, 0, expiresDays)
-		dc.ExpiresAt = &t
-	}
+// insertDiscountCode writes a code the workflow issued, picking its text:
+// the prefix and eight characters that cannot be misread.
+func (tx *Tx) insertDiscountCode(ctx context.Context, dc *rewards.DiscountCode) error {
 	var expires sql.NullInt64
 	if dc.ExpiresAt != nil {
 		expires = sql.NullInt64{Int64: micros(*dc.ExpiresAt), Valid: true}
@@ -74,18 +49,17 @@ func (tx *Tx) issueDiscountCode(ctx context.Context, rw *rewards.Reward, expires
 			dc.ID, dc.ProgramID, dc.CustomerID, dc.RewardID, dc.Code, nullInt(dc.PercentOff), nullInt(dc.AmountOff),
 			nullString(dc.Currency), expires, micros(dc.CreatedAt))
 		if err != nil {
-			return nil, fmt.Errorf("issue discount code: %w", err)
+			return fmt.Errorf("issue discount code: %w", err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
-			return nil, fmt.Errorf("issue discount code: %w", err)
+			return fmt.Errorf("issue discount code: %w", err)
 		} else if n == 1 {
-			break
+			return nil
 		}
 		if attempt == 10 {
-			return nil, errors.New("no free discount code after 10 attempts")
+			return errors.New("no free discount code after 10 attempts")
 		}
 	}
-	return dc, nil
 }
 
 // CustomerDiscountCodes lists a customer's codes, newest first.
@@ -96,10 +70,10 @@ func (db *DB) CustomerDiscountCodes(ctx context.Context, programID, customerID s
 
 // Discount code errors a client can cause.
 var (
-	ErrDiscountCodeNotFound = referral.Errorf(referral.KindNotFound, "discount_code_not_found", "No discount code like that exists in this program.")
-	ErrDiscountCodeRedeemed = referral.Errorf(referral.KindConflict, "discount_code_redeemed", "This discount code was already used.")
-	ErrDiscountCodeVoid     = referral.Errorf(referral.KindConflict, "discount_code_void", "This discount code was cancelled because its reward was reversed.")
-	ErrDiscountCodeExpired  = referral.Errorf(referral.KindInvalid, "discount_code_expired", "This discount code has expired.")
+	ErrDiscountCodeNotFound = rewards.ErrDiscountCodeNotFound
+	ErrDiscountCodeRedeemed = rewards.ErrDiscountCodeRedeemed
+	ErrDiscountCodeVoid     = rewards.ErrDiscountCodeVoid
+	ErrDiscountCodeExpired  = rewards.ErrDiscountCodeExpired
 )
 
 // RedeemDiscountCode marks a code used, once.
@@ -112,18 +86,9 @@ func (tx *Tx) RedeemDiscountCode(ctx context.Context, programID, code string) (*
 	if err != nil {
 		return nil, fmt.Errorf("redeem discount code: %w", err)
 	}
-	switch {
-	case dc.RedeemedAt != nil:
-		return nil, ErrDiscountCodeRedeemed
-	case dc.VoidedAt != nil:
-		return nil, ErrDiscountCodeVoid
-	case dc.ExpiresAt != nil && !tx.now.Before(*dc.ExpiresAt):
-		return nil, ErrDiscountCodeExpired
+	plan, err := tx.env().Redeem(dc)
+	if err != nil {
+		return nil, err
 	}
-	now := tx.now
-	dc.RedeemedAt = &now
-	if _, err := tx.tx.ExecContext(ctx, `UPDATE discount_codes SET redeemed_at = $2 WHERE id = $1`, dc.ID, micros(now)); err != nil {
-		return nil, fmt.Errorf("redeem discount code: %w", err)
-	}
-	return dc, tx.AddEvent(ctx, programID, "discount_code.redeemed", map[string]any{"code": dc.Code, "customer_id": dc.CustomerID, "reward_id": dc.RewardID})
+	return dc, tx.apply(ctx, programID, &plan)
 }

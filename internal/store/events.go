@@ -36,23 +36,15 @@ type Event struct {
 
 // Events lists a program's events, oldest first, after the given id.
 func (db *DB) Events(ctx context.Context, programID, after string, limit int) ([]Event, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, type, data FROM events
-		WHERE program_id = $1 AND id > $2 ORDER BY id LIMIT $3`, programID, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
+	return queryAll(ctx, db.read, "list events", func(row scanner) (Event, error) {
 		var e Event
 		var data string
-		if err := rows.Scan(&e.ID, &e.Type, &data); err != nil {
-			return nil, fmt.Errorf("list events: %w", err)
+		if err := row.Scan(&e.ID, &e.Type, &data); err != nil {
+			return e, err
 		}
 		if err := json.Unmarshal([]byte(data), &e.Data); err != nil {
-			return nil, fmt.Errorf("event %s: %w", e.ID, err)
+			return e, fmt.Errorf("event %s: %w", e.ID, err)
 		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, nil
+	}, `SELECT id, type, data FROM events WHERE program_id = $1 AND id > $2 ORDER BY id LIMIT $3`, programID, after, limit)
 }

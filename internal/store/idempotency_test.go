@@ -2,158 +2,183 @@ package store_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/money"
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/rewards"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
 )
 
-func TestIdempotencyKeys(t *testing.T) {
+// idempotent is a request with an Idempotency-Key whose response is the
+// credited amount, as a handler would render it.
+func idempotent(programID, key, hash string) *store.IdempotentRequest {
+	return &store.IdempotentRequest{ProgramID: programID, Key: key, RequestHash: hash,
+		Respond: func(result any) (int, string, []byte, error) {
+			b, ok := result.(*rewards.Balance)
+			if !ok {
+				return 0, "", nil, fmt.Errorf("result %T", result)
+			}
+			return 200, "application/json", fmt.Appendf(nil, `{"credit":%d}`, b.CreditAvailable), nil
+		}}
+}
+
+func TestIdempotentOperations(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		const stale = time.Minute
 		start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 		now := start
 		db.Now = func() time.Time { return now }
 		p, other := newProgram(t, db), newProgram(t, db)
-
-		claim := func(t *testing.T, programID, key, hash string) (*store.IdempotentResponse, bool) {
+		for _, prog := range []*referral.Program{p, other} {
+			if _, err := db.CreateCustomer(ctx, prog, referral.NewCustomer{Key: "ann", Email: "ann@example.com"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		credit := func(prog *referral.Program, req *store.IdempotentRequest, amount string) (*rewards.Balance, error) {
+			return db.Credit(store.WithIdempotency(ctx, req), prog, store.BalanceChange{CustomerKey: "ann", Amount: money.Number(amount)})
+		}
+		stored := func(programID, key string) *store.IdempotentResponse {
 			t.Helper()
-			rec, claimed, err := db.ClaimIdempotencyKey(ctx, programID, key, hash, stale)
+			rec, err := db.IdempotentResponse(ctx, programID, key)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if claimed != (rec == nil) {
-				t.Fatalf("claimed=%v with record %+v: want exactly one of them", claimed, rec)
-			}
-			return rec, claimed
+			return rec
 		}
 
-		t.Run("fresh claim", func(t *testing.T) {
-			if _, claimed := claim(t, p.ID, "k1", "h1"); !claimed {
-				t.Error("a new key was not claimed")
+		t.Run("response committed with the change", func(t *testing.T) {
+			req := idempotent(p.ID, "k1", "h1")
+			b, err := credit(p, req, "5")
+			if err != nil || b.CreditAvailable != 500 {
+				t.Fatalf("credit: %+v, %v", b, err)
+			}
+			want := `{"credit":500}`
+			if got := req.Stored(); got == nil || got.Status != 200 || string(got.Body) != want {
+				t.Errorf("request's stored response %+v, want 200 %s", got, want)
+			}
+			rec := stored(p.ID, "k1")
+			if rec == nil || !rec.Done || rec.RequestHash != "h1" || rec.Status != 200 ||
+				rec.ContentType != "application/json" || !bytes.Equal(rec.Body, []byte(want)) || !rec.CreatedAt.Equal(start) {
+				t.Errorf("stored %+v, want the response of the credit", rec)
 			}
 		})
-		t.Run("in flight", func(t *testing.T) {
-			rec, claimed := claim(t, p.ID, "k1", "h1")
-			if claimed || rec.Done || rec.RequestHash != "h1" {
-				t.Errorf("got claimed=%v %+v, want the in-flight record", claimed, rec)
+		t.Run("a failed operation stores nothing", func(t *testing.T) {
+			req := idempotent(p.ID, "k2", "h")
+			if _, err := db.Credit(store.WithIdempotency(ctx, req), p, store.BalanceChange{CustomerKey: "nobody", Amount: "5"}); !errors.Is(err, referral.ErrCustomerNotFound) {
+				t.Fatalf("credit for nobody: %v", err)
+			}
+			if req.Stored() != nil || stored(p.ID, "k2") != nil {
+				t.Error("a response was stored for a change that did not happen")
 			}
 		})
-		t.Run("different body", func(t *testing.T) {
-			rec, claimed := claim(t, p.ID, "k1", "h2")
-			if claimed || rec.RequestHash != "h1" {
-				t.Errorf("got claimed=%v %+v, want the record with the first hash", claimed, rec)
+		t.Run("the key is taken: nothing changes", func(t *testing.T) {
+			req := idempotent(p.ID, "k1", "h1")
+			_, err := credit(p, req, "5")
+			if !errors.Is(err, store.ErrIdempotencyRace) || !req.Raced() || req.Stored() != nil {
+				t.Fatalf("second credit with k1: %v raced=%v", err, req.Raced())
+			}
+			b, err := db.Balance(ctx, p.ID, customerID(t, db, p, "ann"), "USD")
+			if err != nil || b.CreditAvailable != 500 {
+				t.Errorf("balance %+v, %v: want 500, credited once", b, err)
 			}
 		})
-		t.Run("scoped to program", func(t *testing.T) {
-			if _, claimed := claim(t, other.ID, "k1", "h2"); !claimed {
-				t.Error("a key of another program blocked this one")
+		t.Run("keys are per program", func(t *testing.T) {
+			if _, err := credit(other, idempotent(other.ID, "k1", "h1"), "1"); err != nil {
+				t.Errorf("k1 of another program: %v", err)
 			}
 		})
-		t.Run("not stale yet", func(t *testing.T) {
-			now = start.Add(stale)
-			if _, claimed := claim(t, p.ID, "k1", "h1"); claimed {
-				t.Error("an in-flight claim was taken over before it was stale")
+		t.Run("a request that changed nothing stores its response alone", func(t *testing.T) {
+			req := idempotent(p.ID, "k3", "h3")
+			ok, err := db.SaveIdempotentResponse(ctx, req, 422, "application/problem+json", []byte(`{"code":"x"}`))
+			if err != nil || !ok {
+				t.Fatalf("save: %v, %v", ok, err)
 			}
-		})
-		t.Run("stale with different body", func(t *testing.T) {
-			now = start.Add(stale + time.Millisecond)
-			if _, claimed := claim(t, p.ID, "k1", "h2"); claimed {
-				t.Error("a stale claim was taken over by a different request")
+			if ok, err := db.SaveIdempotentResponse(ctx, req, 404, "application/json", nil); err != nil || ok {
+				t.Errorf("saving again: %v, %v; want the first response kept", ok, err)
 			}
-		})
-		t.Run("stale takeover", func(t *testing.T) {
-			now = start.Add(stale + time.Millisecond)
-			if _, claimed := claim(t, p.ID, "k1", "h1"); !claimed {
-				t.Fatal("a stale claim was not taken over")
-			}
-			// The takeover is a fresh claim: the same request again waits.
-			if _, claimed := claim(t, p.ID, "k1", "h1"); claimed {
-				t.Error("a claim just taken over was taken over again")
-			}
-		})
-		t.Run("complete and replay", func(t *testing.T) {
-			body := []byte(`{"customer":{"key":"k"}}`)
-			if err := db.CompleteIdempotencyKey(ctx, p.ID, "k1", 201, "application/json", body); err != nil {
-				t.Fatal(err)
-			}
-			now = now.Add(10 * stale) // a finished record is replayed, never taken over
-			rec, claimed := claim(t, p.ID, "k1", "h1")
-			if claimed || !rec.Done || rec.Status != 201 || rec.ContentType != "application/json" || !bytes.Equal(rec.Body, body) || rec.RequestHash != "h1" {
-				t.Errorf("got claimed=%v %+v, want the stored response", claimed, rec)
-			}
-			rec, _ = claim(t, p.ID, "k1", "h2")
-			if rec == nil || rec.RequestHash != "h1" {
-				t.Errorf("different body got %+v, want the record to compare with", rec)
-			}
-		})
-		t.Run("release", func(t *testing.T) {
-			claim(t, p.ID, "k2", "h1")
-			if err := db.ReleaseIdempotencyKey(ctx, p.ID, "k2"); err != nil {
-				t.Fatal(err)
-			}
-			if _, claimed := claim(t, p.ID, "k2", "h2"); !claimed {
-				t.Error("a released key could not be claimed again")
+			if rec := stored(p.ID, "k3"); rec == nil || rec.Status != 422 {
+				t.Errorf("stored %+v, want the 422", rec)
 			}
 		})
 		t.Run("purge", func(t *testing.T) {
 			now = start.Add(time.Hour)
-			claim(t, p.ID, "new", "h")
-			// k1 of p (taken over at 1m), k2 (reclaimed at 11m) and k1 of
-			// other (0m) are older than 30 minutes; "new" is not.
+			if _, err := credit(p, idempotent(p.ID, "new", "h"), "1"); err != nil {
+				t.Fatal(err)
+			}
+			// k1 and k3 of p and k1 of other were stored at start.
 			n, err := db.PurgeIdempotencyKeys(ctx, start.Add(30*time.Minute))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n != 3 { // k1 and k2 of p, k1 of other
+			if n != 3 {
 				t.Errorf("purged %d, want 3", n)
 			}
-			if _, claimed := claim(t, p.ID, "k1", "h9"); !claimed {
-				t.Error("a purged key could not be claimed again")
-			}
-			if _, claimed := claim(t, p.ID, "new", "h"); claimed {
-				t.Error("a recent key was purged")
+			if stored(p.ID, "k1") != nil || stored(p.ID, "new") == nil {
+				t.Error("purge removed the wrong keys")
 			}
 		})
 	})
 }
 
-func TestIdempotencyKeyConcurrentClaims(t *testing.T) {
+func customerID(t *testing.T, db *store.DB, p *referral.Program, key string) string {
+	t.Helper()
+	c, err := db.Customer(context.Background(), p.ID, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
+}
+
+// TestIdempotentConcurrentRequests sends one credit with the same key from
+// several goroutines at once: exactly one changes the balance and stores
+// its response; every other one changes nothing and learns it lost.
+func TestIdempotentConcurrentRequests(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
 		p := newProgram(t, db)
+		if _, err := db.CreateCustomer(ctx, p, referral.NewCustomer{Key: "ann", Email: "ann@example.com"}); err != nil {
+			t.Fatal(err)
+		}
 		const n = 8
 		var wg sync.WaitGroup
-		results := make(chan bool, n)
-		errs := make(chan error, n)
-		for i := range n {
+		won := make(chan bool, n)
+		for range n {
 			wg.Go(func() {
-				_, claimed, err := db.ClaimIdempotencyKey(t.Context(), p.ID, "same", fmt.Sprint("h", i%2), time.Minute)
-				if err != nil {
-					errs <- err
+				req := idempotent(p.ID, "same", "h")
+				_, err := db.Credit(store.WithIdempotency(ctx, req), p, store.BalanceChange{CustomerKey: "ann", Amount: "1"})
+				switch {
+				case err == nil:
+					won <- req.Stored() != nil
+				case errors.Is(err, store.ErrIdempotencyRace) && req.Raced():
+					won <- false
+				default:
+					t.Error(err)
 				}
-				results <- claimed
 			})
 		}
 		wg.Wait()
-		close(results)
-		close(errs)
-		for err := range errs {
-			t.Error(err)
-		}
-		claimed := 0
-		for c := range results {
-			if c {
-				claimed++
+		close(won)
+		wins := 0
+		for w := range won {
+			if w {
+				wins++
 			}
 		}
-		if claimed != 1 {
-			t.Errorf("%d of %d concurrent requests claimed the key, want exactly 1", claimed, n)
+		if wins != 1 {
+			t.Errorf("%d of %d concurrent requests ran, want exactly 1", wins, n)
+		}
+		b, err := db.Balance(ctx, p.ID, customerID(t, db, p, "ann"), "USD")
+		if err != nil || b.CreditAvailable != 100 {
+			t.Errorf("balance %+v, %v: want 100, credited once", b, err)
 		}
 	})
 }

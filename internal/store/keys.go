@@ -71,22 +71,13 @@ func (s scanAfter) Scan(dest ...any) error { return s.row.Scan(append(s.dest, de
 
 // APIKeys lists a program's keys, revoked ones included, oldest first.
 func (db *DB) APIKeys(ctx context.Context, programID string) ([]*referral.APIKey, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, program_id, kind, prefix, hash, created_at, revoked_at, last_used_at
-		FROM api_keys WHERE program_id = $1 ORDER BY id`, programID)
-	if err != nil {
-		return nil, fmt.Errorf("list api keys: %w", err)
-	}
-	defer rows.Close()
-	var out []*referral.APIKey
-	for rows.Next() {
+	return queryAll(ctx, db.read, "list api keys", func(row scanner) (*referral.APIKey, error) {
 		var k referral.APIKey
 		var created int64
 		var revoked, used sql.NullInt64
-		if err := rows.Scan(&k.ID, &k.ProgramID, &k.Kind, &k.Prefix, &k.Hash, &created, &revoked, &used); err != nil {
-			return nil, fmt.Errorf("list api keys: %w", err)
-		}
+		err := row.Scan(&k.ID, &k.ProgramID, &k.Kind, &k.Prefix, &k.Hash, &created, &revoked, &used)
 		k.CreatedAt, k.RevokedAt, k.LastUsedAt = fromMicros(created), nullMicros(revoked), nullMicros(used)
-		out = append(out, &k)
-	}
-	return out, rows.Err()
+		return &k, err
+	}, `SELECT id, program_id, kind, prefix, hash, created_at, revoked_at, last_used_at
+		FROM api_keys WHERE program_id = $1 ORDER BY id`, programID)
 }

@@ -159,23 +159,15 @@ func (db *DB) CustomerLedger(ctx context.Context, programID, customerID string, 
 	w.add("a.program_id = ", programID)
 	w.add("a.owner = ", customerID)
 	page := p.keyset(&w, "e.id")
-	rows, err := db.read.QueryContext(ctx, `SELECT e.id, e.ledger_transaction_id, t.kind, a.type, e.amount, e.currency,
+	out, err := queryAll(ctx, db.read, "list ledger", func(row scanner) (*LedgerEntry, error) {
+		var e LedgerEntry
+		err := row.Scan(&e.ID, &e.LedgerTransactionID, &e.Kind, &e.Account, &e.Amount, &e.Currency, &e.RewardID, &e.Note, &e.CreatedAt)
+		return &e, err
+	}, `SELECT e.id, e.ledger_transaction_id, t.kind, a.type, e.amount, e.currency,
 		COALESCE(t.reward_id, ''), t.note, e.created_at
 		FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
 		JOIN ledger_transactions t ON t.id = e.ledger_transaction_id`+w.sql()+page, w.args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("list ledger: %w", err)
-	}
-	defer rows.Close()
-	var out []*LedgerEntry
-	for rows.Next() {
-		var e LedgerEntry
-		if err := rows.Scan(&e.ID, &e.LedgerTransactionID, &e.Kind, &e.Account, &e.Amount, &e.Currency, &e.RewardID, &e.Note, &e.CreatedAt); err != nil {
-			return nil, false, fmt.Errorf("list ledger: %w", err)
-		}
-		out = append(out, &e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
 	out, more := trim(p, out)
@@ -247,22 +239,15 @@ func (db *DB) Verify(ctx context.Context) ([]Mismatch, error) {
 			   OR reversed_amount < 0`},
 	}
 	for _, c := range checks {
-		rows, err := db.read.QueryContext(ctx, c.query)
-		if err != nil {
-			return nil, fmt.Errorf("verify %s: %w", c.name, err)
-		}
-		for rows.Next() {
+		found, err := queryAll(ctx, db.read, "verify "+c.name, func(row scanner) (Mismatch, error) {
 			m := Mismatch{Check: c.name}
-			if err := rows.Scan(&m.Subject, &m.Want, &m.Got); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("verify %s: %w", c.name, err)
-			}
-			out = append(out, m)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			err := row.Scan(&m.Subject, &m.Want, &m.Got)
+			return m, err
+		}, c.query)
+		if err != nil {
 			return nil, err
 		}
+		out = append(out, found...)
 	}
 	return out, nil
 }

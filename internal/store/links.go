@@ -90,7 +90,7 @@ func (tx *Tx) DeleteLink(ctx context.Context, programID, linkID string) (string,
 const linkColumns = `l.id, l.program_id, l.customer_id, c.key, l.code, l.destination_url, l.is_default,
 	l.clicks, l.unique_clicks, l.created_at`
 
-func scanLink(row interface{ Scan(...any) error }) (*referral.Link, error) {
+func scanLink(row scanner) (*referral.Link, error) {
 	var l referral.Link
 	var key, dest sql.NullString
 	var created int64
@@ -108,22 +108,9 @@ func (db *DB) CustomerLinks(ctx context.Context, programID, customerKey string) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+linkColumns+` FROM referral_links l
+	return queryAll(ctx, db.read, "list referral links", scanLink, `SELECT `+linkColumns+` FROM referral_links l
 		JOIN customers c ON c.id = l.customer_id
 		WHERE l.customer_id = $1 AND l.deleted_at IS NULL ORDER BY l.is_default DESC, l.id`, c.ID)
-	if err != nil {
-		return nil, fmt.Errorf("list referral links: %w", err)
-	}
-	defer rows.Close()
-	var out []*referral.Link
-	for rows.Next() {
-		l, err := scanLink(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list referral links: %w", err)
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
 }
 
 // LinkByCode finds the live link that owns a code, for short links.

@@ -30,7 +30,7 @@ func qualified(alias, columns string) string {
 	return strings.Join(cols, ", ")
 }
 
-func scanProgram(row interface{ Scan(...any) error }) (*referral.Program, error) {
+func scanProgram(row scanner) (*referral.Program, error) {
 	var p referral.Program
 	var domains string
 	var created, updated, rotated int64
@@ -149,18 +149,5 @@ func (db *DB) Program(ctx context.Context, programID string) (*referral.Program,
 
 // Programs lists every program, oldest first.
 func (db *DB) Programs(ctx context.Context) ([]*referral.Program, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+programColumns+` FROM programs ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list programs: %w", err)
-	}
-	defer rows.Close()
-	var out []*referral.Program
-	for rows.Next() {
-		p, err := scanProgram(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list programs: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.read, "list programs", scanProgram, `SELECT `+programColumns+` FROM programs ORDER BY id`)
 }

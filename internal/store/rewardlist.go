@@ -16,7 +16,7 @@ const rewardColumns = `r.id, r.program_id, r.rule_id, r.customer_id, c.key, r.re
 const rewardFrom = ` FROM rewards r JOIN customers c ON c.id = r.customer_id JOIN customers f ON f.id = r.friend_id
 	LEFT JOIN transactions t ON t.id = r.transaction_id`
 
-func scanReward(row interface{ Scan(...any) error }) (*rewards.Reward, error) {
+func scanReward(row scanner) (*rewards.Reward, error) {
 	var rw rewards.Reward
 	var custKey, friendKey, txnID, txnKey, cur sql.NullString
 	var avail sql.NullInt64
@@ -89,20 +89,7 @@ func (db *DB) transactionRewards(ctx context.Context, q querier, t *rewards.Tran
 const transactionRewardsWhere = ` WHERE r.friend_id = $1 AND r.source = $2`
 
 func (db *DB) queryRewards(ctx context.Context, q querier, query string, args ...any) ([]*rewards.Reward, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list rewards: %w", err)
-	}
-	defer rows.Close()
-	var out []*rewards.Reward
-	for rows.Next() {
-		rw, err := scanReward(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list rewards: %w", err)
-		}
-		out = append(out, rw)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q, "list rewards", scanReward, query, args...)
 }
 
 // attachCodes loads the discount codes of discount rewards in one query.

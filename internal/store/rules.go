@@ -18,7 +18,7 @@ const ruleColumns = `id, program_id, name, trigger_type, recipient, reward_type,
 	max_count, max_months, min_amount, min_amount_currency, holding_days, max_rewards_per_referrer,
 	discount_expires_days, payout_method, active, created_at, updated_at`
 
-func scanRule(row interface{ Scan(...any) error }) (*rewards.Rule, error) {
+func scanRule(row scanner) (*rewards.Rule, error) {
 	var r rewards.Rule
 	var cur, minCur, payout sql.NullString
 	var maxCount, maxMonths, maxPerReferrer, expires sql.NullInt64
@@ -127,18 +127,5 @@ func (tx *Tx) activeRules(ctx context.Context, programID, trigger string) ([]*re
 }
 
 func listRules(ctx context.Context, q querier, query string, args ...any) ([]*rewards.Rule, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list reward rules: %w", err)
-	}
-	defer rows.Close()
-	var out []*rewards.Rule
-	for rows.Next() {
-		r, err := scanRule(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list reward rules: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q, "list reward rules", scanRule, query, args...)
 }

@@ -132,22 +132,13 @@ func (db *DB) adminByEmail(ctx context.Context, email string) (*Admin, error) {
 
 // Admins lists every admin, oldest first.
 func (db *DB) Admins(ctx context.Context) ([]*Admin, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, email, role, created_at FROM admins ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list admins: %w", err)
-	}
-	defer rows.Close()
-	var out []*Admin
-	for rows.Next() {
+	return queryAll(ctx, db.read, "list admins", func(row scanner) (*Admin, error) {
 		var a Admin
 		var created int64
-		if err := rows.Scan(&a.ID, &a.Email, &a.Role, &created); err != nil {
-			return nil, fmt.Errorf("list admins: %w", err)
-		}
+		err := row.Scan(&a.ID, &a.Email, &a.Role, &created)
 		a.CreatedAt = fromMicros(created)
-		out = append(out, &a)
-	}
-	return out, rows.Err()
+		return &a, err
+	}, `SELECT id, email, role, created_at FROM admins ORDER BY id`)
 }
 
 // DeleteAdmin removes an admin and their sessions. The last owner cannot
@@ -165,19 +156,11 @@ func (tx *Tx) DeleteAdmin(ctx context.Context, adminID string) error {
 		// Lock every owner (in id order, so that two removals wait for each
 		// other rather than deadlock): two owners removing each other at
 		// once must not both succeed and leave no owner.
-		rows, err := tx.tx.QueryContext(ctx, `SELECT id FROM admins WHERE role = 'owner' ORDER BY id`+tx.db.forUpdate())
+		owners, err := queryAll(ctx, tx.tx, "delete admin", scanString, `SELECT id FROM admins WHERE role = 'owner' ORDER BY id`+tx.db.forUpdate())
 		if err != nil {
-			return fmt.Errorf("delete admin: %w", err)
+			return err
 		}
-		owners := 0
-		for rows.Next() {
-			owners++
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("delete admin: %w", err)
-		}
-		if owners <= 1 {
+		if len(owners) <= 1 {
 			return referral.Errorf(referral.KindConflict, "last_owner", "The last owner cannot be removed.")
 		}
 	}

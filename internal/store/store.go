@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -55,6 +56,8 @@ type DB struct {
 	read   *readPool
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// writes counts committed write transactions (WriteTransactions).
+	writes atomic.Int64
 	// batch group-commits SQLite write transactions; nil on PostgreSQL.
 	batch *groupCommit
 	// checkpoints copies SQLite's log into the database file off the
@@ -360,7 +363,12 @@ func (db *DB) runTx(q querier, w *writerCache, fn func(*Tx) error) (*Tx, error) 
 // or deadlock is retried a few times. On SQLite, concurrent calls are group
 // committed (see groupCommit); InTx still returns only once fn's changes
 // are durable.
-func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
+func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
+	defer func() {
+		if err == nil {
+			db.writes.Add(1)
+		}
+	}()
 	if db.batch != nil {
 		return db.batch.run(ctx, fn)
 	}
@@ -372,6 +380,11 @@ func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 		return err
 	}
 }
+
+// WriteTransactions counts the write transactions committed so far (on
+// SQLite, each caller of a group commit counts once): what a request
+// costs the single writer, which tests hold down.
+func (db *DB) WriteTransactions() int64 { return db.writes.Load() }
 
 func (db *DB) inTx(ctx context.Context, fn func(*Tx) error) (err error) {
 	sqltx, err := db.write.BeginTx(ctx, nil)

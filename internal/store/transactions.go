@@ -60,30 +60,13 @@ var (
 	ErrTransactionNotFound = referral.Errorf(referral.KindNotFound, "transaction_not_found", "No transaction with that key exists in this program.")
 	ErrTransactionKeyReuse = referral.Errorf(referral.KindConflict, "transaction_key_conflict",
 		"A different transaction was already recorded with this key; transaction keys identify one payment.")
-	ErrAlreadyRefunded    = referral.Errorf(referral.KindConflict, "already_refunded", "This transaction was already refunded in full.")
-	ErrRefundExceedsTotal = referral.FieldError("refund_exceeds_amount", "amount", "The refund is more than what remains unrefunded of the transaction.")
+	ErrAlreadyRefunded    = rewards.ErrAlreadyRefunded
+	ErrRefundExceedsTotal = rewards.ErrRefundExceedsTotal
 )
 
 // errTransactionRace means a concurrent request inserted the same key
 // first; the caller's retry will find and return it.
 var errTransactionRace = errors.New("transaction key inserted concurrently")
-
-// RecordTransaction records a payment and creates the rewards it earns, in
-// one database transaction. The key is unique per program: the same key
-// and body again returns the original (created=false); the same key with
-// another body is a conflict.
-func (db *DB) RecordTransaction(ctx context.Context, p *referral.Program, in NewTransaction) (t *rewards.Transaction, created bool, err error) {
-	for attempt := 0; ; attempt++ {
-		err = db.InTx(ctx, func(tx *Tx) error {
-			t, created, err = tx.RecordTransaction(ctx, p, in)
-			return err
-		})
-		if errors.Is(err, errTransactionRace) && attempt < 3 {
-			continue
-		}
-		return t, created, err
-	}
-}
 
 // RecordTransaction: see DB.RecordTransaction.
 func (tx *Tx) RecordTransaction(ctx context.Context, p *referral.Program, in NewTransaction) (*rewards.Transaction, bool, error) {
@@ -135,23 +118,20 @@ func (tx *Tx) RecordTransaction(ctx context.Context, p *referral.Program, in New
 		}
 		return t, false, err
 	}
-	if err := tx.AddEvent(ctx, p.ID, "transaction.created", struct {
-		TransactionID string `json:"transaction_id"`
-		Key           string `json:"key"`
-		CustomerID    string `json:"customer_id"`
-		Amount        int64  `json:"amount"`
-		Currency      string `json:"currency"`
-	}{t.ID, t.Key, c.ID, t.Amount, t.Currency}); err != nil {
+	f, err := tx.firing(ctx, p, c, converted, rewards.Event{Trigger: t.Type, Amount: t.Amount, Currency: t.Currency,
+		OccurredAt: t.OccurredAt, FirstAt: t.OccurredAt}, t)
+	if err != nil {
 		return nil, false, err
 	}
-	t.Rewards, err = tx.fire(ctx, p, c, converted, rewards.Event{Trigger: t.Type, Amount: t.Amount, Currency: t.Currency,
-		OccurredAt: t.OccurredAt, FirstAt: t.OccurredAt}, t)
+	plan := tx.env().Payment(f)
+	err = tx.apply(ctx, p.ID, &plan)
 	if errors.Is(err, errDuplicateReward) {
 		return nil, false, errTransactionRace
 	}
 	if err != nil {
 		return nil, false, err
 	}
+	t.Rewards = plan.Rewards
 	return t, true, nil
 }
 
@@ -194,7 +174,7 @@ const transactionColumns = `t.id, t.program_id, t.customer_id, c.key, t.key, t.t
 
 const transactionFrom = ` FROM transactions t JOIN customers c ON c.id = t.customer_id`
 
-func scanTransaction(row interface{ Scan(...any) error }) (*rewards.Transaction, error) {
+func scanTransaction(row scanner) (*rewards.Transaction, error) {
 	var t rewards.Transaction
 	var key sql.NullString
 	var meta string
@@ -262,21 +242,8 @@ func (db *DB) Transactions(ctx context.Context, programID string, f TransactionF
 		w.add("t.customer_id = ", f.CustomerID)
 	}
 	page := f.Page.keyset(&w, "t.id")
-	rows, err := db.read.QueryContext(ctx, `SELECT `+transactionColumns+transactionFrom+w.sql()+page, w.args...)
+	out, err := queryAll(ctx, db.read, "list transactions", scanTransaction, `SELECT `+transactionColumns+transactionFrom+w.sql()+page, w.args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("list transactions: %w", err)
-	}
-	var out []*rewards.Transaction
-	for rows.Next() {
-		t, err := scanTransaction(rows)
-		if err != nil {
-			rows.Close()
-			return nil, false, fmt.Errorf("list transactions: %w", err)
-		}
-		out = append(out, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
 	out, more := trim(f.Page, out)
@@ -289,56 +256,22 @@ func (db *DB) Transactions(ctx context.Context, programID string, f TransactionF
 }
 
 // Refund records a refund of amount (0: everything not yet refunded) and
-// claws back the transaction's rewards: pending ones are reversed, available
-// and paid ones debited; percentage rewards shrink in proportion to a
-// partial refund, fixed ones are reversed when the whole payment is.
+// claws back the transaction's rewards (see rewards.Env.Refund).
 func (tx *Tx) Refund(ctx context.Context, p *referral.Program, key string, amount int64, reason string) (*rewards.Transaction, error) {
 	t, err := tx.transactionByKey(ctx, p.ID, key, true)
 	if err != nil {
 		return nil, err
-	}
-	if amount < 0 {
-		return nil, errAmountNotPositive
-	}
-	remaining := t.Amount - t.Refunded
-	if remaining == 0 {
-		return nil, ErrAlreadyRefunded
-	}
-	if amount == 0 {
-		amount = remaining
-	}
-	if amount > remaining {
-		return nil, ErrRefundExceedsTotal
-	}
-	t.Refunded += amount
-	t.UpdatedAt = tx.now
-	if _, err := tx.tx.ExecContext(ctx, `UPDATE transactions SET refunded_amount = $2, updated_at = $3 WHERE id = $1`,
-		t.ID, t.Refunded, micros(tx.now)); err != nil {
-		return nil, fmt.Errorf("refund: %w", err)
-	}
-	if _, err := tx.tx.ExecContext(ctx, `INSERT INTO refunds (id, program_id, transaction_id, amount, reason, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, id.New("ref", tx.now), p.ID, t.ID, amount, reason, micros(tx.now)); err != nil {
-		return nil, fmt.Errorf("refund: %w", err)
 	}
 	rws, err := tx.db.queryRewards(ctx, tx.tx, `SELECT `+rewardColumns+rewardFrom+transactionRewardsWhere+` ORDER BY r.id`+
 		tx.db.forUpdate("r"), t.CustomerID, t.ID)
 	if err != nil {
 		return nil, err
 	}
-	for _, rw := range rws {
-		if rw.Status == rewards.Reversed || rw.Status == rewards.Rejected {
-			continue
-		}
-		delta := rewards.ClawbackTarget(rw.Amount, rw.Unit, rw.RewardType, t.Refunded, t.Amount) - rw.Reversed
-		if delta <= 0 {
-			continue
-		}
-		if err := tx.reverse(ctx, rw, delta, rewards.Reversed, "refund of "+t.Key); err != nil {
-			return nil, err
-		}
+	plan, err := tx.env().Refund(t, rws, amount, reason)
+	if err != nil {
+		return nil, err
 	}
-	if err := tx.AddEvent(ctx, p.ID, "transaction.refunded", map[string]any{"transaction_id": t.ID, "key": t.Key,
-		"amount": amount, "refunded_amount": t.Refunded, "currency": t.Currency}); err != nil {
+	if err := tx.apply(ctx, p.ID, &plan); err != nil {
 		return nil, err
 	}
 	t.Rewards, err = tx.db.transactionRewards(ctx, tx.tx, t)

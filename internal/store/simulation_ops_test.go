@@ -1,0 +1,387 @@
+package store_test
+
+// The simulation's ops on customers, referrals, rules and the program (see
+// simulation_test.go for the op table). Each op acts through the store,
+// updates the model, and compares what the engine returned with it.
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/advocate-oss/advocate/internal/money"
+	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/rewards"
+	"github.com/advocate-oss/advocate/internal/store"
+)
+
+// ---------------------------------------------------------------------------
+// Customers and referrals.
+
+func (s *sim) opCustomer() {
+	n := len(s.m.customers) + 1
+	in := referral.NewCustomer{Key: fmt.Sprintf("cus-%d", n), Email: fmt.Sprintf("user%d@example.com", n),
+		Name: fmt.Sprintf("%s %d", pick(s, simNames), n)}
+	var referrer *mCustomer
+	if len(s.m.customers) > 0 && s.chance(0.75) {
+		referrer = s.customer()
+		in.ReferredBy = referrer.code
+		if s.chance(0.3) {
+			in.ReferredBy = strings.ToLower(in.ReferredBy) // codes are looked up case-insensitively
+		}
+	}
+	c, err := s.db.CreateCustomer(s.ctx, s.p, in)
+	s.must(err, "create customer")
+	mc := &mCustomer{id: c.ID, key: c.Key, email: c.Email, code: c.ReferralCode}
+	if got, want := c.ReferrerID, idOf(referrer); got != want {
+		s.fatalf("customer %s referred by %q, want %q", c.Key, got, want)
+	}
+	s.m.customers = append(s.m.customers, mc)
+	s.m.live = append(s.m.live, mc)
+	s.m.byKey[mc.key] = mc
+	s.touch(mc, "")
+	if referrer != nil {
+		s.referred(mc, referrer)
+	}
+}
+
+func idOf(c *mCustomer) string {
+	if c == nil {
+		return ""
+	}
+	return c.id
+}
+
+// referred records that friend was referred by referrer now, and checks
+// the signup rewards that fired.
+func (s *sim) referred(friend, referrer *mCustomer) {
+	friend.referrer = referrer
+	referrer.referrals = append(referrer.referrals, friend)
+	s.touch(referrer, "")
+	want := s.expectFire(rewards.Signup, friend, nil)
+	got := s.signupRewards(friend)
+	s.matchNew(want, got)
+}
+
+// signupRewards reads the rewards a friend's signup gave, straight from the
+// table, then each through the store (with its discount code).
+func (s *sim) signupRewards(friend *mCustomer) []*rewards.Reward {
+	var ids []string
+	s.query(`SELECT id FROM rewards WHERE friend_id = $1 AND source = 'signup'`, []any{friend.id}, func(row simRow) error {
+		var id string
+		if err := row.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		return nil
+	})
+	var out []*rewards.Reward
+	for _, id := range ids {
+		rw, err := s.db.Reward(s.ctx, s.p.ID, id)
+		s.must(err, "get reward")
+		out = append(out, rw)
+	}
+	return out
+}
+
+func (s *sim) opCustomerInvalid() {
+	r := s.customer()
+	n := len(s.m.customers) + 1
+	in := referral.NewCustomer{Key: fmt.Sprintf("cus-%d", n), Email: fmt.Sprintf("user%d@example.com", n), Name: "Mallory"}
+	var code string
+	switch s.rng.IntN(4) {
+	case 0: // the referrer's own address in another spelling
+		local, domain, _ := strings.Cut(r.email, "@")
+		in.Email = strings.ToUpper(local[:1]) + "." + local[1:] + "+again@" + domain
+		in.ReferredBy, code = r.code, "self_referral"
+	case 1:
+		in.ReferredBy, code = "NOSUCHCODE9", "unknown_referral_code"
+		for _, c := range s.m.customers {
+			if c.deleted && s.chance(0.5) { // a deleted customer refers no one
+				in.ReferredBy = c.code
+				break
+			}
+		}
+	case 2:
+		in.Key, in.ReferredBy, code = r.key, r.code, "customer_key_taken"
+	default:
+		in.Email, code = strings.ToUpper(r.email), "customer_email_taken"
+	}
+	s.wantFail(code, func() error { _, err := s.db.CreateCustomer(s.ctx, s.p, in); return err })
+}
+
+// opCustomerDelete erases a customer's personal data. Their referrals,
+// rewards, balances and transactions stay; their code refers no one, and
+// their key is free.
+func (s *sim) opCustomerDelete() {
+	if len(s.m.live) < 10 {
+		s.opCustomer()
+		return
+	}
+	i := s.rng.IntN(len(s.m.live))
+	c := s.m.live[i]
+	s.must(s.db.InTx(s.ctx, func(tx *store.Tx) error {
+		_, err := tx.DeleteCustomer(s.ctx, s.p.ID, c.key)
+		return err
+	}), "delete customer")
+	s.m.live = slices.Delete(s.m.live, i, i+1)
+	c.deleted = true
+	delete(s.m.byKey, c.key)
+	if _, err := s.db.Customer(s.ctx, s.p.ID, c.key); !errors.Is(err, referral.ErrCustomerNotFound) {
+		s.fatalf("deleted customer %s reads as %v", c.key, err)
+	}
+	for _, cur := range simCurrencies {
+		s.touch(c, cur) // what they hold stays
+	}
+}
+
+// opReferLater attaches a referrer to a customer who signed up without one
+// (the code arrived later), or tries an invalid change.
+func (s *sim) opReferLater() {
+	var alone []*mCustomer
+	for _, c := range s.m.live {
+		if c.referrer == nil {
+			alone = append(alone, c)
+		}
+	}
+	c := s.customer()
+	update := func(code string) error {
+		return s.db.InTx(s.ctx, func(tx *store.Tx) error {
+			_, err := tx.UpdateCustomer(s.ctx, s.p, c.key, referral.CustomerUpdate{ReferredBy: &code})
+			return err
+		})
+	}
+	switch {
+	case len(alone) > 0 && s.chance(0.2):
+		c = pick(s, alone)
+		s.wantFail("self_referral", func() error { return update(c.code) })
+	case c.referrer != nil && s.chance(0.5):
+		other := s.customer()
+		if other == c.referrer || other == c {
+			s.wantFail("already_referred", func() error { return update("NOSUCHCODE9") })
+			return
+		}
+		s.wantFail("already_referred", func() error { return update(other.code) })
+	case len(alone) > 0:
+		c = pick(s, alone)
+		r := s.customer()
+		if r == c {
+			s.wantFail("unknown_referral_code", func() error { return update("NOSUCHCODE9") })
+			return
+		}
+		s.must(update(r.code), "refer later")
+		s.touch(c, "")
+		s.referred(c, r)
+	default:
+		s.wantFail("already_referred", func() error { return update("NOSUCHCODE9") })
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Rules.
+
+func (s *sim) randomRule() (d ruleDef, defaultCurrency bool) {
+	d.Trigger = pick(s, []string{rewards.Signup, rewards.Purchase, rewards.Purchase, rewards.Subscription, rewards.Subscription})
+	d.Recurrence = rewards.First
+	if d.Trigger != rewards.Signup && s.chance(0.5) {
+		d.Recurrence = rewards.Every
+	}
+	return s.randomDef(d.Trigger, d.Recurrence)
+}
+
+// randomDef makes a valid rule for trigger and recurrence.
+func (s *sim) randomDef(trigger, recurrence string) (d ruleDef, defaultCurrency bool) {
+	d = ruleDef{Trigger: trigger, Recurrence: recurrence, Active: true}
+	d.Recipient = rewards.Referrer
+	if s.chance(0.35) {
+		d.Recipient = rewards.Friend
+	}
+	d.RewardType = pick(s, []string{rewards.Credit, rewards.Credit, rewards.Cash, rewards.Discount})
+	d.Unit = rewards.Fixed
+	if trigger != rewards.Signup && s.chance(0.45) {
+		d.Unit = rewards.Percentage
+	}
+	if d.Unit == rewards.Fixed {
+		d.Currency = s.currency()
+		d.Amount = 100 + s.rng.Int64N(4900)
+		defaultCurrency = d.Currency == "USD" && s.chance(0.5)
+	} else {
+		d.Amount = pick(s, []int64{500, 1000, 1250, 2000, 3333, 10000, 1 + s.rng.Int64N(10000)})
+	}
+	if recurrence == rewards.Every {
+		if s.chance(0.5) {
+			d.MaxCount = 1 + s.rng.IntN(4)
+		}
+		if s.chance(0.4) {
+			d.MaxMonths = 1 + s.rng.IntN(6)
+		}
+	}
+	if trigger != rewards.Signup && s.chance(0.3) {
+		d.MinCurrency = d.Currency
+		if d.Unit == rewards.Percentage {
+			d.MinCurrency = s.p.Currency
+		}
+		d.MinAmount = 500 + s.rng.Int64N(20_000)
+	}
+	if s.chance(0.5) {
+		d.HoldingDays = 1 + s.rng.IntN(30)
+	}
+	if s.chance(0.25) {
+		d.MaxPerReferrer = 1 + s.rng.IntN(5)
+	}
+	if d.RewardType == rewards.Discount && s.chance(0.5) {
+		d.ExpiresDays = 1 + s.rng.IntN(60)
+	}
+	if d.RewardType == rewards.Cash && s.chance(0.3) {
+		d.PayoutMethod = pick(s, []string{"paypal", "wise"})
+	}
+	return d, defaultCurrency
+}
+
+func (s *sim) opRuleCreate() {
+	if s.liveRules() >= 10 {
+		s.opRuleDelete()
+		return
+	}
+	d, defCur := s.randomRule()
+	base := rewards.NewRule()
+	base.ProgramID = s.p.ID
+	r, err := rewards.Apply(base, d.input(false, defCur), s.p.Currency)
+	s.must(err, fmt.Sprintf("apply rule %+v", d))
+	s.must(s.db.InTx(s.ctx, func(tx *store.Tx) error { return tx.CreateRule(s.ctx, &r) }), "create rule")
+	s.checkRule(&r, d)
+	s.m.rules = append(s.m.rules, &mRule{id: r.ID, def: d})
+}
+
+// opRuleInvalid sends a rule that issue 4's "bad input" forbids; Apply must
+// name the field, and nothing is stored (no store call is made).
+func (s *sim) opRuleInvalid() {
+	d, _ := s.randomDef(rewards.Purchase, rewards.First)
+	in := d.input(false, false)
+	var field string
+	switch s.rng.IntN(6) {
+	case 0:
+		trigger, unit := rewards.Signup, rewards.Percentage
+		in.Trigger, in.Unit, in.Currency, in.MinAmount = &trigger, &unit, nil, nil
+		n := money.Number("10")
+		in.Amount, field = &n, "unit"
+	case 1:
+		unit, n := rewards.Percentage, money.Number("100.01")
+		in.Unit, in.Currency, in.Amount, in.MinAmount, field = &unit, nil, &n, nil, "amount"
+	case 2:
+		typ, method := rewards.Discount, "paypal"
+		in.RewardType, in.PayoutMethod, field = &typ, &method, "payout_method"
+	case 3:
+		unit, cur, n := rewards.Fixed, "JPY", money.Number("10.5")
+		in.Unit, in.Currency, in.Amount, in.MinAmount, field = &unit, &cur, &n, nil, "amount"
+	case 4:
+		n := money.Number("-5")
+		in.Amount, field = &n, "amount"
+	default:
+		count := 3
+		in.MaxCount, field = &count, "recurrence"
+	}
+	base := rewards.NewRule()
+	base.ProgramID = s.p.ID
+	_, err := rewards.Apply(base, in, s.p.Currency)
+	e, ok := referral.AsError(err)
+	if !ok || e.Fields[field] == "" {
+		s.fatalf("invalid rule: got %v, want a problem with %s", err, field)
+	}
+}
+
+func (s *sim) liveRule() *mRule {
+	var live []*mRule
+	for _, r := range s.m.rules {
+		if !r.deleted {
+			live = append(live, r)
+		}
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	return pick(s, live)
+}
+
+func (s *sim) opRuleUpdate() {
+	r := s.liveRule()
+	if r == nil {
+		s.opRuleCreate()
+		return
+	}
+	d := r.def
+	var in rewards.RuleInput
+	switch s.rng.IntN(4) {
+	case 0:
+		d.Active = !d.Active
+		in.Active = &d.Active
+	case 1:
+		if d.Unit == rewards.Percentage {
+			d.Amount = 1 + s.rng.Int64N(10000)
+		} else {
+			d.Amount = 1 + s.rng.Int64N(5000)
+		}
+		n := money.Number(d.amountNumber())
+		in.Amount = &n
+	case 2:
+		d.HoldingDays = s.rng.IntN(10)
+		in.HoldingDays = &d.HoldingDays
+	default: // replace everything but what the rule is about
+		d, _ = s.randomDef(r.def.Trigger, r.def.Recurrence)
+		d.Active = r.def.Active || s.chance(0.5)
+		in = d.input(true, false)
+	}
+	old, err := s.db.Rule(s.ctx, s.p.ID, r.id)
+	s.must(err, "get rule")
+	built, err := rewards.Apply(*old, in, s.p.Currency)
+	s.must(err, fmt.Sprintf("apply update %+v", d))
+	s.must(s.db.InTx(s.ctx, func(tx *store.Tx) error { return tx.UpdateRule(s.ctx, &built) }), "update rule")
+	s.checkRule(&built, d)
+	r.def = d
+}
+
+func (s *sim) opRuleDelete() {
+	var gone []*mRule
+	for _, r := range s.m.rules {
+		if r.deleted {
+			gone = append(gone, r)
+		}
+	}
+	if len(gone) > 0 && s.chance(0.2) {
+		r := pick(s, gone)
+		if s.chance(0.5) {
+			s.wantFail("reward_rule_not_found", func() error {
+				return s.db.InTx(s.ctx, func(tx *store.Tx) error { return tx.DeleteRule(s.ctx, s.p.ID, r.id) })
+			})
+			return
+		}
+		rule := rewards.Rule{ID: r.id, ProgramID: s.p.ID, Trigger: r.def.Trigger, Recipient: r.def.Recipient, RewardType: r.def.RewardType,
+			Unit: r.def.Unit, Amount: r.def.Amount, Currency: r.def.Currency, Recurrence: r.def.Recurrence, Active: true}
+		s.wantFail("reward_rule_not_found", func() error { return s.db.InTx(s.ctx, func(tx *store.Tx) error { return tx.UpdateRule(s.ctx, &rule) }) })
+		return
+	}
+	r := s.liveRule()
+	if r == nil {
+		s.opRuleCreate()
+		return
+	}
+	s.must(s.db.InTx(s.ctx, func(tx *store.Tx) error { return tx.DeleteRule(s.ctx, s.p.ID, r.id) }), "delete rule")
+	if _, err := s.db.Rule(s.ctx, s.p.ID, r.id); !errors.Is(err, store.ErrRuleNotFound) {
+		s.fatalf("deleted rule reads as %v", err)
+	}
+	r.deleted = true
+}
+
+func (s *sim) opApprovalToggle() {
+	p := *s.p
+	p.RequireApproval = !p.RequireApproval
+	s.must(s.db.InTx(s.ctx, func(tx *store.Tx) error { return tx.UpdateProgram(s.ctx, &p) }), "update program")
+	var err error
+	s.p, err = s.db.Program(s.ctx, s.p.ID) // as the API's auth does on every request
+	s.must(err, "get program")
+	if s.p.RequireApproval != p.RequireApproval {
+		s.fatalf("require_approval is %v after setting %v", s.p.RequireApproval, p.RequireApproval)
+	}
+	s.m.approval = s.p.RequireApproval
+}
