@@ -144,7 +144,9 @@ func TestFireRules(t *testing.T) {
 
 func TestPayment(t *testing.T) {
 	txn := &Transaction{ID: "txn_1", Key: "order-1", CustomerID: "cus_f", Type: Purchase, Amount: 8000, Currency: "EUR"}
-	tenPercent := rule("r1", func(r *Rule) { r.Trigger, r.Unit, r.Amount, r.Currency, r.Recurrence = Purchase, Percentage, 1000, "", Every })
+	tenPercent := rule("r1", func(r *Rule) {
+		r.Trigger, r.Unit, r.Amount, r.Currency, r.Recurrence = Purchase, Percentage, 1000, "", Every
+	})
 	p := testEnv().Payment(Firing{Friend: friend, Event: Event{Trigger: Purchase, Amount: 8000, Currency: "EUR", OccurredAt: now, FirstAt: now},
 		Transaction: txn, Rules: []RuleState{tenPercent}})
 	check(t, p, []string{"new rwd_1 referrer cus_r credit 800 EUR available",
@@ -178,7 +180,9 @@ func TestDecisions(t *testing.T) {
 			[]string{"change rwd_9 available reversed=0",
 				"post reward_released cus_r:credit_pending-1000 cus_r:credit_available+1000", "event reward.available"}, nil},
 		{"release of a partly clawed back reward moves what is left",
-			func(e Env) (Plan, error) { return e.Release(reward(cash, func(rw *Reward) { rw.Reversed = 400 }), 0), nil },
+			func(e Env) (Plan, error) {
+				return e.Release(reward(cash, func(rw *Reward) { rw.Reversed = 400 }), 0), nil
+			},
 			[]string{"change rwd_9 available reversed=400",
 				"post reward_released cus_r:cash_pending-600 cus_r:cash_available+600", "event reward.available"}, nil},
 		{"release of a discount issues its code",
