@@ -104,7 +104,7 @@ func TestRulesInvalid(t *testing.T) {
 			message string
 		}{
 			{"percentage on signup", map[string]string{"trigger": "signup", "unit": "percentage", "min_amount": ""}, "unit",
-				"A signup has no amount to take a percentage of; use a fixed amount."},
+				"A signup has no amount to take a percentage of; use a fixed amount, or a percent-off discount."},
 			{"amount not a number", map[string]string{"amount": "abc"}, "amount", "The amount must be a number."},
 			{"no amount", map[string]string{"amount": ""}, "amount", "Amount is required and must be more than 0."},
 			{"amount too precise", map[string]string{"amount": "1.005"}, "amount", "The amount has more decimals than the currency has."},

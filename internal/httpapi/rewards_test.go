@@ -785,6 +785,23 @@ func TestDiscountCodes(t *testing.T) {
 		}
 		const percent = `{"recipient": "friend", "reward_type": "discount", "amount": 20, "unit": "percentage"}`
 
+		// "Give 20 % off, get $20": the friend's percent-off code is issued
+		// when they sign up; there is no amount to take a share of, and
+		// none is needed.
+		e.scenario(t, "a friend's percent-off code at signup", func(t *testing.T, e *env) {
+			e.createRule(`{"trigger": "signup", "recipient": "friend", "reward_type": "discount", "amount": 20, "unit": "percentage"}`)
+			e.createRule(`{"trigger": "purchase", "recipient": "referrer", "reward_type": "credit", "amount": 20}`)
+			e.referrer("ann")
+			e.friend("bob", "ann")
+			codes := e.discountCodes("bob")
+			if len(codes) != 1 || codes[0].PercentOff == nil || *codes[0].PercentOff != "20" || codes[0].Status != "active" {
+				t.Fatalf("bob's codes after signup: %+v, want one active 20 %% code", codes)
+			}
+			if rws := e.purchase("bob", "o1", "50").Rewards; len(rws) != 1 || rws[0].CustomerKey != "ann" || rws[0].Amount != "20.00" {
+				t.Errorf("rewards of bob's purchase %+v, want ann's 20", rws)
+			}
+		})
+
 		e.scenario(t, "redeemed once", func(t *testing.T, e *env) {
 			dc := codeFor(e, percent)
 			if !strings.HasPrefix(dc.Code, "GIFT-") || dc.Status != "active" || dc.ExpiresAt != nil || dc.RedeemedAt != nil {

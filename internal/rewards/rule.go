@@ -158,8 +158,10 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 		if r.Currency != "" {
 			v.Add("currency", "A percentage reward takes the currency of the transaction; leave currency out.")
 		}
-		if r.Trigger == Signup {
-			v.Add("unit", "A signup has no amount to take a percentage of; use a fixed amount.")
+		// A percent-off code needs no amount to take a share of; credit
+		// and cash do, and a signup has none.
+		if r.Trigger == Signup && r.RewardType != Discount {
+			v.Add("unit", "A signup has no amount to take a percentage of; use a fixed amount, or a percent-off discount.")
 		}
 		if in.Amount != nil {
 			bp, err := money.ParsePercent(json.Number(*in.Amount))

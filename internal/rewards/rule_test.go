@@ -43,6 +43,10 @@ func TestApply(t *testing.T) {
 			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 1000, Currency: "EUR", Recurrence: First, Active: true}},
 		{"zero-digit currency", NewRule(), `{"reward_type": "credit", "amount": 500, "currency": "JPY"}`, "USD",
 			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 500, Currency: "JPY", Recurrence: First, Active: true}},
+		// "Give 20 % off, get $20": the friend's percent-off code at signup
+		// needs no amount to take a share of.
+		{"friend's percent-off code at signup", NewRule(), `{"trigger": "signup", "recipient": "friend", "reward_type": "discount", "amount": 20, "unit": "percentage"}`, "USD",
+			Rule{Trigger: Signup, Recipient: Friend, RewardType: Discount, Unit: Percentage, Amount: 2000, Recurrence: First, Active: true}},
 		{"percentage of the payment", NewRule(), `{"reward_type": "cash", "amount": 12.5, "unit": "percentage"}`, "USD",
 			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Cash, Unit: Percentage, Amount: 1250, Recurrence: First, Active: true}},
 		{"every field", NewRule(), `{"name": "Monthly", "trigger": "subscription", "recipient": "friend", "reward_type": "discount",
@@ -120,7 +124,9 @@ func TestApplyRefuses(t *testing.T) {
 		{"percentage with a currency", NewRule(), `{"reward_type": "credit", "unit": "percentage", "amount": 10, "currency": "USD"}`, "currency",
 			"A percentage reward takes the currency of the transaction; leave currency out."},
 		{"percentage on signup", NewRule(), `{"trigger": "signup", "reward_type": "credit", "unit": "percentage", "amount": 10}`, "unit",
-			"A signup has no amount to take a percentage of; use a fixed amount."},
+			"A signup has no amount to take a percentage of; use a fixed amount, or a percent-off discount."},
+		{"percentage cash on signup", NewRule(), `{"trigger": "signup", "reward_type": "cash", "unit": "percentage", "amount": 10}`, "unit",
+			"A signup has no amount to take a percentage of; use a fixed amount, or a percent-off discount."},
 		{"changing the unit without the amount", stored, `{"unit": "percentage", "currency": ""}`, "amount", "Give the amount again when changing unit or currency."},
 		{"changing the currency without the amount", stored, `{"currency": "EUR"}`, "amount", "Give the amount again when changing unit or currency."},
 		{"max_count on first", NewRule(), `{"reward_type": "credit", "amount": 1, "max_count": 2}`, "recurrence", "max_count and max_months apply only to recurrence every."},

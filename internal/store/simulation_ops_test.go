@@ -199,7 +199,8 @@ func (s *sim) randomDef(trigger, recurrence string) (d ruleDef, defaultCurrency 
 	}
 	d.RewardType = pick(s, []string{rewards.Credit, rewards.Credit, rewards.Cash, rewards.Discount})
 	d.Unit = rewards.Fixed
-	if trigger != rewards.Signup && s.chance(0.45) {
+	// A percent-off code needs no amount: the friend's "20 % off" at signup.
+	if (trigger != rewards.Signup || d.RewardType == rewards.Discount) && s.chance(0.45) {
 		d.Unit = rewards.Percentage
 	}
 	if d.Unit == rewards.Fixed {
@@ -262,8 +263,8 @@ func (s *sim) opRuleInvalid() {
 	var field string
 	switch s.rng.IntN(6) {
 	case 0:
-		trigger, unit := rewards.Signup, rewards.Percentage
-		in.Trigger, in.Unit, in.Currency, in.MinAmount = &trigger, &unit, nil, nil
+		trigger, unit, typ := rewards.Signup, rewards.Percentage, pick(s, []string{rewards.Credit, rewards.Cash})
+		in.Trigger, in.Unit, in.Currency, in.MinAmount, in.RewardType = &trigger, &unit, nil, nil, &typ
 		n := money.Number("10")
 		in.Amount, field = &n, "unit"
 	case 1:
