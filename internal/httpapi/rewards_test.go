@@ -764,6 +764,63 @@ func TestApproval(t *testing.T) {
 
 // TestDiscountCodes: a discount reward's code is used once, and not at all
 // once void or expired.
+// TestFirstPurchase: "first" means the friend's first purchase ever
+// recorded, not the first time a rule fires for them.
+func TestFirstPurchase(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		const firstPurchase = `{"trigger": "purchase", "reward_type": "credit", "amount": 10}`
+		e.scenario(t, "the first purchase pays", func(t *testing.T, e *env) {
+			e.createRule(firstPurchase)
+			e.referrer("ann")
+			e.friend("bob", "ann")
+			if rws := e.purchase("bob", "o1", "50").Rewards; len(rws) != 1 {
+				t.Errorf("first purchase: %d rewards, want 1", len(rws))
+			}
+			if rws := e.purchase("bob", "o2", "50").Rewards; len(rws) != 0 {
+				t.Errorf("second purchase: %d rewards, want none", len(rws))
+			}
+		})
+		e.scenario(t, "a rule created after the first purchase does not pay on the next", func(t *testing.T, e *env) {
+			e.referrer("ann")
+			e.friend("bob", "ann")
+			e.purchase("bob", "o1", "50")
+			e.createRule(firstPurchase)
+			if rws := e.purchase("bob", "o2", "50").Rewards; len(rws) != 0 {
+				t.Errorf("purchase after the rule: %d rewards, want none (not bob's first purchase)", len(rws))
+			}
+		})
+		e.scenario(t, "a rule re-activated after the first purchase does not pay on the next", func(t *testing.T, e *env) {
+			r := e.createRule(`{"trigger": "purchase", "reward_type": "credit", "amount": 10, "active": false}`)
+			e.referrer("ann")
+			e.friend("bob", "ann")
+			e.purchase("bob", "o1", "50")
+			e.updateRule(r.ID, map[string]any{"active": true})
+			if rws := e.purchase("bob", "o2", "50").Rewards; len(rws) != 0 {
+				t.Errorf("purchase after re-activation: %d rewards, want none", len(rws))
+			}
+		})
+		e.scenario(t, "an existing buyer given a referrer later earns no first purchase", func(t *testing.T, e *env) {
+			e.createRule(firstPurchase)
+			e.referrer("ann")
+			e.createCustomer(map[string]any{"key": "bob", "email": "bob@example.com"})
+			e.purchase("bob", "o1", "50")
+			e.want(e.do(req{method: "PUT", path: "/v1/customers/bob", key: e.sk, body: map[string]any{"referred_by": e.code("ann")}}), 200, "refer bob")
+			if rws := e.purchase("bob", "o2", "50").Rewards; len(rws) != 0 {
+				t.Errorf("bob's next purchase: %d rewards, want none (bob bought before)", len(rws))
+			}
+		})
+		e.scenario(t, "a subscription's first payment is its own first", func(t *testing.T, e *env) {
+			e.createRule(`{"trigger": "subscription", "reward_type": "credit", "amount": 10}`)
+			e.referrer("ann")
+			e.friend("bob", "ann")
+			e.purchase("bob", "o1", "50")
+			if rws := e.pay(txnBody("bob", "s1", "subscription", "20")).Rewards; len(rws) != 1 {
+				t.Errorf("first subscription payment after a purchase: %d rewards, want 1", len(rws))
+			}
+		})
+	})
+}
+
 func TestDiscountCodes(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		clock := e.useClock(time.Now().UTC().Truncate(time.Second))

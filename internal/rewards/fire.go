@@ -15,6 +15,10 @@ type Event struct {
 	// FirstAt is when the friend's first transaction of this type
 	// happened (OccurredAt itself for the first); max_months counts from it.
 	FirstAt time.Time
+	// Repeat says the friend had paid this way before (a transaction of
+	// the same type recorded earlier, whether or not they were referred
+	// then): a rule given "first" is for the friend's first payment ever.
+	Repeat bool
 }
 
 // History is what was already given under a rule; rewards that were
@@ -47,6 +51,8 @@ func (r *Rule) Fire(ev Event, h History) (g Grant, ok bool, reason string) {
 		return g, false, "other trigger"
 	case r.Recurrence == First && h.ForFriend > 0:
 		return g, false, "already rewarded for this friend"
+	case r.Recurrence == First && ev.Repeat:
+		return g, false, "not the friend's first payment"
 	case r.Recurrence == Every && r.MaxCount > 0 && h.ForFriend >= r.MaxCount:
 		return g, false, "max_count reached"
 	case r.MaxRewardsPerReferrer > 0 && h.ForReferrer >= r.MaxRewardsPerReferrer:

@@ -176,6 +176,17 @@ func defOf(r *rewards.Rule) ruleDef {
 // ---------------------------------------------------------------------------
 // Firing rules: the model's own reading of issue 4.
 
+// paidBefore says whether the friend recorded another transaction of txn's
+// type before it (referred or not at the time).
+func paidBefore(friend *mCustomer, txn *mTxn) bool {
+	for _, o := range friend.txns {
+		if o != txn && o.in.Type == txn.in.Type {
+			return true
+		}
+	}
+	return false
+}
+
 // expectFire returns the rewards the live rules should give for trigger by
 // friend (txn is nil for a signup). They are not in the model yet.
 func (s *sim) expectFire(trigger string, friend *mCustomer, txn *mTxn) []*mReward {
@@ -202,6 +213,9 @@ func (s *sim) expectFire(trigger string, friend *mCustomer, txn *mTxn) []*mRewar
 		}
 		if d.Recurrence == rewards.First && forFriend > 0 {
 			continue // "first": once per friend, unless that reward was clawed back
+		}
+		if d.Recurrence == rewards.First && txn != nil && paidBefore(friend, txn) {
+			continue // "first" payment means the friend's first of its type ever recorded
 		}
 		if d.Recurrence == rewards.Every && d.MaxCount > 0 && forFriend >= d.MaxCount {
 			continue

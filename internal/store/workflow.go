@@ -46,8 +46,14 @@ func (tx *Tx) firing(ctx context.Context, p *referral.Program, friend *referral.
 			return f, fmt.Errorf("lock referral: %w", err)
 		}
 	}
-	firstRead := false // FirstAt is the same for every rule
+	firstRead, repeatRead := false, false // the same for every rule
 	for _, rule := range rules {
+		if rule.Recurrence == rewards.First && txn != nil && !repeatRead {
+			if f.Event.Repeat, err = tx.paidBefore(ctx, friend.ID, txn); err != nil {
+				return f, err
+			}
+			repeatRead = true
+		}
 		rs := rewards.RuleState{Rule: rule}
 		if rule.CountsHistory() {
 			if rs.History, err = tx.history(ctx, rule, friend); err != nil {
@@ -149,6 +155,21 @@ func (tx *Tx) history(ctx context.Context, rule *rewards.Rule, friend *referral.
 		}
 	}
 	return h, nil
+}
+
+// paidBefore says whether the customer recorded a transaction of txn's
+// type before txn: every other one was, as txn is being recorded.
+func (tx *Tx) paidBefore(ctx context.Context, customerID string, txn *rewards.Transaction) (bool, error) {
+	var one int
+	err := tx.tx.QueryRowContext(ctx, `SELECT 1 FROM transactions WHERE customer_id = $1 AND id <> $2 AND type = $3 LIMIT 1`,
+		customerID, txn.ID, txn.Type).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("earlier payments: %w", err)
+	}
+	return true, nil
 }
 
 func (tx *Tx) firstTransactionAt(ctx context.Context, customerID, typ string) (time.Time, error) {
