@@ -71,7 +71,25 @@ func ruleForm(r *rewards.Rule) url.Values {
 	if r.Active {
 		f.Set("active", "on")
 	}
+	f.Set("approval", approvalChoice(r.RequireApproval))
 	return f
+}
+
+// The rule form's approval choices: the program's setting, or the rule's own.
+const (
+	approvalProgram = ""
+	approvalAlways  = "always"
+	approvalNever   = "never"
+)
+
+func approvalChoice(b *bool) string {
+	switch {
+	case b == nil:
+		return approvalProgram
+	case *b:
+		return approvalAlways
+	}
+	return approvalNever
 }
 
 // ruleInput reads the rule form. Empty optional fields are left out so
@@ -100,6 +118,13 @@ func ruleInput(f url.Values) rewards.RuleInput {
 		MaxCount: integer("max_count"), MaxMonths: integer("max_months"), HoldingDays: integer("holding_days"),
 		MaxRewardsPerReferrer: integer("max_rewards_per_referrer"), ExpiresInDays: integer("expires_in_days"),
 		MinAmount: num("min_amount"), Active: &active}
+	switch f.Get("approval") {
+	case approvalAlways, approvalNever:
+		v := f.Get("approval") == approvalAlways
+		in.RequireApproval = rewards.OptionalBool{Set: true, Value: &v}
+	default:
+		in.RequireApproval = rewards.OptionalBool{Set: true}
+	}
 	if *in.Unit == rewards.Fixed {
 		in.Currency = str("currency")
 	} else {

@@ -59,11 +59,15 @@ func TestRules(t *testing.T) {
 		form.Set("amount", "12.5")
 		form.Set("min_amount", "")
 		form.Del("active")
+		form.Set("approval", "never")
 		c.post(e.path("rules/"+rule.ID), form).want(t, http.StatusSeeOther)
+		never := false
 		want.Unit, want.Amount, want.Currency, want.MinAmount, want.MinAmountCurrency, want.Active = rewards.Percentage, 1250, "", 0, "", false
+		want.RequireApproval = &never
 		if diff := cmp.Diff(want, *e.onlyRule(t), ignoreRuleMeta); diff != "" {
 			t.Errorf("rule after edit (-want +got):\n%s", diff)
 		}
+		c.get(e.path("rules/"+rule.ID)).want(t, http.StatusOK).has(t, `<option value="never" selected>`)
 		if text := c.get(e.path("rules")).text(); !strings.Contains(text, "12.5% of the payment as credit") || !strings.Contains(text, "Paused") {
 			t.Errorf("the list does not show the edit: %s", text)
 		}

@@ -37,6 +37,7 @@ type rule struct {
 	MaxRewardsPerReferrer *int         `json:"max_rewards_per_referrer"`
 	ExpiresInDays         *int         `json:"expires_in_days"`
 	PayoutMethod          *string      `json:"payout_method"`
+	RequireApproval       *bool        `json:"require_approval"`
 	Active                bool         `json:"active"`
 	CreatedAt             time.Time    `json:"created_at"`
 	UpdatedAt             time.Time    `json:"updated_at"`
@@ -569,6 +570,57 @@ func TestHoldingPeriod(t *testing.T) {
 
 // TestApproval: a program that requires approval holds every reward until
 // a person approves or rejects it.
+// TestRuleApproval: approval is per rule. A program that reviews referrer
+// rewards still gives the friend's welcome code at once when its rule says
+// so; a rule that follows the program (null) changes with it.
+func TestRuleApproval(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		e.scenario(t, "the welcome code is not held with the referrer's reward", func(t *testing.T, e *env) {
+			e.want(e.do(req{method: "PUT", path: "/v1/program", key: e.sk, body: `{"require_approval": true}`}), 200, "require approval")
+			referrer := e.createRule(`{"trigger": "signup", "reward_type": "credit", "amount": 10}`)
+			welcome := e.createRule(`{"trigger": "signup", "recipient": "friend", "reward_type": "discount", "amount": 20, "unit": "percentage", "require_approval": false}`)
+			if referrer.RequireApproval != nil || welcome.RequireApproval == nil || *welcome.RequireApproval {
+				t.Fatalf("require_approval: referrer rule %v, welcome rule %v; want null and false", referrer.RequireApproval, welcome.RequireApproval)
+			}
+			e.referrer("ann")
+			e.friend("bob", "ann")
+			for _, rw := range e.rewards("") {
+				switch rw.CustomerKey {
+				case "ann":
+					if rw.Status != "pending" || !rw.NeedsApproval {
+						t.Errorf("ann's reward %s %v: want pending, needs approval", rw.Status, rw.NeedsApproval)
+					}
+				case "bob":
+					if rw.Status != "available" || rw.NeedsApproval || rw.DiscountCode == nil {
+						t.Errorf("bob's welcome code %s %v %v: want available at once, with its code", rw.Status, rw.NeedsApproval, rw.DiscountCode)
+					}
+				}
+			}
+			// Back to the program's setting, which is now off.
+			e.want(e.do(req{method: "PUT", path: "/v1/program", key: e.sk, body: `{"require_approval": false}`}), 200, "stop approving")
+			if r := e.updateRule(referrer.ID, `{"require_approval": true}`); r.RequireApproval == nil || !*r.RequireApproval {
+				t.Errorf("after setting true: %v", r.RequireApproval)
+			}
+			if r := e.updateRule(welcome.ID, `{"require_approval": null}`); r.RequireApproval != nil {
+				t.Errorf("after setting null: %v", *r.RequireApproval)
+			}
+			e.friend("cat", "ann")
+			for _, rw := range e.rewards("") {
+				if rw.FriendKey != "cat" {
+					continue
+				}
+				if held := rw.CustomerKey == "ann"; rw.NeedsApproval != held {
+					t.Errorf("%s's reward for cat: needs approval %v, want %v", rw.CustomerKey, rw.NeedsApproval, held)
+				}
+			}
+		})
+		e.scenario(t, "require_approval must be a boolean or null", func(t *testing.T, e *env) {
+			e.wantProblem(e.do(req{method: "POST", path: "/v1/reward_rules", key: e.sk,
+				body: `{"reward_type": "credit", "amount": 10, "require_approval": "yes"}`}), 422, "invalid_field_type", "require_approval")
+		})
+	})
+}
+
 func TestApproval(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		t.Cleanup(e.verifyLedger)

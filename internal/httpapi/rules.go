@@ -28,6 +28,7 @@ type ruleJSON struct {
 	MaxRewardsPerReferrer *int         `json:"max_rewards_per_referrer"`
 	ExpiresInDays         *int         `json:"expires_in_days"`
 	PayoutMethod          *string      `json:"payout_method"`
+	RequireApproval       *bool        `json:"require_approval"`
 	Active                bool         `json:"active"`
 	CreatedAt             time.Time    `json:"created_at"`
 	UpdatedAt             time.Time    `json:"updated_at"`
@@ -53,7 +54,8 @@ func toRuleJSON(r *rewards.Rule) ruleJSON {
 		Currency: optString(r.Currency), Recurrence: r.Recurrence, MaxCount: optInt(r.MaxCount), MaxMonths: optInt(r.MaxMonths),
 		HoldingDays: r.HoldingDays, MaxRewardsPerReferrer: optInt(r.MaxRewardsPerReferrer),
 		ExpiresInDays: optInt(r.DiscountExpiresDays), PayoutMethod: optString(r.PayoutMethod), Active: r.Active,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		RequireApproval: r.RequireApproval,
+		CreatedAt:       r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if r.Unit == rewards.Percentage {
 		out.Amount = money.FormatPercent(r.Amount)

@@ -168,15 +168,17 @@ func TestTriggers(t *testing.T) {
 			}
 		})
 
-		e.scenario(t, "recurrence first rewards the first qualifying purchase per friend", func(t *testing.T, e *env) {
+		// "First purchase" is the friend's first purchase ever: when it is
+		// below the minimum, no later purchase is a first one.
+		e.scenario(t, "recurrence first rewards the friend's first purchase when it qualifies", func(t *testing.T, e *env) {
 			e.createRule(`{"reward_type": "credit", "amount": 10, "currency": "USD", "min_amount": 50}`)
 			e.referrer("ann")
 			e.friend("bob", "ann")
 			e.friend("cat", "ann")
-			e.wantRewards("below minimum", e.purchase("bob", "b-1", "20").Rewards)
-			e.wantRewards("first qualifying", e.purchase("bob", "b-2", "50").Rewards, rewardLine{"ann", "purchase", "credit", "10.00", "USD", "available"})
-			e.wantRewards("second qualifying", e.purchase("bob", "b-3", "80").Rewards)
-			e.wantRewards("another friend", e.purchase("cat", "c-1", "80").Rewards, rewardLine{"ann", "purchase", "credit", "10.00", "USD", "available"})
+			e.wantRewards("first purchase below minimum", e.purchase("bob", "b-1", "20").Rewards)
+			e.wantRewards("second purchase above it", e.purchase("bob", "b-2", "50").Rewards)
+			e.wantRewards("another friend's first", e.purchase("cat", "c-1", "80").Rewards, rewardLine{"ann", "purchase", "credit", "10.00", "USD", "available"})
+			e.wantRewards("their second", e.purchase("cat", "c-2", "80").Rewards)
 		})
 
 		e.scenario(t, "every with max_count", func(t *testing.T, e *env) {

@@ -7,6 +7,7 @@ package rewards
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/money"
@@ -62,9 +63,14 @@ type Rule struct {
 	MaxRewardsPerReferrer int // 0: no limit
 	DiscountExpiresDays   int // discount codes expire this many days after issue (0: never)
 	PayoutMethod          string
-	Active                bool
-	CreatedAt             time.Time
-	UpdatedAt             time.Time
+	// RequireApproval holds every reward of the rule for a person's
+	// approval (true) or never (false); nil follows the program's
+	// require_approval. So a program that reviews referrer rewards can
+	// still give the friend's welcome code at once.
+	RequireApproval *bool
+	Active          bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // RuleInput is a rule as a client sends it. Pointers tell absent fields
@@ -85,7 +91,39 @@ type RuleInput struct {
 	MaxRewardsPerReferrer *int          `json:"max_rewards_per_referrer"`
 	ExpiresInDays         *int          `json:"expires_in_days"`
 	PayoutMethod          *string       `json:"payout_method"`
+	RequireApproval       OptionalBool  `json:"require_approval"`
 	Active                *bool         `json:"active"`
+}
+
+// OptionalBool is a field that may be absent (Set false), null (Set, Value
+// nil: back to the default) or true or false.
+type OptionalBool struct {
+	Set   bool
+	Value *bool
+}
+
+// UnmarshalJSON reads null, true or false; anything else is a
+// *json.UnmarshalTypeError, which encoding/json completes with the field.
+func (o *OptionalBool) UnmarshalJSON(b []byte) error {
+	o.Set, o.Value = true, nil
+	switch string(b) {
+	case "null":
+		return nil
+	case "true", "false":
+		v := string(b) == "true"
+		o.Value = &v
+		return nil
+	}
+	return &json.UnmarshalTypeError{Value: "value", Type: reflect.TypeFor[bool]()}
+}
+
+// NeedsApproval says whether the rule's rewards wait for a person, given
+// the program's setting.
+func (r *Rule) NeedsApproval(program bool) bool {
+	if r.RequireApproval != nil {
+		return *r.RequireApproval
+	}
+	return program
 }
 
 // Apply builds a rule from in over base (a new rule's defaults, or the
@@ -112,6 +150,9 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 	setInt(&r.DiscountExpiresDays, in.ExpiresInDays)
 	if in.Active != nil {
 		r.Active = *in.Active
+	}
+	if in.RequireApproval.Set {
+		r.RequireApproval = in.RequireApproval.Value
 	}
 	if in.Currency != nil {
 		r.Currency = *in.Currency

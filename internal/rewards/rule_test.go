@@ -211,3 +211,48 @@ func TestApplyNamesEveryField(t *testing.T) {
 		t.Errorf("code %q, want validation_failed", e.Code)
 	}
 }
+
+// TestApplyApproval: a rule holds its rewards for approval, never does, or
+// follows the program (null, the default); an update without the field
+// keeps the rule's setting.
+func TestApplyApproval(t *testing.T) {
+	yes, no := true, false
+	held := NewRule()
+	held.ID, held.RewardType, held.Unit, held.Amount, held.Currency, held.RequireApproval = "rule_1", Credit, Fixed, 1000, "USD", &yes
+	tests := []struct {
+		name string
+		base Rule
+		body string
+		want *bool
+	}{
+		{"new rule follows the program", NewRule(), `{"reward_type": "credit", "amount": 10}`, nil},
+		{"always", NewRule(), `{"reward_type": "credit", "amount": 10, "require_approval": true}`, &yes},
+		{"never", NewRule(), `{"reward_type": "credit", "amount": 10, "require_approval": false}`, &no},
+		{"update without the field keeps it", held, `{"amount": 12}`, &yes},
+		{"null follows the program again", held, `{"require_approval": null}`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Apply(tt.base, input(t, tt.body), "USD")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (r.RequireApproval == nil) != (tt.want == nil) || (r.RequireApproval != nil && *r.RequireApproval != *tt.want) {
+				t.Errorf("require_approval %v, want %v", r.RequireApproval, tt.want)
+			}
+			for _, program := range []bool{false, true} {
+				want := program
+				if tt.want != nil {
+					want = *tt.want
+				}
+				if got := r.NeedsApproval(program); got != want {
+					t.Errorf("with the program's setting %v: needs approval %v, want %v", program, got, want)
+				}
+			}
+		})
+	}
+	var in RuleInput
+	if err := json.Unmarshal([]byte(`{"require_approval": "yes"}`), &in); err == nil {
+		t.Error(`require_approval "yes" was accepted`)
+	}
+}

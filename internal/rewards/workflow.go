@@ -85,7 +85,7 @@ type RuleState struct {
 // Firing is everything deciding the rewards for a friend's action needs.
 type Firing struct {
 	ProgramID       string
-	RequireApproval bool // every reward waits for a person's approval
+	RequireApproval bool // the program's setting, for rules that follow it
 	Friend          FriendState
 	Event           Event
 	Transaction     *Transaction // the payment; nil for a signup
@@ -149,7 +149,7 @@ func (e Env) Fire(f Firing) Plan {
 			ID: e.NewID("rwd"), ProgramID: f.ProgramID, RuleID: rule.ID,
 			ReferrerID: f.Friend.ReferrerID, FriendID: f.Friend.ID, FriendKey: f.Friend.Key, Source: source,
 			Trigger: rule.Trigger, Recipient: rule.Recipient, RewardType: rule.RewardType, Unit: grant.Unit,
-			Amount: grant.Amount, Currency: grant.Currency, Status: Pending, NeedsApproval: f.RequireApproval,
+			Amount: grant.Amount, Currency: grant.Currency, Status: Pending, NeedsApproval: rule.NeedsApproval(f.RequireApproval),
 			AvailableAt: rule.AvailableAt(e.Now), CreatedAt: e.Now, UpdatedAt: e.Now,
 		}
 		if rule.Recipient == Referrer {

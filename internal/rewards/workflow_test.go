@@ -117,6 +117,22 @@ func TestFireRules(t *testing.T) {
 			[]string{"new rwd_1 referrer cus_r cash 1000 USD pending needs-approval",
 				"post reward_earned program:rewards_expense-1000 cus_r:cash_pending+1000",
 				"event reward.created", "converted cus_f"}},
+		{"a rule that never needs approval gives the friend's code at once in a program that approves rewards",
+			Firing{Friend: friend, Event: signup, RequireApproval: true, Rules: []RuleState{
+				rule("r1"),
+				rule("r2", func(r *Rule) {
+					never := false
+					r.Recipient, r.RewardType, r.Unit, r.Amount, r.Currency, r.RequireApproval = Friend, Discount, Percentage, 2000, "", &never
+				})}},
+			[]string{"new rwd_1 referrer cus_r credit 1000 USD pending needs-approval", "new rwd_2 friend cus_f discount 2000  available",
+				"code dc_1 for rwd_2",
+				"post reward_earned program:rewards_expense-1000 cus_r:credit_pending+1000",
+				"event reward.created", "event reward.created", "event reward.available", "converted cus_f"}},
+		{"a rule that always needs approval holds its rewards in a program that does not",
+			Firing{Friend: friend, Event: signup, Rules: []RuleState{rule("r1", func(r *Rule) { always := true; r.RequireApproval = &always })}},
+			[]string{"new rwd_1 referrer cus_r credit 1000 USD pending needs-approval",
+				"post reward_earned program:rewards_expense-1000 cus_r:credit_pending+1000",
+				"event reward.created", "converted cus_f"}},
 		{"a friend's percent-off discount is a code issued at once",
 			Firing{Friend: friend, Event: signup, Rules: []RuleState{rule("r1", func(r *Rule) {
 				r.Recipient, r.RewardType, r.Unit, r.Amount, r.Currency, r.DiscountExpiresDays = Friend, Discount, Percentage, 2000, "", 30

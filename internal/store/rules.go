@@ -16,7 +16,7 @@ var ErrRuleNotFound = referral.Errorf(referral.KindNotFound, "reward_rule_not_fo
 
 const ruleColumns = `id, program_id, name, trigger_type, recipient, reward_type, unit, amount, currency, recurrence,
 	max_count, max_months, min_amount, min_amount_currency, holding_days, max_rewards_per_referrer,
-	discount_expires_days, payout_method, active, created_at, updated_at`
+	discount_expires_days, payout_method, active, created_at, updated_at, require_approval`
 
 func scanRule(row scanner) (*rewards.Rule, error) {
 	var r rewards.Rule
@@ -24,10 +24,14 @@ func scanRule(row scanner) (*rewards.Rule, error) {
 	var maxCount, maxMonths, maxPerReferrer, expires sql.NullInt64
 	var minAmount sql.NullInt64
 	var created, updated int64
+	var approval sql.NullBool
 	err := row.Scan(&r.ID, &r.ProgramID, &r.Name, &r.Trigger, &r.Recipient, &r.RewardType, &r.Unit, &r.Amount, &cur, &r.Recurrence,
-		&maxCount, &maxMonths, &minAmount, &minCur, &r.HoldingDays, &maxPerReferrer, &expires, &payout, &r.Active, &created, &updated)
+		&maxCount, &maxMonths, &minAmount, &minCur, &r.HoldingDays, &maxPerReferrer, &expires, &payout, &r.Active, &created, &updated, &approval)
 	if err != nil {
 		return nil, err
+	}
+	if approval.Valid {
+		r.RequireApproval = &approval.Bool
 	}
 	r.Currency, r.MinAmountCurrency, r.PayoutMethod = cur.String, minCur.String, payout.String
 	r.MaxCount, r.MaxMonths, r.MaxRewardsPerReferrer = int(maxCount.Int64), int(maxMonths.Int64), int(maxPerReferrer.Int64)
@@ -38,16 +42,23 @@ func scanRule(row scanner) (*rewards.Rule, error) {
 
 func nullInt(n int64) sql.NullInt64 { return sql.NullInt64{Int64: n, Valid: n != 0} }
 
+func nullBool(b *bool) sql.NullBool {
+	if b == nil {
+		return sql.NullBool{}
+	}
+	return sql.NullBool{Bool: *b, Valid: true}
+}
+
 // CreateRule stores a validated rule.
 func (tx *Tx) CreateRule(ctx context.Context, r *rewards.Rule) error {
 	r.ID = id.New("rule", tx.now)
 	r.CreatedAt, r.UpdatedAt = tx.now, tx.now
 	_, err := tx.tx.ExecContext(ctx, `INSERT INTO reward_rules (`+ruleColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 		r.ID, r.ProgramID, r.Name, r.Trigger, r.Recipient, r.RewardType, r.Unit, r.Amount, nullString(r.Currency), r.Recurrence,
 		nullInt(int64(r.MaxCount)), nullInt(int64(r.MaxMonths)), nullInt(r.MinAmount), nullString(r.MinAmountCurrency), r.HoldingDays,
 		nullInt(int64(r.MaxRewardsPerReferrer)), nullInt(int64(r.DiscountExpiresDays)), nullString(r.PayoutMethod), r.Active,
-		micros(r.CreatedAt), micros(r.UpdatedAt))
+		micros(r.CreatedAt), micros(r.UpdatedAt), nullBool(r.RequireApproval))
 	if err != nil {
 		return fmt.Errorf("create reward rule: %w", err)
 	}
@@ -62,12 +73,12 @@ func (tx *Tx) UpdateRule(ctx context.Context, r *rewards.Rule) error {
 	res, err := tx.tx.ExecContext(ctx, `UPDATE reward_rules SET name = $3, trigger_type = $4, recipient = $5, reward_type = $6,
 		unit = $7, amount = $8, currency = $9, recurrence = $10, max_count = $11, max_months = $12, min_amount = $13,
 		min_amount_currency = $14, holding_days = $15, max_rewards_per_referrer = $16, discount_expires_days = $17,
-		payout_method = $18, active = $19, updated_at = $20
+		payout_method = $18, active = $19, updated_at = $20, require_approval = $21
 		WHERE id = $1 AND program_id = $2 AND deleted_at IS NULL`,
 		r.ID, r.ProgramID, r.Name, r.Trigger, r.Recipient, r.RewardType, r.Unit, r.Amount, nullString(r.Currency), r.Recurrence,
 		nullInt(int64(r.MaxCount)), nullInt(int64(r.MaxMonths)), nullInt(r.MinAmount), nullString(r.MinAmountCurrency), r.HoldingDays,
 		nullInt(int64(r.MaxRewardsPerReferrer)), nullInt(int64(r.DiscountExpiresDays)), nullString(r.PayoutMethod), r.Active,
-		micros(r.UpdatedAt))
+		micros(r.UpdatedAt), nullBool(r.RequireApproval))
 	if err != nil {
 		return fmt.Errorf("update reward rule: %w", err)
 	}

@@ -22,12 +22,12 @@ import (
 // what the walk defined.
 func (s *sim) checkRule(built *rewards.Rule, want ruleDef) {
 	s.t.Helper()
-	if got := defOf(built); got != want {
+	if got := defOf(built); !got.same(want) {
 		s.fatalf("Apply built %+v, want %+v", got, want)
 	}
 	stored, err := s.db.Rule(s.ctx, s.p.ID, built.ID)
 	s.must(err, "read rule back")
-	if got := defOf(stored); got != want {
+	if got := defOf(stored); !got.same(want) {
 		s.fatalf("rule %s reads back as %+v, want %+v", built.ID, got, want)
 	}
 }

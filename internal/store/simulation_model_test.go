@@ -46,7 +46,25 @@ type ruleDef struct {
 	MaxPerReferrer                       int
 	ExpiresDays                          int
 	PayoutMethod                         string
+	Approval                             *bool // nil: as the program
 	Active                               bool
+}
+
+// same compares two definitions by value.
+func (d ruleDef) same(o ruleDef) bool {
+	if (d.Approval == nil) != (o.Approval == nil) || (d.Approval != nil && *d.Approval != *o.Approval) {
+		return false
+	}
+	d.Approval, o.Approval = nil, nil
+	return d == o
+}
+
+// needsApproval says whether the rule's rewards wait for a person now.
+func (d ruleDef) needsApproval(program bool) bool {
+	if d.Approval != nil {
+		return *d.Approval
+	}
+	return program
 }
 
 type mRule struct {
@@ -159,6 +177,9 @@ func (d ruleDef) input(full, defaultCurrency bool) rewards.RuleInput {
 	if d.PayoutMethod != "" || full {
 		in.PayoutMethod = &d.PayoutMethod
 	}
+	if d.Approval != nil || full {
+		in.RequireApproval = rewards.OptionalBool{Set: true, Value: d.Approval}
+	}
 	return in
 }
 
@@ -166,7 +187,7 @@ func defOf(r *rewards.Rule) ruleDef {
 	d := ruleDef{Trigger: r.Trigger, Recipient: r.Recipient, RewardType: r.RewardType, Unit: r.Unit, Amount: r.Amount,
 		Currency: r.Currency, Recurrence: r.Recurrence, MaxCount: r.MaxCount, MaxMonths: r.MaxMonths, MinAmount: r.MinAmount,
 		HoldingDays: r.HoldingDays, MaxPerReferrer: r.MaxRewardsPerReferrer, ExpiresDays: r.DiscountExpiresDays,
-		PayoutMethod: r.PayoutMethod, Active: r.Active}
+		PayoutMethod: r.PayoutMethod, Approval: r.RequireApproval, Active: r.Active}
 	if r.MinAmount > 0 {
 		d.MinCurrency = r.MinAmountCurrency
 	}
@@ -239,7 +260,7 @@ func (s *sim) expectFire(trigger string, friend *mCustomer, txn *mTxn) []*mRewar
 			continue
 		}
 		rw := &mReward{rule: r, friend: friend, referer: friend.referrer, txn: txn, trigger: d.Trigger, role: d.Recipient,
-			typ: d.RewardType, status: rewards.Pending, needsApproval: s.m.approval, availableAt: now.AddDate(0, 0, d.HoldingDays)}
+			typ: d.RewardType, status: rewards.Pending, needsApproval: d.needsApproval(s.m.approval), availableAt: now.AddDate(0, 0, d.HoldingDays)}
 		rw.recipient = friend
 		if d.Recipient == rewards.Referrer {
 			rw.recipient = friend.referrer

@@ -237,6 +237,10 @@ func (s *sim) randomDef(trigger, recurrence string) (d ruleDef, defaultCurrency 
 	if d.RewardType == rewards.Cash && s.chance(0.3) {
 		d.PayoutMethod = pick(s, []string{"paypal", "wise"})
 	}
+	if s.chance(0.3) {
+		approval := s.chance(0.5)
+		d.Approval = &approval
+	}
 	return d, defaultCurrency
 }
 
