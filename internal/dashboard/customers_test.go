@@ -430,3 +430,27 @@ func TestRefundForm(t *testing.T) {
 		})
 	})
 }
+
+// TestCustomerNotRewarded: a customer referred after they had paid shows
+// why their referral earns nothing, while the program rewards new
+// customers only.
+func TestCustomerNotRewarded(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		ann := e.customer("ann", "Ann Referrer", "")
+		e.customer("bob", "Bob Buyer", "")
+		if _, _, err := e.db.RecordTransaction(ctx, e.program, store.NewTransaction{CustomerKey: "bob", Key: "o1", Type: "purchase", Amount: 500, Currency: "USD"}); err != nil {
+			t.Fatal(err)
+		}
+		code := ann.ReferralCode
+		if _, err := e.db.UpdateCustomer(ctx, e.program, "bob", referral.CustomerUpdate{ReferredBy: &code}); err != nil {
+			t.Fatal(err)
+		}
+		c := e.asOwner(t)
+		c.get(e.path("customers/bob")).want(t, http.StatusOK).has(t, "Not rewarded: they had already paid when they were referred")
+		if page := c.get(e.path("customers/ann")).want(t, http.StatusOK); strings.Contains(page.Body, "Not rewarded:") {
+			t.Error("ann's page says she is not rewarded")
+		}
+	})
+}

@@ -186,6 +186,9 @@ func programForm(p *referral.Program) url.Values {
 	if p.RequireHash {
 		f.Set("require_hash", "on")
 	}
+	if p.NewCustomersOnly {
+		f.Set("new_customers_only", "on")
+	}
 	return f
 }
 
@@ -210,6 +213,7 @@ func (d *Dashboard) SettingsSave(w http.ResponseWriter, r *http.Request) {
 	p.AllowedDomains = splitDomains(f.Get("allowed_domains"))
 	p.RequireApproval = f.Get("require_approval") == "on"
 	p.RequireHash = f.Get("require_hash") == "on"
+	p.NewCustomersOnly = f.Get("new_customers_only") == "on"
 	_, err := d.DB.UpdateProgram(r.Context(), *p)
 	if errs := clientErrors(err); errs != nil {
 		f.Set("currency", old.Currency)

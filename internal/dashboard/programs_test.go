@@ -54,7 +54,7 @@ func TestProgramCreate(t *testing.T) {
 		}
 		want := &referral.Program{Name: "Spring referrals", Currency: "EUR", WebsiteURL: "https://shop.example.org",
 			AllowedDomains: []string{"app.example.org", "checkout.example.org"}, RefParam: "via", CookieDays: 45,
-			Attribution: referral.LastClick, RequireHash: true, RequireApproval: true}
+			Attribution: referral.LastClick, RequireHash: true, RequireApproval: true, NewCustomersOnly: true}
 		if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(referral.Program{}, "ID", "WidgetSecret", "CreatedAt", "UpdatedAt")); diff != "" {
 			t.Errorf("program (-want +got):\n%s", diff)
 		}
@@ -225,7 +225,8 @@ func TestSettings(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		c := e.asOwner(t)
 		page := c.get(e.path("settings")).want(t, http.StatusOK)
-		page.has(t, `value="Acme Rewards"`, `value="https://acme.example"`, `value="USD" disabled`, `name="require_hash" checked`)
+		page.has(t, `value="Acme Rewards"`, `value="https://acme.example"`, `value="USD" disabled`, `name="require_hash" checked`,
+			`name="new_customers_only" checked`)
 
 		jane := e.customer("jane", "Jane Doe", "")
 		short := func() string {
@@ -247,6 +248,7 @@ func TestSettings(t *testing.T) {
 		want := *e.program
 		want.Name, want.WebsiteURL, want.RefParam, want.CookieDays = "Acme Friends", "https://www.acme.example/welcome", "invite", 60
 		want.Attribution, want.AllowedDomains, want.RequireApproval, want.RequireHash = referral.LastClick, []string{"app.acme.example"}, true, false
+		want.NewCustomersOnly = false // its box is not ticked in the form
 		if diff := cmp.Diff(&want, got, cmpopts.IgnoreFields(referral.Program{}, "CreatedAt", "UpdatedAt")); diff != "" {
 			t.Errorf("program after saving settings (-want +got); the currency must not change:\n%s", diff)
 		}

@@ -22,8 +22,11 @@ type customerJSON struct {
 	ReferralURL  string         `json:"referral_url"`
 	ReferredBy   *string        `json:"referred_by"`
 	ReferrerKey  *string        `json:"referrer_key"`
-	CreatedAt    time.Time      `json:"created_at"`
-	UpdatedAt    time.Time      `json:"updated_at"`
+	// NotRewardedReason says why nobody is rewarded for the customer's
+	// actions (paid_before_referral), or null.
+	NotRewardedReason *string   `json:"not_rewarded_reason"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 func toCustomerJSON(p *referral.Program, c *referral.Customer) customerJSON {
@@ -37,6 +40,9 @@ func toCustomerJSON(p *referral.Program, c *referral.Customer) customerJSON {
 	}
 	if c.ReferrerKey != "" { // "" once the referrer is deleted: their key is erased
 		out.ReferrerKey = &c.ReferrerKey
+	}
+	if reason := c.NotRewardedReason(p); reason != "" {
+		out.NotRewardedReason = &reason
 	}
 	return out
 }

@@ -251,6 +251,7 @@ type customer struct {
 	ReferralURL  string         `json:"referral_url"`
 	ReferredBy   *string        `json:"referred_by"`
 	ReferrerKey  *string        `json:"referrer_key"`
+	NotRewarded  *string        `json:"not_rewarded_reason"`
 	CreatedAt    time.Time      `json:"created_at"`
 	UpdatedAt    time.Time      `json:"updated_at"`
 }

@@ -22,6 +22,7 @@ type programJSON struct {
 	Attribution         string   `json:"attribution"`
 	RequireCustomerHash bool     `json:"require_customer_hash"`
 	RequireApproval     bool     `json:"require_approval"`
+	NewCustomersOnly    bool     `json:"new_customers_only"`
 	WidgetSecret        string   `json:"widget_secret"`
 	// PreviousSecretExpiresAt is when the secret before the last rotation
 	// stops verifying customer_hash; null when none does any more.
@@ -34,7 +35,7 @@ func (s *Server) toProgramJSON(p *referral.Program) programJSON {
 	out := programJSON{
 		ID: p.ID, Name: p.Name, Currency: p.Currency, WebsiteURL: p.WebsiteURL, AllowedDomains: p.AllowedDomains,
 		ReferralParam: p.RefParam, CookieDays: p.CookieDays, Attribution: p.Attribution,
-		RequireCustomerHash: p.RequireHash, RequireApproval: p.RequireApproval, WidgetSecret: p.WidgetSecret, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		RequireCustomerHash: p.RequireHash, RequireApproval: p.RequireApproval, NewCustomersOnly: p.NewCustomersOnly, WidgetSecret: p.WidgetSecret, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 	if exp := p.PreviousSecretExpires(); exp.After(s.now()) {
 		out.PreviousSecretExpiresAt = &exp
@@ -77,6 +78,7 @@ func (s *Server) UpdateProgram(w http.ResponseWriter, r *http.Request) error {
 		Attribution         *string   `json:"attribution"`
 		RequireCustomerHash *bool     `json:"require_customer_hash"`
 		RequireApproval     *bool     `json:"require_approval"`
+		NewCustomersOnly    *bool     `json:"new_customers_only"`
 	}
 	if err := decode(body, &in); err != nil {
 		return err
@@ -90,6 +92,7 @@ func (s *Server) UpdateProgram(w http.ResponseWriter, r *http.Request) error {
 	set(&p.Attribution, in.Attribution)
 	set(&p.RequireHash, in.RequireCustomerHash)
 	set(&p.RequireApproval, in.RequireApproval)
+	set(&p.NewCustomersOnly, in.NewCustomersOnly)
 	if p.AllowedDomains == nil {
 		p.AllowedDomains = []string{}
 	}

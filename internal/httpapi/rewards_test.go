@@ -873,6 +873,54 @@ func TestFirstPurchase(t *testing.T) {
 	})
 }
 
+// TestNewCustomersOnly: a friend who had paid before being referred earns
+// nobody anything while the program rewards new customers only (the
+// default), and the customer says why.
+func TestNewCustomersOnly(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		e.scenario(t, "an existing buyer referred later", func(t *testing.T, e *env) {
+			e.createRule(`{"trigger": "signup", "reward_type": "credit", "amount": 5}`)
+			e.createRule(`{"trigger": "purchase", "recurrence": "every", "reward_type": "credit", "amount": 1}`)
+			e.referrer("ann")
+			e.createCustomer(map[string]any{"key": "bob", "email": "bob@example.com"})
+			e.purchase("bob", "o1", "50")
+			resp := e.do(req{method: "PUT", path: "/v1/customers/bob", key: e.sk, body: map[string]any{"referred_by": e.code("ann")}})
+			e.want(resp, 200, "refer bob")
+			var got struct{ Customer customer }
+			resp.json(t, &got)
+			if got.Customer.NotRewarded == nil || *got.Customer.NotRewarded != "paid_before_referral" {
+				t.Errorf("not_rewarded_reason %v, want paid_before_referral", got.Customer.NotRewarded)
+			}
+			if rws := e.purchase("bob", "o2", "50").Rewards; len(rws) != 0 {
+				t.Errorf("bob's next purchase: %d rewards, want none", len(rws))
+			}
+			if n := len(e.rewards("")); n != 0 {
+				t.Errorf("%d rewards for bob's referral, want none (not even the signup's)", n)
+			}
+			// Turned off, the same customer earns on what they do next.
+			e.want(e.do(req{method: "PUT", path: "/v1/program", key: e.sk, body: `{"new_customers_only": false}`}), 200, "all customers")
+			if rws := e.purchase("bob", "o3", "50").Rewards; len(rws) != 1 {
+				t.Errorf("with new_customers_only off: %d rewards, want 1", len(rws))
+			}
+			resp = e.do(req{method: "GET", path: "/v1/customers/bob", key: e.sk})
+			resp.json(t, &got)
+			if got.Customer.NotRewarded != nil {
+				t.Errorf("not_rewarded_reason %v with the setting off, want null", *got.Customer.NotRewarded)
+			}
+		})
+		e.scenario(t, "a friend referred at signup is new", func(t *testing.T, e *env) {
+			e.createRule(`{"trigger": "purchase", "reward_type": "credit", "amount": 1}`)
+			e.referrer("ann")
+			if f := e.friend("bob", "ann"); f.NotRewarded != nil {
+				t.Errorf("not_rewarded_reason %v, want null", *f.NotRewarded)
+			}
+			if rws := e.purchase("bob", "o1", "50").Rewards; len(rws) != 1 {
+				t.Errorf("%d rewards, want 1", len(rws))
+			}
+		})
+	})
+}
+
 func TestDiscountCodes(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		clock := e.useClock(time.Now().UTC().Truncate(time.Second))

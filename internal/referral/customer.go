@@ -20,8 +20,12 @@ type Customer struct {
 	ReferredBy   string // the code the customer arrived with, "" if not referred
 	ReferrerID   string
 	ReferrerKey  string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// PaidBeforeReferral says the customer had transactions when a
+	// referrer was attached: under the program's NewCustomersOnly their
+	// referral earns nothing (NotRewardedReason).
+	PaidBeforeReferral bool
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // Limits on customer fields, chosen to match what billing systems allow.
@@ -199,3 +203,12 @@ var (
 	ErrCustomerEmailTaken  = &Error{Kind: KindConflict, Code: "customer_email_taken", Message: "A customer with this email already exists.", Fields: map[string]string{"email": "A customer with this email already exists."}}
 	ErrReferralCodeTaken   = &Error{Kind: KindConflict, Code: "referral_code_taken", Message: "This referral code is already in use.", Fields: map[string]string{"referral_code": "This referral code is already in use."}}
 )
+
+// NotRewardedReason says why nobody is rewarded for this customer's
+// actions, or "" when nothing stops it.
+func (c *Customer) NotRewardedReason(p *Program) string {
+	if c.ReferrerID != "" && c.PaidBeforeReferral && p.NewCustomersOnly {
+		return "paid_before_referral"
+	}
+	return ""
+}

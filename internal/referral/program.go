@@ -38,20 +38,25 @@ type Program struct {
 	// RequireApproval holds every reward until a person approves it,
 	// instead of releasing it when its holding period ends.
 	RequireApproval bool
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// NewCustomersOnly rewards nobody for a friend who paid before they
+	// were referred: a customer is not "brought" by a referral after the
+	// fact. On by default.
+	NewCustomersOnly bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // NewProgram returns a program with the documented defaults, validated.
 func NewProgram(name, cur, website string) (*Program, error) {
 	p := &Program{
-		Name:        strings.TrimSpace(name),
-		Currency:    strings.ToUpper(strings.TrimSpace(cur)),
-		WebsiteURL:  strings.TrimSpace(website),
-		RefParam:    "ref",
-		CookieDays:  30,
-		Attribution: FirstClick,
-		RequireHash: true,
+		Name:             strings.TrimSpace(name),
+		Currency:         strings.ToUpper(strings.TrimSpace(cur)),
+		WebsiteURL:       strings.TrimSpace(website),
+		RefParam:         "ref",
+		CookieDays:       30,
+		Attribution:      FirstClick,
+		RequireHash:      true,
+		NewCustomersOnly: true,
 	}
 	return p, p.Validate()
 }

@@ -73,6 +73,9 @@ type FriendState struct {
 	ReferrerID, ReferrerKey string
 	// Converted says the friend's referral is already successful.
 	Converted bool
+	// PaidBeforeReferral says the friend had paid before they were
+	// referred.
+	PaidBeforeReferral bool
 }
 
 // RuleState is an active rule with what it has already given (History is
@@ -84,12 +87,21 @@ type RuleState struct {
 
 // Firing is everything deciding the rewards for a friend's action needs.
 type Firing struct {
-	ProgramID       string
-	RequireApproval bool // the program's setting, for rules that follow it
-	Friend          FriendState
-	Event           Event
-	Transaction     *Transaction // the payment; nil for a signup
-	Rules           []RuleState  // the program's active rules of Event.Trigger
+	ProgramID        string
+	RequireApproval  bool // the program's setting, for rules that follow it
+	NewCustomersOnly bool // the program rewards nothing for a friend who paid before being referred
+	Friend           FriendState
+	Event            Event
+	Transaction      *Transaction // the payment; nil for a signup
+	Rules            []RuleState  // the program's active rules of Event.Trigger
+}
+
+// Rewardable says whether the friend's actions may reward anyone: they
+// were referred, and, when the program rewards new customers only, they
+// had not paid before (an existing customer is not one the referral
+// brought).
+func (f Firing) Rewardable() bool {
+	return f.Friend.ReferrerID != "" && !(f.NewCustomersOnly && f.Friend.PaidBeforeReferral)
 }
 
 // RewardEvent is the data of reward.created and reward.available.
@@ -132,7 +144,7 @@ func (e Env) Payment(f Firing) Plan {
 // reward makes the friend's referral successful.
 func (e Env) Fire(f Firing) Plan {
 	var p Plan
-	if f.Friend.ReferrerID == "" {
+	if !f.Rewardable() {
 		return p
 	}
 	source := Signup

@@ -14,7 +14,7 @@ import (
 )
 
 const customerColumns = `c.id, c.program_id, c.key, c.email, c.name, c.metadata, c.referral_code,
-	c.referred_by, c.referrer_id, r.key, c.created_at, c.updated_at`
+	c.referred_by, c.referrer_id, r.key, c.created_at, c.updated_at, c.paid_before_referral`
 
 const customerFrom = ` FROM customers c LEFT JOIN customers r ON r.id = c.referrer_id`
 
@@ -24,7 +24,7 @@ func scanCustomer(row scanner) (*referral.Customer, error) {
 	var meta string
 	var created, updated int64
 	err := row.Scan(&c.ID, &c.ProgramID, &key, &email, &c.Name, &meta, &c.ReferralCode,
-		&referredBy, &referrerID, &referrerKey, &created, &updated)
+		&referredBy, &referrerID, &referrerKey, &created, &updated, &c.PaidBeforeReferral)
 	if err != nil {
 		return nil, err
 	}
@@ -240,6 +240,9 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, p *referral.Program, key strin
 				return nil, err
 			}
 			newReferral = true
+			if c.PaidBeforeReferral, err = tx.hasTransactions(ctx, c.ID); err != nil {
+				return nil, err
+			}
 		case c.ReferredBy != *u.ReferredBy:
 			return nil, referral.ErrAlreadyReferred
 		}
@@ -247,9 +250,9 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, p *referral.Program, key strin
 	c.UpdatedAt = tx.now
 	meta, _ := json.Marshal(c.Metadata)
 	_, err = tx.tx.ExecContext(ctx, `UPDATE customers SET email = $2, email_key = $3, email_identity = $4,
-		name = $5, metadata = $6, referred_by = $7, referrer_id = $8, updated_at = $9 WHERE id = $1`,
+		name = $5, metadata = $6, referred_by = $7, referrer_id = $8, updated_at = $9, paid_before_referral = $10 WHERE id = $1`,
 		c.ID, c.Email, referral.EmailKey(c.Email), referral.EmailIdentity(c.Email), c.Name, string(meta),
-		nullString(c.ReferredBy), nullString(c.ReferrerID), micros(tx.now))
+		nullString(c.ReferredBy), nullString(c.ReferrerID), micros(tx.now), c.PaidBeforeReferral)
 	if _, ok := uniqueViolation(err); ok {
 		return nil, referral.ErrCustomerEmailTaken
 	}
@@ -265,6 +268,19 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, p *referral.Program, key strin
 		}
 	}
 	return c, nil
+}
+
+// hasTransactions says whether the customer has recorded any payment.
+func (tx *Tx) hasTransactions(ctx context.Context, customerID string) (bool, error) {
+	var one int
+	err := tx.tx.QueryRowContext(ctx, `SELECT 1 FROM transactions WHERE customer_id = $1 LIMIT 1`, customerID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("customer's transactions: %w", err)
+	}
+	return true, nil
 }
 
 // DeleteCustomer erases a customer's personal data (key, email, name,

@@ -31,6 +31,9 @@ type mCustomer struct {
 	asReferrer           []*mReward // rewards given through this customer's friends
 	txns                 []*mTxn
 	deleted              bool
+	// paidBeforeReferral: referred later, having paid already; the
+	// program rewards new customers only (the default), so nobody earns.
+	paidBeforeReferral bool
 }
 
 // ruleDef is a reward rule as the walk defined it.
@@ -213,6 +216,9 @@ func paidBefore(friend *mCustomer, txn *mTxn) bool {
 func (s *sim) expectFire(trigger string, friend *mCustomer, txn *mTxn) []*mReward {
 	if friend.referrer == nil {
 		return nil // not referred: recorded, never rewarded
+	}
+	if friend.paidBeforeReferral {
+		return nil // an existing customer, not one the referral brought
 	}
 	now := s.clock()
 	var out []*mReward

@@ -170,6 +170,7 @@ func (s *sim) opReferLater() {
 			s.wantFail("unknown_referral_code", func() error { return update("NOSUCHCODE9") })
 			return
 		}
+		c.paidBeforeReferral = len(c.txns) > 0
 		s.must(update(r.code), "refer later")
 		s.touch(c, "")
 		s.referred(c, r)

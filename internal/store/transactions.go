@@ -141,9 +141,9 @@ func (tx *Tx) RecordTransaction(ctx context.Context, p *referral.Program, in New
 func (tx *Tx) payer(ctx context.Context, programID, key string) (c *referral.Customer, converted bool, err error) {
 	c = &referral.Customer{ProgramID: programID}
 	var referrerID, referrerKey sql.NullString
-	err = tx.tx.QueryRowContext(ctx, `SELECT c.id, c.key, c.referrer_id, r.key, c.converted_at IS NOT NULL`+customerFrom+`
+	err = tx.tx.QueryRowContext(ctx, `SELECT c.id, c.key, c.referrer_id, r.key, c.converted_at IS NOT NULL, c.paid_before_referral`+customerFrom+`
 		WHERE c.program_id = $1 AND c.key = $2 AND c.deleted_at IS NULL`+tx.db.forUpdate("c"), programID, key).
-		Scan(&c.ID, &c.Key, &referrerID, &referrerKey, &converted)
+		Scan(&c.ID, &c.Key, &referrerID, &referrerKey, &converted, &c.PaidBeforeReferral)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, referral.ErrCustomerNotFound
 	}

@@ -29,10 +29,11 @@ func (tx *Tx) newID(prefix string) string { return id.New(prefix, tx.now) }
 // the rule looks at that. converted says the friend's referral is already
 // successful; txn is the payment (nil for a signup).
 func (tx *Tx) firing(ctx context.Context, p *referral.Program, friend *referral.Customer, converted bool, ev rewards.Event, txn *rewards.Transaction) (rewards.Firing, error) {
-	f := rewards.Firing{ProgramID: p.ID, RequireApproval: p.RequireApproval, Event: ev, Transaction: txn,
-		Friend: rewards.FriendState{ID: friend.ID, Key: friend.Key, ReferrerID: friend.ReferrerID, ReferrerKey: friend.ReferrerKey, Converted: converted}}
-	if friend.ReferrerID == "" {
-		return f, nil
+	f := rewards.Firing{ProgramID: p.ID, RequireApproval: p.RequireApproval, NewCustomersOnly: p.NewCustomersOnly, Event: ev, Transaction: txn,
+		Friend: rewards.FriendState{ID: friend.ID, Key: friend.Key, ReferrerID: friend.ReferrerID, ReferrerKey: friend.ReferrerKey,
+			Converted: converted, PaidBeforeReferral: friend.PaidBeforeReferral}}
+	if !f.Rewardable() {
+		return f, nil // no rules to read
 	}
 	rules, err := tx.activeRules(ctx, p.ID, ev.Trigger)
 	if err != nil || len(rules) == 0 {
