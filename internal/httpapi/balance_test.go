@@ -141,7 +141,7 @@ func TestBalance(t *testing.T) {
 
 		t.Run("bad input", func(t *testing.T) {
 			e := e.in(t)
-			for _, cur := range []string{"XYZ", "usd", "XXX", "US", "EURO"} {
+			for _, cur := range []string{"XYZ", "uSx", "XXX", "US", "EURO"} {
 				e.wantProblem(e.do(req{method: "GET", path: "/v1/customers/ann/balance?currency=" + cur, key: e.sk}), 422, "invalid_currency", "currency")
 			}
 			e.wantProblem(e.do(req{method: "GET", path: "/v1/customers/nobody/balance", key: e.sk}), 404, "customer_not_found", "")

@@ -13,6 +13,7 @@ func currencyOr(given, programCurrency string) (string, error) {
 	if given == "" {
 		return programCurrency, nil
 	}
+	given = referral.NormalizeCurrency(given)
 	if referral.ValidCurrency(given) != nil {
 		return "", referral.FieldError("invalid_currency", "currency", "Currency must be an ISO 4217 code such as USD.")
 	}

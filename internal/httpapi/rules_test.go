@@ -216,7 +216,6 @@ func TestRewardRuleBadInput(t *testing.T) {
 			{"tenth of a cent", `{"reward_type": "credit", "amount": 10.001, "currency": "USD"}`, "amount", ""},
 			{"decimals on yen", `{"reward_type": "credit", "amount": 1.5, "currency": "JPY"}`, "amount", ""},
 			{"unknown currency", `{"reward_type": "credit", "amount": 10, "currency": "ABC"}`, "currency", ""},
-			{"lower-case currency", `{"reward_type": "credit", "amount": 10, "currency": "usd"}`, "currency", ""},
 			{"no-currency code XXX", `{"reward_type": "credit", "amount": 10, "currency": "XXX"}`, "currency", ""},
 			{"percentage over 100", `{"reward_type": "discount", "amount": 100.01, "unit": "percentage"}`, "amount", ""},
 			{"percentage 150", `{"reward_type": "credit", "amount": 150, "unit": "percentage"}`, "amount", ""},

@@ -103,6 +103,11 @@ func ValidCurrency(code string) error {
 	return nil
 }
 
+// NormalizeCurrency upper-cases a currency code as clients send it
+// ("usd", as billing systems such as Stripe do); ValidCurrency then checks
+// it.
+func NormalizeCurrency(code string) string { return strings.ToUpper(code) }
+
 var errCurrency = &Error{Kind: KindInvalid, Code: "invalid_currency", Message: "Currency must be an ISO 4217 code such as USD."}
 
 func validParam(s string) bool {

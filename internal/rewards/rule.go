@@ -155,7 +155,7 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 		r.RequireApproval = in.RequireApproval.Value
 	}
 	if in.Currency != nil {
-		r.Currency = *in.Currency
+		r.Currency = referral.NormalizeCurrency(*in.Currency)
 	} else if in.Unit != nil && *in.Unit == Percentage {
 		// A fixed rule turned percentage drops its currency: a percentage
 		// is paid in the transaction's.

@@ -41,6 +41,8 @@ func TestApply(t *testing.T) {
 
 		{"currency defaults to the program's", NewRule(), `{"reward_type": "credit", "amount": 10}`, "EUR",
 			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 1000, Currency: "EUR", Recurrence: First, Active: true}},
+		{"lower-case currency, as billing systems send it", NewRule(), `{"reward_type": "credit", "amount": 10, "currency": "eur"}`, "USD",
+			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 1000, Currency: "EUR", Recurrence: First, Active: true}},
 		{"zero-digit currency", NewRule(), `{"reward_type": "credit", "amount": 500, "currency": "JPY"}`, "USD",
 			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 500, Currency: "JPY", Recurrence: First, Active: true}},
 		// "Give 20 % off, get $20": the friend's percent-off code at signup
@@ -112,7 +114,6 @@ func TestApplyRefuses(t *testing.T) {
 		{"unknown recurrence", NewRule(), `{"reward_type": "credit", "amount": 1, "recurrence": "twice"}`, "recurrence", "Recurrence must be first or every."},
 		{"unknown unit", NewRule(), `{"reward_type": "credit", "amount": 1, "unit": "points"}`, "unit", "Unit must be fixed or percentage."},
 		{"unknown currency", NewRule(), `{"reward_type": "credit", "amount": 1, "currency": "ABC"}`, "currency", "Currency must be an ISO 4217 code such as USD."},
-		{"lower-case currency", NewRule(), `{"reward_type": "credit", "amount": 1, "currency": "usd"}`, "currency", "Currency must be an ISO 4217 code such as USD."},
 		{"more decimals than the currency", NewRule(), `{"reward_type": "credit", "amount": 10.005, "currency": "USD"}`, "amount", "The amount has more decimals than the currency has."},
 		{"decimals in yen", NewRule(), `{"reward_type": "credit", "amount": 10.5, "currency": "JPY"}`, "amount", "The amount has more decimals than the currency has."},
 		{"zero amount", NewRule(), `{"reward_type": "credit", "amount": 0}`, "amount", "The amount must be more than 0."},

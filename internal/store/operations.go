@@ -129,7 +129,7 @@ type BalanceChange struct {
 // parse validates a balance change, naming each wrong field at once.
 func (in BalanceChange) parse(programCurrency string) (amount int64, currency string, err error) {
 	var v referral.Validation
-	currency = in.Currency
+	currency = referral.NormalizeCurrency(in.Currency)
 	if currency == "" {
 		currency = programCurrency
 	} else if referral.ValidCurrency(currency) != nil {
