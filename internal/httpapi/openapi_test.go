@@ -585,7 +585,7 @@ func serveRewardStatuses(t *testing.T, e *env, do func(*testing.T, *env, req) *r
 	for _, what := range []string{"stats", "balance"} {
 		step("get "+what, req{method: "GET", path: "/v1/customers/amy/" + what}, 200)
 		step("get "+what+" in EUR", req{method: "GET", path: "/v1/customers/amy/" + what + "?currency=EUR"}, 200)
-		step("get "+what+" bad currency", req{method: "GET", path: "/v1/customers/amy/" + what + "?currency=usd"}, 422)
+		step("get "+what+" bad currency", req{method: "GET", path: "/v1/customers/amy/" + what + "?currency=EURO"}, 422)
 		step("get unknown customer's "+what, req{method: "GET", path: "/v1/customers/nobody/" + what}, 404)
 	}
 	step("credit balance", req{method: "POST", path: "/v1/customers/amy/balance/credit",

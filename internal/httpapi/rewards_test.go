@@ -38,9 +38,13 @@ type rule struct {
 	ExpiresInDays         *int         `json:"expires_in_days"`
 	PayoutMethod          *string      `json:"payout_method"`
 	RequireApproval       *bool        `json:"require_approval"`
-	Active                bool         `json:"active"`
-	CreatedAt             time.Time    `json:"created_at"`
-	UpdatedAt             time.Time    `json:"updated_at"`
+	CurrencyOptions       map[string]struct {
+		Amount    json.Number  `json:"amount"`
+		MinAmount *json.Number `json:"min_amount"`
+	} `json:"currency_options"`
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // transaction is a payment as the API returns it.

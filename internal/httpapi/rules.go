@@ -12,26 +12,33 @@ import (
 
 // ruleJSON is a reward rule on the wire.
 type ruleJSON struct {
-	ID                    string       `json:"id"`
-	Name                  string       `json:"name"`
-	Trigger               string       `json:"trigger"`
-	Recipient             string       `json:"recipient"`
-	RewardType            string       `json:"reward_type"`
-	Amount                json.Number  `json:"amount"`
-	Unit                  string       `json:"unit"`
-	Currency              *string      `json:"currency"`
-	Recurrence            string       `json:"recurrence"`
-	MaxCount              *int         `json:"max_count"`
-	MaxMonths             *int         `json:"max_months"`
-	MinAmount             *json.Number `json:"min_amount"`
-	HoldingDays           int          `json:"holding_days"`
-	MaxRewardsPerReferrer *int         `json:"max_rewards_per_referrer"`
-	ExpiresInDays         *int         `json:"expires_in_days"`
-	PayoutMethod          *string      `json:"payout_method"`
-	RequireApproval       *bool        `json:"require_approval"`
-	Active                bool         `json:"active"`
-	CreatedAt             time.Time    `json:"created_at"`
-	UpdatedAt             time.Time    `json:"updated_at"`
+	ID                    string                        `json:"id"`
+	Name                  string                        `json:"name"`
+	Trigger               string                        `json:"trigger"`
+	Recipient             string                        `json:"recipient"`
+	RewardType            string                        `json:"reward_type"`
+	Amount                json.Number                   `json:"amount"`
+	Unit                  string                        `json:"unit"`
+	Currency              *string                       `json:"currency"`
+	Recurrence            string                        `json:"recurrence"`
+	MaxCount              *int                          `json:"max_count"`
+	MaxMonths             *int                          `json:"max_months"`
+	MinAmount             *json.Number                  `json:"min_amount"`
+	HoldingDays           int                           `json:"holding_days"`
+	MaxRewardsPerReferrer *int                          `json:"max_rewards_per_referrer"`
+	ExpiresInDays         *int                          `json:"expires_in_days"`
+	PayoutMethod          *string                       `json:"payout_method"`
+	RequireApproval       *bool                         `json:"require_approval"`
+	CurrencyOptions       map[string]currencyOptionJSON `json:"currency_options"`
+	Active                bool                          `json:"active"`
+	CreatedAt             time.Time                     `json:"created_at"`
+	UpdatedAt             time.Time                     `json:"updated_at"`
+}
+
+// currencyOptionJSON is a rule's amount in one more currency.
+type currencyOptionJSON struct {
+	Amount    json.Number  `json:"amount"`
+	MinAmount *json.Number `json:"min_amount"`
 }
 
 func optInt(n int) *int {
@@ -65,6 +72,15 @@ func toRuleJSON(r *rewards.Rule) ruleJSON {
 	if r.MinAmount > 0 {
 		m := money.Format(r.MinAmount, r.MinAmountCurrency)
 		out.MinAmount = &m
+	}
+	out.CurrencyOptions = make(map[string]currencyOptionJSON, len(r.CurrencyOptions))
+	for cur, o := range r.CurrencyOptions {
+		opt := currencyOptionJSON{Amount: money.Format(o.Amount, cur)}
+		if o.MinAmount > 0 {
+			m := money.Format(o.MinAmount, cur)
+			opt.MinAmount = &m
+		}
+		out.CurrencyOptions[cur] = opt
 	}
 	return out
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // ignoreRuleMeta leaves out what the server assigns.
-var ignoreRuleMeta = cmpopts.IgnoreFields(rule{}, "ID", "CreatedAt", "UpdatedAt")
+var ignoreRuleMeta = cmp.Options{cmpopts.IgnoreFields(rule{}, "ID", "CreatedAt", "UpdatedAt"), cmpopts.EquateEmpty()}
 
 // TestRewardRulesAsSeed sends the seed's three reward objects exactly as
 // written and checks the documented defaults filled in around them.

@@ -135,10 +135,11 @@ func stringLeaves(ref *openapi3.SchemaRef, path []string) []leaf {
 		}) {
 			out = append(out, stringLeaves(s.Properties[name], append(slices.Clone(path), name))...)
 		}
-		if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has || s.AdditionalProperties.Schema != nil {
-			if len(s.Properties) == 0 {
-				out = append(out, leaf{path: append(slices.Clone(path), "*")})
-			}
+		switch {
+		case s.AdditionalProperties.Schema != nil: // a map of values of that schema
+			out = append(out, stringLeaves(s.AdditionalProperties.Schema, append(slices.Clone(path), "*"))...)
+		case (s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has) && len(s.Properties) == 0: // free-form
+			out = append(out, leaf{path: append(slices.Clone(path), "*")})
 		}
 	case s.Type.Is("array"):
 		out = append(out, stringLeaves(s.Items, append(slices.Clone(path), "0"))...)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,6 +54,51 @@ func want2rewards(ls []rewardLine) []reward {
 		out = append(out, rw)
 	}
 	return out
+}
+
+// TestCurrencyOptions: one rule with amounts per currency pays once, in the
+// payment's currency, where rules per currency each paid on every payment.
+func TestCurrencyOptions(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		e.scenario(t, "a multi-currency store", func(t *testing.T, e *env) {
+			r := e.createRule(`{"trigger": "purchase", "recurrence": "every", "reward_type": "credit", "amount": 10, "currency": "USD",
+				"currency_options": {"EUR": {"amount": 9, "min_amount": 40}, "jpy": {"amount": 1000}}}`)
+			if len(r.CurrencyOptions) != 2 || r.CurrencyOptions["EUR"].Amount != "9.00" || *r.CurrencyOptions["EUR"].MinAmount != "40.00" ||
+				r.CurrencyOptions["JPY"].Amount != "1000" || r.CurrencyOptions["JPY"].MinAmount != nil {
+				t.Fatalf("currency_options %+v", r.CurrencyOptions)
+			}
+			e.referrer("ann")
+			e.friend("bob", "ann")
+			ann := func(cur, amount string) rewardLine {
+				return rewardLine{"ann", "purchase", "credit", amount, cur, "available"}
+			}
+			e.wantRewards("€80", e.purchase("bob", "o1", "80 EUR").Rewards, ann("EUR", "9.00"))
+			e.wantRewards("€30, below the option's minimum", e.purchase("bob", "o2", "30 EUR").Rewards)
+			e.wantRewards("¥500", e.purchase("bob", "o3", "500 JPY").Rewards, ann("JPY", "1000"))
+			e.wantRewards("$20", e.purchase("bob", "o4", "20 USD").Rewards, ann("USD", "10.00"))
+			e.wantRewards("£20, no option: the rule's own", e.purchase("bob", "o5", "20 GBP").Rewards, ann("USD", "10.00"))
+			// Removing the options.
+			if r := e.updateRule(r.ID, `{"currency_options": null}`); len(r.CurrencyOptions) != 0 {
+				t.Errorf("after null: %+v", r.CurrencyOptions)
+			}
+			e.wantRewards("€80 without options", e.purchase("bob", "o6", "80 EUR").Rewards, ann("USD", "10.00"))
+		})
+		e.scenario(t, "bad options", func(t *testing.T, e *env) {
+			for _, tc := range []struct{ body, field string }{
+				{`{"reward_type": "credit", "amount": 1, "currency_options": {"XYZ": {"amount": 1}}}`, "currency_options.XYZ"},
+				{`{"reward_type": "credit", "amount": 1, "currency_options": {"EUR": {"amount": 1.005}}}`, "currency_options.EUR.amount"},
+				{`{"reward_type": "credit", "amount": 1, "currency_options": {"EUR": {"amount": 1, "min_amount": -1}}}`, "currency_options.EUR.min_amount"},
+				{`{"reward_type": "credit", "amount": 1, "currency_options": {"EUR": {"amount": 1, "extra": 1}}}`, "extra"},
+				{`{"reward_type": "credit", "amount": 1, "currency_options": {"EUR": {"amount": "1"}}}`, "amount"},
+				{`{"reward_type": "credit", "amount": 1, "currency_options": ["EUR"]}`, "currency_options"},
+			} {
+				resp := e.do(req{method: "POST", path: "/v1/reward_rules", key: e.sk, body: tc.body})
+				if resp.Status != 422 || !strings.Contains(string(resp.Body), tc.field) {
+					t.Errorf("%s: %d %s, want 422 naming %s", tc.body, resp.Status, resp.Body, tc.field)
+				}
+			}
+		})
+	})
 }
 
 // TestLowerCaseCurrencies: codes as billing systems send them ("usd") are

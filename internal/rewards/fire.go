@@ -60,7 +60,15 @@ func (r *Rule) Fire(ev Event, h History) (g Grant, ok bool, reason string) {
 	case r.Recurrence == Every && r.MaxMonths > 0 && !ev.OccurredAt.Before(ev.FirstAt.AddDate(0, r.MaxMonths, 0)):
 		return g, false, "max_months passed"
 	}
-	if r.MinAmount > 0 {
+	opt, inOption := r.CurrencyOptions[ev.Currency]
+	inOption = inOption && r.Unit == Fixed
+	switch {
+	case inOption:
+		// The option's own minimum, in the payment's currency.
+		if ev.Amount < opt.MinAmount {
+			return g, false, "below the currency option's min_amount"
+		}
+	case r.MinAmount > 0:
 		// Amounts in different currencies are never compared: nothing is
 		// converted silently, so the minimum is not met.
 		if ev.Currency != r.MinAmountCurrency || ev.Amount < r.MinAmount {
@@ -68,6 +76,8 @@ func (r *Rule) Fire(ev Event, h History) (g Grant, ok bool, reason string) {
 		}
 	}
 	switch {
+	case inOption:
+		g = Grant{Amount: opt.Amount, Currency: ev.Currency, Unit: Fixed}
 	case r.Unit == Fixed:
 		g = Grant{Amount: r.Amount, Currency: r.Currency, Unit: Fixed}
 	case r.RewardType == Discount: // percent off

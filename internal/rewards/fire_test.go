@@ -21,6 +21,9 @@ func TestFire(t *testing.T) {
 		return Event{Trigger: Subscription, Amount: 2000, Currency: "USD", OccurredAt: occurred, FirstAt: jan}
 	}
 	every := func(r *Rule) { r.Recurrence = Every }
+	withOptions := with(func(r *Rule) {
+		r.CurrencyOptions = map[string]CurrencyOption{"EUR": {Amount: 900, MinAmount: 4000}, "JPY": {Amount: 1000}}
+	})
 	tests := []struct {
 		name   string
 		rule   Rule
@@ -36,6 +39,12 @@ func TestFire(t *testing.T) {
 		{"inactive", with(func(r *Rule) { r.Active = false }), purchase(5000, "USD"), History{}, Grant{}, "rule inactive"},
 		{"other trigger", fixed, Event{Trigger: Subscription, Amount: 5000, Currency: "USD"}, History{}, Grant{}, "other trigger"},
 		{"first, already given", fixed, purchase(5000, "USD"), History{ForFriend: 1}, Grant{}, "already rewarded for this friend"},
+		// One rule, amounts per currency: EUR 9 from EUR 40, JPY 1000.
+		{"currency option: paid in its currency", withOptions, purchase(8000, "EUR"), History{}, Grant{Amount: 900, Currency: "EUR", Unit: Fixed}, ""},
+		{"currency option: below its minimum", withOptions, purchase(3999, "EUR"), History{}, Grant{}, "below the currency option's min_amount"},
+		{"currency option without a minimum", withOptions, purchase(1, "JPY"), History{}, Grant{Amount: 1000, Currency: "JPY", Unit: Fixed}, ""},
+		{"currency option: the rule's own currency", withOptions, purchase(5000, "USD"), History{}, Grant{Amount: 1000, Currency: "USD", Unit: Fixed}, ""},
+		{"currency option: another currency pays the rule's", withOptions, purchase(5000, "GBP"), History{}, Grant{Amount: 1000, Currency: "USD", Unit: Fixed}, ""},
 		{"first, but the friend paid before", fixed, Event{Trigger: Purchase, Amount: 5000, Currency: "USD", OccurredAt: jan, Repeat: true},
 			History{}, Grant{}, "not the friend's first payment"},
 		{"every, whether or not the friend paid before", with(every), Event{Trigger: Purchase, Amount: 5000, Currency: "USD", OccurredAt: jan, FirstAt: jan, Repeat: true},

@@ -5,8 +5,10 @@
 package rewards
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"time"
 
@@ -45,20 +47,26 @@ const (
 
 // Rule says when a reward is given, to whom and how much.
 type Rule struct {
-	ID                    string
-	ProgramID             string
-	Name                  string
-	Trigger               string
-	Recipient             string
-	RewardType            string
-	Unit                  string
-	Amount                int64  // minor units of Currency (fixed), or basis points (percentage)
-	Currency              string // fixed rules only
-	Recurrence            string
-	MaxCount              int // with Every: most rewards per friend (0: no limit)
-	MaxMonths             int // with Every: only within this many months of the friend's first transaction
-	MinAmount             int64
-	MinAmountCurrency     string
+	ID                string
+	ProgramID         string
+	Name              string
+	Trigger           string
+	Recipient         string
+	RewardType        string
+	Unit              string
+	Amount            int64  // minor units of Currency (fixed), or basis points (percentage)
+	Currency          string // fixed rules only
+	Recurrence        string
+	MaxCount          int // with Every: most rewards per friend (0: no limit)
+	MaxMonths         int // with Every: only within this many months of the friend's first transaction
+	MinAmount         int64
+	MinAmountCurrency string
+	// CurrencyOptions are a fixed rule's amounts in other currencies, as
+	// Stripe coupons have them: a payment in one of these currencies is
+	// rewarded with its amount, in that currency, and meets the option's
+	// own minimum. One rule serves a multi-currency store, instead of a
+	// rule per currency that would each pay on every payment.
+	CurrencyOptions       map[string]CurrencyOption
 	HoldingDays           int
 	MaxRewardsPerReferrer int // 0: no limit
 	DiscountExpiresDays   int // discount codes expire this many days after issue (0: never)
@@ -76,23 +84,112 @@ type Rule struct {
 // RuleInput is a rule as a client sends it. Pointers tell absent fields
 // (which take defaults, or keep their value on update) from given ones.
 type RuleInput struct {
-	Name                  *string       `json:"name"`
-	Trigger               *string       `json:"trigger"`
-	Recipient             *string       `json:"recipient"`
-	RewardType            *string       `json:"reward_type"`
-	Amount                *money.Number `json:"amount"`
-	Unit                  *string       `json:"unit"`
-	Currency              *string       `json:"currency"`
-	Recurrence            *string       `json:"recurrence"`
-	MaxCount              *int          `json:"max_count"`
-	MaxMonths             *int          `json:"max_months"`
-	MinAmount             *money.Number `json:"min_amount"`
-	HoldingDays           *int          `json:"holding_days"`
-	MaxRewardsPerReferrer *int          `json:"max_rewards_per_referrer"`
-	ExpiresInDays         *int          `json:"expires_in_days"`
-	PayoutMethod          *string       `json:"payout_method"`
-	RequireApproval       OptionalBool  `json:"require_approval"`
-	Active                *bool         `json:"active"`
+	Name       *string       `json:"name"`
+	Trigger    *string       `json:"trigger"`
+	Recipient  *string       `json:"recipient"`
+	RewardType *string       `json:"reward_type"`
+	Amount     *money.Number `json:"amount"`
+	Unit       *string       `json:"unit"`
+	Currency   *string       `json:"currency"`
+	Recurrence *string       `json:"recurrence"`
+	MaxCount   *int          `json:"max_count"`
+	MaxMonths  *int          `json:"max_months"`
+	MinAmount  *money.Number `json:"min_amount"`
+	// CurrencyOptions replaces the rule's options when given; null or {}
+	// removes them.
+	CurrencyOptions       CurrencyOptionsInput `json:"currency_options"`
+	HoldingDays           *int                 `json:"holding_days"`
+	MaxRewardsPerReferrer *int                 `json:"max_rewards_per_referrer"`
+	ExpiresInDays         *int                 `json:"expires_in_days"`
+	PayoutMethod          *string              `json:"payout_method"`
+	RequireApproval       OptionalBool         `json:"require_approval"`
+	Active                *bool                `json:"active"`
+}
+
+// CurrencyOption is a fixed rule's amount, and optional minimum payment,
+// in one more currency (minor units of it).
+type CurrencyOption struct {
+	Amount    int64
+	MinAmount int64
+}
+
+// CurrencyOptionInput is a currency option as a client sends it, in major
+// units of its currency.
+type CurrencyOptionInput struct {
+	Amount    *money.Number `json:"amount"`
+	MinAmount *money.Number `json:"min_amount"`
+}
+
+// CurrencyOptionsInput is the currency_options field: absent (Set false),
+// null or an object.
+type CurrencyOptionsInput struct {
+	Set     bool
+	Options map[string]CurrencyOptionInput
+}
+
+// UnmarshalJSON reads null or an object of options.
+func (o *CurrencyOptionsInput) UnmarshalJSON(b []byte) error {
+	o.Set, o.Options = true, nil
+	if string(b) == "null" {
+		return nil
+	}
+	// As strict as the body around it: an unknown field is refused.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(&o.Options)
+}
+
+// maxCurrencyOptions bounds a rule's currency options: more currencies than
+// a store sells in is a mistake.
+const maxCurrencyOptions = 50
+
+// applyCurrencyOptions reads given options into r, naming each bad one as
+// currency_options.<CODE>.amount or .min_amount.
+func applyCurrencyOptions(r *Rule, given map[string]CurrencyOptionInput, v *referral.Validation) {
+	r.CurrencyOptions = nil
+	if len(given) > maxCurrencyOptions {
+		v.Add("currency_options", fmt.Sprintf("At most %d currency options.", maxCurrencyOptions))
+		return
+	}
+	for code, in := range given {
+		cur := referral.NormalizeCurrency(code)
+		field := "currency_options." + code
+		if referral.ValidCurrency(cur) != nil {
+			v.Add(field, "Currency options are keyed by ISO 4217 codes such as EUR.")
+			continue
+		}
+		if cur == r.Currency {
+			v.Add(field, "The rule's own currency takes amount and min_amount, not an option.")
+			continue
+		}
+		if _, dup := r.CurrencyOptions[cur]; dup {
+			v.Add(field, "Each currency may have one option.")
+			continue
+		}
+		var opt CurrencyOption
+		if in.Amount == nil {
+			v.Add(field+".amount", "Amount is required and must be more than 0.")
+			continue
+		}
+		amount, err := money.ParseAmount(json.Number(*in.Amount), cur)
+		if code, msg := amountProblem(amount, err, cur); msg != "" {
+			v.AddCode(field+".amount", code, msg)
+			continue
+		}
+		opt.Amount = amount
+		if in.MinAmount != nil {
+			min, err := money.ParseAmount(json.Number(*in.MinAmount), cur)
+			if code, msg := amountProblem(min, err, cur); msg != "" && !(err == nil && min == 0) {
+				v.AddCode(field+".min_amount", code, msg)
+				continue
+			}
+			opt.MinAmount = min
+		}
+		if r.CurrencyOptions == nil {
+			r.CurrencyOptions = map[string]CurrencyOption{}
+		}
+		r.CurrencyOptions[cur] = opt
+	}
 }
 
 // OptionalBool is a field that may be absent (Set false), null (Set, Value
@@ -220,6 +317,19 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 	}
 	if r.Amount <= 0 {
 		v.Add("amount", "Amount is required and must be more than 0.")
+	}
+	if in.CurrencyOptions.Set {
+		applyCurrencyOptions(&r, in.CurrencyOptions.Options, &v)
+	}
+	if len(r.CurrencyOptions) > 0 {
+		switch {
+		case r.Unit != Fixed:
+			v.Add("currency_options", "Currency options are amounts in other currencies; a percentage is paid in the payment's currency already.")
+		case r.CurrencyOptions[r.Currency] != (CurrencyOption{}):
+			v.Add("currency_options", "The rule's own currency takes amount and min_amount, not an option.")
+		case r.Trigger == Signup:
+			v.Add("currency_options", "A signup has no currency; currency options apply to purchases and subscriptions.")
+		}
 	}
 	// The stored amount means minor units of one currency or basis points:
 	// changing what it means needs a new amount.

@@ -2,6 +2,7 @@ package rewards
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -43,6 +44,10 @@ func TestApply(t *testing.T) {
 			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 1000, Currency: "EUR", Recurrence: First, Active: true}},
 		{"lower-case currency, as billing systems send it", NewRule(), `{"reward_type": "credit", "amount": 10, "currency": "eur"}`, "USD",
 			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 1000, Currency: "EUR", Recurrence: First, Active: true}},
+		{"currency options", NewRule(), `{"reward_type": "credit", "amount": 10, "currency": "USD",
+			"currency_options": {"EUR": {"amount": 9, "min_amount": 40}, "jpy": {"amount": 1000}}}`, "USD",
+			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 1000, Currency: "USD", Recurrence: First, Active: true,
+				CurrencyOptions: map[string]CurrencyOption{"EUR": {Amount: 900, MinAmount: 4000}, "JPY": {Amount: 1000}}}},
 		{"zero-digit currency", NewRule(), `{"reward_type": "credit", "amount": 500, "currency": "JPY"}`, "USD",
 			Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 500, Currency: "JPY", Recurrence: First, Active: true}},
 		// "Give 20 % off, get $20": the friend's percent-off code at signup
@@ -88,7 +93,7 @@ func TestApply(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Apply: %v", err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
 		})
@@ -124,6 +129,16 @@ func TestApplyRefuses(t *testing.T) {
 		{"percentage too precise", NewRule(), `{"reward_type": "discount", "unit": "percentage", "amount": 12.345}`, "amount", "A percentage may have at most 2 decimals."},
 		{"percentage with a currency", NewRule(), `{"reward_type": "credit", "unit": "percentage", "amount": 10, "currency": "USD"}`, "currency",
 			"A percentage reward takes the currency of the transaction; leave currency out."},
+		{"currency option in an unknown currency", NewRule(), `{"reward_type": "credit", "amount": 1, "currency_options": {"ABC": {"amount": 1}}}`,
+			"currency_options.ABC", "Currency options are keyed by ISO 4217 codes such as EUR."},
+		{"currency option with too many decimals", NewRule(), `{"reward_type": "credit", "amount": 1, "currency_options": {"JPY": {"amount": 1.5}}}`,
+			"currency_options.JPY.amount", "The amount has more decimals than the currency has."},
+		{"currency option without an amount", NewRule(), `{"reward_type": "credit", "amount": 1, "currency_options": {"EUR": {"min_amount": 5}}}`,
+			"currency_options.EUR.amount", "Amount is required and must be more than 0."},
+		{"currency option in the rule's currency", NewRule(), `{"reward_type": "credit", "amount": 1, "currency": "USD", "currency_options": {"USD": {"amount": 2}}}`,
+			"currency_options.USD", "The rule's own currency takes amount and min_amount, not an option."},
+		{"currency options on a percentage", NewRule(), `{"reward_type": "credit", "amount": 1, "unit": "percentage", "currency_options": {"EUR": {"amount": 2}}}`,
+			"currency_options", "Currency options are amounts in other currencies; a percentage is paid in the payment's currency already."},
 		{"percentage on signup", NewRule(), `{"trigger": "signup", "reward_type": "credit", "unit": "percentage", "amount": 10}`, "unit",
 			"A signup has no amount to take a percentage of; use a fixed amount, or a percent-off discount."},
 		{"percentage cash on signup", NewRule(), `{"trigger": "signup", "reward_type": "cash", "unit": "percentage", "amount": 10}`, "unit",

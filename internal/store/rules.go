@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -16,7 +17,7 @@ var ErrRuleNotFound = referral.Errorf(referral.KindNotFound, "reward_rule_not_fo
 
 const ruleColumns = `id, program_id, name, trigger_type, recipient, reward_type, unit, amount, currency, recurrence,
 	max_count, max_months, min_amount, min_amount_currency, holding_days, max_rewards_per_referrer,
-	discount_expires_days, payout_method, active, created_at, updated_at, require_approval`
+	discount_expires_days, payout_method, active, created_at, updated_at, require_approval, currency_options`
 
 func scanRule(row scanner) (*rewards.Rule, error) {
 	var r rewards.Rule
@@ -25,10 +26,14 @@ func scanRule(row scanner) (*rewards.Rule, error) {
 	var minAmount sql.NullInt64
 	var created, updated int64
 	var approval sql.NullBool
+	var options string
 	err := row.Scan(&r.ID, &r.ProgramID, &r.Name, &r.Trigger, &r.Recipient, &r.RewardType, &r.Unit, &r.Amount, &cur, &r.Recurrence,
-		&maxCount, &maxMonths, &minAmount, &minCur, &r.HoldingDays, &maxPerReferrer, &expires, &payout, &r.Active, &created, &updated, &approval)
+		&maxCount, &maxMonths, &minAmount, &minCur, &r.HoldingDays, &maxPerReferrer, &expires, &payout, &r.Active, &created, &updated, &approval, &options)
 	if err != nil {
 		return nil, err
+	}
+	if r.CurrencyOptions, err = readCurrencyOptions(options); err != nil {
+		return nil, fmt.Errorf("rule %s: %w", r.ID, err)
 	}
 	if approval.Valid {
 		r.RequireApproval = &approval.Bool
@@ -42,6 +47,36 @@ func scanRule(row scanner) (*rewards.Rule, error) {
 
 func nullInt(n int64) sql.NullInt64 { return sql.NullInt64{Int64: n, Valid: n != 0} }
 
+// storedOption is a currency option as stored, in minor units.
+type storedOption struct {
+	Amount    int64 `json:"amount"`
+	MinAmount int64 `json:"min_amount,omitempty"`
+}
+
+func currencyOptionsJSON(opts map[string]rewards.CurrencyOption) string {
+	m := make(map[string]storedOption, len(opts))
+	for cur, o := range opts {
+		m[cur] = storedOption{o.Amount, o.MinAmount}
+	}
+	b, _ := json.Marshal(m) // map keys sorted: stable
+	return string(b)
+}
+
+func readCurrencyOptions(s string) (map[string]rewards.CurrencyOption, error) {
+	var m map[string]storedOption
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("currency options: %w", err)
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]rewards.CurrencyOption, len(m))
+	for cur, o := range m {
+		out[cur] = rewards.CurrencyOption{Amount: o.Amount, MinAmount: o.MinAmount}
+	}
+	return out, nil
+}
+
 func nullBool(b *bool) sql.NullBool {
 	if b == nil {
 		return sql.NullBool{}
@@ -54,11 +89,11 @@ func (tx *Tx) CreateRule(ctx context.Context, r *rewards.Rule) error {
 	r.ID = id.New("rule", tx.now)
 	r.CreatedAt, r.UpdatedAt = tx.now, tx.now
 	_, err := tx.tx.ExecContext(ctx, `INSERT INTO reward_rules (`+ruleColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
 		r.ID, r.ProgramID, r.Name, r.Trigger, r.Recipient, r.RewardType, r.Unit, r.Amount, nullString(r.Currency), r.Recurrence,
 		nullInt(int64(r.MaxCount)), nullInt(int64(r.MaxMonths)), nullInt(r.MinAmount), nullString(r.MinAmountCurrency), r.HoldingDays,
 		nullInt(int64(r.MaxRewardsPerReferrer)), nullInt(int64(r.DiscountExpiresDays)), nullString(r.PayoutMethod), r.Active,
-		micros(r.CreatedAt), micros(r.UpdatedAt), nullBool(r.RequireApproval))
+		micros(r.CreatedAt), micros(r.UpdatedAt), nullBool(r.RequireApproval), currencyOptionsJSON(r.CurrencyOptions))
 	if err != nil {
 		return fmt.Errorf("create reward rule: %w", err)
 	}
@@ -73,12 +108,12 @@ func (tx *Tx) UpdateRule(ctx context.Context, r *rewards.Rule) error {
 	res, err := tx.tx.ExecContext(ctx, `UPDATE reward_rules SET name = $3, trigger_type = $4, recipient = $5, reward_type = $6,
 		unit = $7, amount = $8, currency = $9, recurrence = $10, max_count = $11, max_months = $12, min_amount = $13,
 		min_amount_currency = $14, holding_days = $15, max_rewards_per_referrer = $16, discount_expires_days = $17,
-		payout_method = $18, active = $19, updated_at = $20, require_approval = $21
+		payout_method = $18, active = $19, updated_at = $20, require_approval = $21, currency_options = $22
 		WHERE id = $1 AND program_id = $2 AND deleted_at IS NULL`,
 		r.ID, r.ProgramID, r.Name, r.Trigger, r.Recipient, r.RewardType, r.Unit, r.Amount, nullString(r.Currency), r.Recurrence,
 		nullInt(int64(r.MaxCount)), nullInt(int64(r.MaxMonths)), nullInt(r.MinAmount), nullString(r.MinAmountCurrency), r.HoldingDays,
 		nullInt(int64(r.MaxRewardsPerReferrer)), nullInt(int64(r.DiscountExpiresDays)), nullString(r.PayoutMethod), r.Active,
-		micros(r.UpdatedAt), nullBool(r.RequireApproval))
+		micros(r.UpdatedAt), nullBool(r.RequireApproval), currencyOptionsJSON(r.CurrencyOptions))
 	if err != nil {
 		return fmt.Errorf("update reward rule: %w", err)
 	}
