@@ -14,7 +14,6 @@ import (
 
 	"modernc.org/sqlite"
 
-	"github.com/advocate-oss/advocate/internal/pagecache"
 	"github.com/advocate-oss/advocate/internal/walvfs"
 )
 
@@ -134,13 +133,6 @@ func TestCheckpointOffTheWriter(t *testing.T) {
 	var auto int
 	if err := db.write.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil || auto != walAutoCheckpoint {
 		t.Fatalf("writer wal_autocheckpoint = %d (%v), want %d", auto, err, walAutoCheckpoint)
-	}
-	var cache int
-	if err := db.write.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&cache); err != nil || cache != -writerCacheKiB {
-		t.Fatalf("writer cache_size = %d (%v), want %d", cache, err, -writerCacheKiB)
-	}
-	if !pagecache.Installed() {
-		t.Error("SQLite's page cache is not the one of internal/pagecache")
 	}
 	if runtime.GOOS == "linux" && !sqlite.FdatasyncEnabled() {
 		t.Error("SQLite commits with fsync, want fdatasync")

@@ -29,7 +29,6 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/advocate-oss/advocate/internal/id"
-	_ "github.com/advocate-oss/advocate/internal/pagecache" // see Open
 	"github.com/advocate-oss/advocate/internal/walvfs"
 )
 
@@ -61,15 +60,6 @@ type DB struct {
 	// writer's path; nil on PostgreSQL.
 	checkpoints *checkpointer
 }
-
-// writerCacheKiB is the page cache of SQLite's writer connections, 64 MB
-// instead of SQLite's 2 MB. A payment changes leaves of about ten indexes
-// keyed by customer; once those outgrow the cache, nearly every one is a
-// read system call in the single writer, which every write waits for.
-// SQLite used to walk the whole cache at the end of most write
-// transactions, a millisecond a commit at this size; internal/pagecache
-// mends that, and only with it does a cache this large pay.
-const writerCacheKiB = 64 << 10
 
 // Open connects to dsn: a postgres:// (or postgresql://) URL, or a SQLite
 // file path whose directory is created if missing.
@@ -105,13 +95,15 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
 		// The writer appends each commit's log frames in one system call
 		// (see walvfs); it relies on synchronous(FULL) syncing every commit.
-		// Its page cache is SQLite's own, mended by importing pagecache:
-		// without the mending, every commit walked the whole cache.
+		// It keeps SQLite's default page cache. A larger one spares it reads
+		// of index pages, but SQLite walks the whole cache at the end of
+		// most write transactions, and the two came out even: no larger size
+		// made payments faster (docs/benchmarks.md).
 		if err := walvfs.Register(); err != nil {
 			return nil, err
 		}
 		w, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&vfs="+walvfs.Name+"&"+pragmas+
-			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=cache_size(%d)", walAutoCheckpoint, -writerCacheKiB))
+			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint))
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
