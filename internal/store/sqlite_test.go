@@ -173,6 +173,35 @@ func TestCheckpointOffTheWriter(t *testing.T) {
 	}
 }
 
+// TestSQLiteWALVFSOff: with SQLiteWALVFS(false) the writer writes its log
+// through SQLite's own unix VFS, and commits as durably.
+func TestSQLiteWALVFSOff(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "advocate.db")
+	db, err := Open(ctx, path, SQLiteWALVFS(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = db.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.tx.ExecContext(ctx, `CREATE TABLE probe (n INTEGER)`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if synced, _ := walvfs.Syncs(path); synced != 0 {
+		t.Errorf("the log was synced %d times through walvfs, want it not opened through walvfs", synced)
+	}
+	var sync int
+	if err := db.write.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil || sync != 2 {
+		t.Errorf("synchronous = %d (%v), want 2 (FULL)", sync, err)
+	}
+}
+
 func rowsInFileAlone(t *testing.T, path, copyPath string) (int, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

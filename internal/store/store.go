@@ -61,9 +61,27 @@ type DB struct {
 	checkpoints *checkpointer
 }
 
+// Option changes how Open opens a database.
+type Option func(*options)
+
+type options struct {
+	walVFS bool
+}
+
+// SQLiteWALVFS chooses whether the SQLite writer writes its log through
+// internal/walvfs, which gathers each commit's frames into a few system
+// calls (the default), or through SQLite's own unix VFS. It changes when
+// the bytes reach the log within a commit, never what is durable when the
+// commit returns. PostgreSQL ignores it.
+func SQLiteWALVFS(on bool) Option { return func(o *options) { o.walVFS = on } }
+
 // Open connects to dsn: a postgres:// (or postgresql://) URL, or a SQLite
 // file path whose directory is created if missing.
-func Open(ctx context.Context, dsn string) (*DB, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
+	o := options{walVFS: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	db := &DB{Now: time.Now}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db.Engine = Postgres
@@ -93,17 +111,21 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		// log's modification time at every commit.
 		sqlite.Fdatasync(true)
 		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
-		// The writer appends each commit's log frames in one system call
-		// (see walvfs); it relies on synchronous(FULL) syncing every commit.
-		// It keeps SQLite's default page cache. A larger one spares it reads
-		// of index pages, but SQLite walks the whole cache at the end of
-		// most write transactions, and the two came out even: no larger size
-		// made payments faster (docs/benchmarks.md).
-		if err := walvfs.Register(); err != nil {
-			return nil, err
+		// The writer keeps SQLite's default page cache. A larger one spares
+		// it reads of index pages, but SQLite walks the whole cache at the
+		// end of most write transactions, and the two came out even: no
+		// larger size made payments faster (docs/benchmarks.md).
+		writer := "file:" + path + "?_txlock=immediate&" + pragmas +
+			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint)
+		if o.walVFS {
+			// The writer appends each commit's log frames in a few system
+			// calls (see walvfs); the readers never write the log.
+			if err := walvfs.Register(); err != nil {
+				return nil, err
+			}
+			writer += "&vfs=" + walvfs.Name
 		}
-		w, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&vfs="+walvfs.Name+"&"+pragmas+
-			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint))
+		w, err := sql.Open("sqlite", writer)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
