@@ -105,7 +105,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		// after it. temp_store(MEMORY) keeps the savepoint journal of group
 		// commit (see groupCommit) in memory: on disk, every page a batch
 		// member changes was first copied to a temporary file with a write
-		// system call, a fifth of a write transaction's time. Durability
+		// system call, a large share of a write transaction's time. Durability
 		// rests on the WAL alone, which synchronous(FULL) syncs, with
 		// fdatasync as native SQLite does on Linux: fsync also journals the
 		// log's modification time at every commit.
@@ -459,8 +459,7 @@ func uniqueViolation(err error) (string, bool) {
 // key the prepared statements. On SQLite the parameters are anonymous
 // (?), bound in order: the driver asks SQLite for every parameter's name,
 // which for $N means a walk of the statement's list of names, so binding a
-// multi-row INSERT of $N was quadratic in its parameters (a fifth of the
-// time of one with a few hundred).
+// multi-row INSERT of $N was quadratic in its parameters.
 func insertRowsSQL(e Engine, table, columns string, rows int) string {
 	key := insertKey{e, table, columns, rows}
 	if q, ok := insertSQL.Load(key); ok {
