@@ -28,7 +28,10 @@
 # BENCH_CONCURRENCY (default 32) and BENCH_DURATION (default 10s) tune the
 # load runs, BENCH_TX_CONCURRENCY (default 64), BENCH_TX_ROUNDS (default 3)
 # and BENCH_TX_ENGINES (default "sqlite postgres") those of 3. Installs and
-# starts PostgreSQL when missing, and wrk for 5 (needs root).
+# starts PostgreSQL when missing, and wrk for 5 (needs root). BENCH_BIN
+# names an advocate binary to run instead of building one from this
+# checkout, so that builds can be alternated in one session, as the noise
+# of a shared machine requires.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -97,6 +100,16 @@ start_server() {
   fi
 }
 
+# build_advocate puts the binary to measure at $out/advocate: BENCH_BIN if
+# set, else a build of this checkout.
+build_advocate() {
+  if [[ -n ${BENCH_BIN:-} ]]; then
+    cp "$BENCH_BIN" "$out/advocate"
+  else
+    go build -o "$out/advocate" ./cmd/advocate
+  fi
+}
+
 # rate prints the req/s figure of a loadgen result line.
 rate() { awk '{for (i = 1; i < NF; i++) if ($(i+1) == "req/s") print $i}' <<<"$1"; }
 
@@ -117,7 +130,7 @@ load_engine() {
 }
 
 if [[ $what == all || $what == load ]]; then
-  go build -o "$out/advocate" ./cmd/advocate
+  build_advocate
   go build -o "$out/loadgen" ./cmd/loadgen
   echo "# load: $concurrency workers for $duration after a 1s warm-up; server and load generator share the machine"
 
@@ -148,6 +161,11 @@ fi
 metric() {
   curl -fsS -H "Authorization: Bearer bench-metrics-token-0123" "$url/metrics" | awk -v m="$1" 'index($0, m " ") == 1 {v = $NF} END {print v + 0}'
 }
+
+# io_counts PID prints the process's read and write system calls and the
+# bytes they read and wrote (rchar, wchar), sockets included: the
+# database's share is what changes between builds of the same server.
+io_counts() { awk '/^syscr/ {r = $2} /^syscw/ {w = $2} /^rchar/ {rb = $2} /^wchar/ {wb = $2} END {print r, w, rb, wb}' "/proc/$1/io"; }
 
 # count_rows ENGINE DB TABLE counts a table's rows, read straight from the
 # database rather than through Advocate.
@@ -187,16 +205,18 @@ tx_engine() {
   for ((round = 1; round <= tx_rounds; round++)); do
     base=$("$out/loadgen" -url "$url/healthz" -c "$tx_concurrency" -d "$duration" -label "GET /healthz ($name $round)")
     echo "$base"
-    cpu0=$(metric process_cpu_seconds_total) n0=$(metric "$created")
+    cpu0=$(metric process_cpu_seconds_total) n0=$(metric "$created") io0=$(io_counts "$server_pid")
     post=$("$out/loadgen" -url "$url/v1/transactions" -key "$key" -c "$tx_concurrency" -d "$duration" \
       -label "POST /v1/transactions ($name $round)" -H 'Idempotency-Key: idem-{n}' \
       -body '{"customer_key":"friend-{i%2000}","key":"txn-{n}","type":"purchase","amount":50,"currency":"USD"}')
     echo "$post"
-    cpu1=$(metric process_cpu_seconds_total) n1=$(metric "$created")
+    cpu1=$(metric process_cpu_seconds_total) n1=$(metric "$created") io1=$(io_counts "$server_pid")
     r=$(rate "$post")
     rates+=("$r") ratios+=("$(awk -v p="$r" -v b="$(rate "$base")" 'BEGIN {printf "%.3f", p / b}')")
     awk -v n="$name $round" -v c0="$cpu0" -v c1="$cpu1" -v k=$((n1 - n0)) \
       'BEGIN {printf "server CPU per transaction (%s): %.0f µs (%.1f CPU-seconds for %d transactions, warm-up included)\n", n, (c1 - c0) * 1e6 / k, c1 - c0, k}'
+    awk -v n="$name $round" -v k=$((n1 - n0)) -v a="$io0" -v b="$io1" \
+      'BEGIN {split(a, x); split(b, y); printf "server system calls per transaction (%s): %.1f reads (%.0f KB), %.1f writes (%.0f KB)\n", n, (y[1] - x[1]) / k, (y[3] - x[3]) / k / 1000, (y[2] - x[2]) / k, (y[4] - x[4]) / k / 1000}'
   done
   printf '%s\n' "${rates[@]}" | sort -n | awk -v n="$name" -v r="${ratios[*]}" '{v[NR] = $1}
     END {printf "POST /v1/transactions (%s): median %.0f/s of %d rounds (%.0f - %.0f/s); ratio to GET /healthz per round: %s\n",
@@ -214,7 +234,7 @@ tx_engine() {
 }
 
 if [[ $what == all || $what == transactions ]]; then
-  go build -o "$out/advocate" ./cmd/advocate
+  build_advocate
   go build -o "$out/loadgen" ./cmd/loadgen
   command -v sqlite3 >/dev/null || apt-get install -y sqlite3 >/dev/null
   tx_concurrency=${BENCH_TX_CONCURRENCY:-64} tx_rounds=${BENCH_TX_ROUNDS:-3} tx_engines=" ${BENCH_TX_ENGINES:-sqlite postgres} "
@@ -246,7 +266,7 @@ if [[ $what == all || $what == reads ]]; then
 fi
 
 if [[ $what == all || $what == redirect ]]; then
-  go build -o "$out/advocate" ./cmd/advocate
+  build_advocate
   go build -o "$out/loadgen" ./cmd/loadgen
   command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
   command -v sqlite3 >/dev/null || apt-get install -y sqlite3 >/dev/null

@@ -21,7 +21,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse("migrate", args, stderr, c.flags); err != nil {
 		return err
 	}
-	db, err := openDB(ctx, c.DB)
+	db, err := openDB(ctx, &c)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func programCreate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, c.DB)
+	db, err := openDB(ctx, &c)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func keys(ctx context.Context, sub string, args []string, stdout, stderr io.Writ
 	if programID == "" {
 		return fmt.Errorf("keys %s: --program is required", sub)
 	}
-	db, err := openDB(ctx, c.DB)
+	db, err := openDB(ctx, &c)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func adminCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, c.DB)
+	db, err := openDB(ctx, &c)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ type config struct {
 	MetricsAddr       string // a private listener for /metrics; "" for none
 	MetricsToken      string // bearer token for /metrics on Addr; "" keeps it off there
 	TrustedProxies    string
+	SQLiteWALVFS      bool             // the SQLite writer's log through internal/walvfs
 	proxies           clientip.Proxies // TrustedProxies or TrustForwardedFor, parsed by validate
 
 	envErrs []error // malformed ADVOCATE_* values, reported by validate
@@ -45,6 +46,12 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", env("DB", "advocate-data/advocate.db"), "SQLite file path or postgres:// URL (ADVOCATE_DB)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", "text"), "log format: text or json (ADVOCATE_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "log level: debug, info, warn, error (ADVOCATE_LOG_LEVEL)")
+	fs.BoolVar(&c.SQLiteWALVFS, "sqlite-wal-vfs", c.envBool("SQLITE_WAL_VFS", true), "SQLite: write each commit's log frames in a few system calls (internal/walvfs); false uses SQLite's own unix VFS (ADVOCATE_SQLITE_WAL_VFS)")
+}
+
+// storeOptions are the settings that reach store.Open.
+func (c *config) storeOptions() []store.Option {
+	return []store.Option{store.SQLiteWALVFS(c.SQLiteWALVFS)}
 }
 
 // serveFlags binds the settings only serve uses.
@@ -118,7 +125,7 @@ func (c *config) String() string {
 	case c.MetricsToken != "":
 		metrics = "token"
 	}
-	return fmt.Sprintf("addr=%s db=%s base_url=%s rate_limit=%d/s burst=%d trusted_proxies=%q metrics=%s", c.Addr, store.Redacted(c.DB), c.BaseURL, c.RateLimit, c.RateBurst, c.proxies, metrics)
+	return fmt.Sprintf("addr=%s db=%s base_url=%s rate_limit=%d/s burst=%d trusted_proxies=%q metrics=%s sqlite_wal_vfs=%t", c.Addr, store.Redacted(c.DB), c.BaseURL, c.RateLimit, c.RateBurst, c.proxies, metrics, c.SQLiteWALVFS)
 }
 
 func env(name, def string) string {
@@ -135,6 +142,17 @@ func (c *config) envInt(name string, def int) int {
 			c.envErrs = append(c.envErrs, fmt.Errorf("ADVOCATE_%s=%q is not a whole number", name, v))
 		}
 		return n
+	}
+	return def
+}
+
+func (c *config) envBool(name string, def bool) bool {
+	if v, ok := os.LookupEnv("ADVOCATE_" + name); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			c.envErrs = append(c.envErrs, fmt.Errorf("ADVOCATE_%s=%q is not true or false", name, v))
+		}
+		return b
 	}
 	return def
 }

@@ -34,8 +34,11 @@ func parse(name string, args []string, stderr io.Writer, bind func(*flag.FlagSet
 }
 
 // openDB opens the configured database and applies migrations.
-func openDB(ctx context.Context, dsn string) (*store.DB, error) {
-	db, err := store.Open(ctx, dsn)
+func openDB(ctx context.Context, c *config) (*store.DB, error) {
+	if len(c.envErrs) > 0 {
+		return nil, errors.Join(c.envErrs...)
+	}
+	db, err := store.Open(ctx, c.DB, c.storeOptions()...)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +58,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := c.logger(stderr)
-	db, err := openDB(ctx, c.DB)
+	db, err := openDB(ctx, &c)
 	if err != nil {
 		return err
 	}

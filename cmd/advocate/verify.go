@@ -14,7 +14,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parse("verify", args, stderr, c.flags); err != nil {
 		return err
 	}
-	db, err := openDB(ctx, c.DB)
+	db, err := openDB(ctx, &c)
 	if err != nil {
 		return err
 	}

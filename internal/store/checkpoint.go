@@ -11,8 +11,7 @@ import (
 // checkpointer copies SQLite's write-ahead log back into the database file
 // off the writer's path. By default SQLite checkpoints inside the COMMIT
 // that takes the log past 1,000 pages, so the single writer, which every
-// write waits for, also did the copying and its fsync: a sixth of its time
-// under load. Here this goroutine runs a PASSIVE checkpoint, which never
+// write waits for, also did the copying and its fsync. Here this goroutine runs a PASSIVE checkpoint, which never
 // blocks the writer, on the second writer connection whenever something
 // was committed since the last one, and the writer's automatic checkpoint
 // (at walAutoCheckpoint pages) only copies what the last one left.
@@ -24,7 +23,7 @@ type checkpointer struct {
 }
 
 // walAutoCheckpoint is the writer's own checkpoint threshold in pages
-// (about 160 MB of log). Under steady writes the checkpointer never finds
+// (40,000 pages of 4 KiB and their frame headers). Under steady writes the checkpointer never finds
 // the whole log copied, so the log restarts from its beginning only when
 // the writer reaches this threshold and copies what is left; it is high so
 // that this happens rarely. The log keeps its largest size on disk while
@@ -33,9 +32,10 @@ const walAutoCheckpoint = 40000
 
 // checkpointInterval is how often the checkpointer looks for work. Each
 // run copies every page changed since the one before once, however often
-// it changed: at a second rather than a fifth of one, the checkpointer's
-// reads and writes per payment fell by a third under load, with customer
-// indexes larger than any cache (see docs/benchmarks.md).
+// it changed, so a longer interval copies a page that changes often fewer
+// times; once a second did markedly fewer reads and writes per payment
+// than five times a second, with customer indexes larger than any cache
+// (docs/benchmarks.md).
 const checkpointInterval = time.Second
 
 func newCheckpointer(db *DB) *checkpointer {

@@ -52,7 +52,7 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []referral.Click) error {
 		counts := map[string]*[2]int64{} // link id → clicks, unique clicks
 		for i, c := range clicks {
 			if i%clicksBetweenYields == clicksBetweenYields-1 {
-				// A batch of thousands takes tens of milliseconds of CPU;
+				// A batch of thousands takes the CPU for a long while;
 				// let the redirects queued behind it run in between, so that
 				// on a busy CPU they wait for a slice of it, not all of it.
 				runtime.Gosched()
@@ -101,8 +101,8 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []referral.Click) error {
 	})
 }
 
-// clicksBetweenYields is how many clicks InsertClicks writes (about a
-// millisecond of work) before it lets other goroutines run.
+// clicksBetweenYields is how many clicks InsertClicks writes (a short
+// slice of work) before it lets other goroutines run.
 const clicksBetweenYields = 32
 
 // ResolveCode finds where a code sends a visitor, in any program: codes

@@ -12,7 +12,7 @@ import (
 
 // groupCommit makes SQLite's single writer fast without giving up
 // durability. With synchronous=FULL every COMMIT waits for an fsync, which
-// caps one writer at a few hundred to a thousand commits a second. Instead,
+// caps one writer at as many commits a second as the disk syncs. Instead,
 // write transactions that arrive while a commit is in progress are run
 // together in the next SQLite transaction, each inside its own SAVEPOINT so
 // that one failing (or panicking) caller rolls back only its own changes,
@@ -20,7 +20,8 @@ import (
 // result only after that COMMIT, so what InTx reports as done is on disk.
 //
 // Savepoints have a price: SQLite copies every page a member first changes
-// into the savepoint's journal, a tenth of the writer's time. So a batch
+// into the savepoint's journal, work the single writer does for every
+// member although few ever need the undo. So a batch
 // first runs without them. A member that fails without having written
 // anything (most client errors are found before any write) needs no undo.
 // One that fails after writing makes the batch roll back; its error stands,
@@ -31,14 +32,14 @@ import (
 //
 // The rows of tables that no write transaction reads (see appendRows) are
 // gathered from the members that succeed and written for the whole batch
-// just before its COMMIT, a few multi-row INSERTs instead of three
-// statements per payment.
+// just before its COMMIT, a few multi-row INSERTs instead of statements of
+// their own for every member.
 //
 // The committing goroutine keeps one connection of the writer pool for
 // itself, with its statements prepared (see batchConn), and runs BEGIN
 // IMMEDIATE and COMMIT on it as plain statements: database/sql's own
-// transactions start a goroutine for every query, which cost the writer,
-// the bottleneck of every write, a tenth of its time.
+// transactions start a goroutine for every query, work that the writer,
+// the bottleneck of every write, need not do.
 type groupCommit struct {
 	jobs     chan *job
 	quit     chan struct{}
@@ -260,9 +261,9 @@ func (g *groupCommit) runBatch(ctx context.Context, db *DB, batch []*job) (again
 // if its turn has not come yet.
 //
 // Its statements stay prepared, one per query text: SQLite compiles SQL
-// slowly next to running it (compiling was a third of the time of a
-// transaction that fires rewards), and the single writer is what limits
-// write throughput. The store's queries are a fixed set of texts, but the
+// slowly next to running it (compiling was a large share of the time of a
+// transaction that fires rewards, docs/benchmarks.md), and the single
+// writer is what limits write throughput. The store's queries are a fixed set of texts, but the
 // cache is bounded all the same (see stmtCache).
 type batchConn struct {
 	conn  *sql.Conn

@@ -30,7 +30,6 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/advocate-oss/advocate/internal/id"
-	_ "github.com/advocate-oss/advocate/internal/pagecache" // see Open
 	"github.com/advocate-oss/advocate/internal/walvfs"
 )
 
@@ -65,18 +64,27 @@ type DB struct {
 	checkpoints *checkpointer
 }
 
-// writerCacheKiB is the page cache of SQLite's writer connections, 64 MB
-// instead of SQLite's 2 MB. A payment changes leaves of about ten indexes
-// keyed by customer; once those outgrow the cache, nearly every one is a
-// read system call in the single writer, which every write waits for.
-// SQLite used to walk the whole cache at the end of most write
-// transactions, a millisecond a commit at this size; internal/pagecache
-// mends that, and only with it does a cache this large pay.
-const writerCacheKiB = 64 << 10
+// Option changes how Open opens a database.
+type Option func(*options)
+
+type options struct {
+	walVFS bool
+}
+
+// SQLiteWALVFS chooses whether the SQLite writer writes its log through
+// internal/walvfs, which gathers each commit's frames into a few system
+// calls (the default), or through SQLite's own unix VFS. It changes when
+// the bytes reach the log within a commit, never what is durable when the
+// commit returns. PostgreSQL ignores it.
+func SQLiteWALVFS(on bool) Option { return func(o *options) { o.walVFS = on } }
 
 // Open connects to dsn: a postgres:// (or postgresql://) URL, or a SQLite
 // file path whose directory is created if missing.
-func Open(ctx context.Context, dsn string) (*DB, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
+	o := options{walVFS: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	db := &DB{Now: time.Now}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db.Engine = Postgres
@@ -100,21 +108,27 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		// after it. temp_store(MEMORY) keeps the savepoint journal of group
 		// commit (see groupCommit) in memory: on disk, every page a batch
 		// member changes was first copied to a temporary file with a write
-		// system call, a fifth of a write transaction's time. Durability
+		// system call, a large share of a write transaction's time. Durability
 		// rests on the WAL alone, which synchronous(FULL) syncs, with
 		// fdatasync as native SQLite does on Linux: fsync also journals the
 		// log's modification time at every commit.
 		sqlite.Fdatasync(true)
 		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
-		// The writer appends each commit's log frames in one system call
-		// (see walvfs); it relies on synchronous(FULL) syncing every commit.
-		// Its page cache is SQLite's own, mended by importing pagecache:
-		// without the mending, every commit walked the whole cache.
-		if err := walvfs.Register(); err != nil {
-			return nil, err
+		// The writer keeps SQLite's default page cache. A larger one spares
+		// it reads of index pages, but SQLite walks the whole cache at the
+		// end of most write transactions, and the two came out even: no
+		// larger size made payments faster (docs/benchmarks.md).
+		writer := "file:" + path + "?_txlock=immediate&" + pragmas +
+			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutoCheckpoint)
+		if o.walVFS {
+			// The writer appends each commit's log frames in a few system
+			// calls (see walvfs); the readers never write the log.
+			if err := walvfs.Register(); err != nil {
+				return nil, err
+			}
+			writer += "&vfs=" + walvfs.Name
 		}
-		w, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&vfs="+walvfs.Name+"&"+pragmas+
-			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=cache_size(%d)", walAutoCheckpoint, -writerCacheKiB))
+		w, err := sql.Open("sqlite", writer)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
@@ -458,8 +472,7 @@ func uniqueViolation(err error) (string, bool) {
 // key the prepared statements. On SQLite the parameters are anonymous
 // (?), bound in order: the driver asks SQLite for every parameter's name,
 // which for $N means a walk of the statement's list of names, so binding a
-// multi-row INSERT of $N was quadratic in its parameters (a fifth of the
-// time of one with a few hundred).
+// multi-row INSERT of $N was quadratic in its parameters.
 func insertRowsSQL(e Engine, table, columns string, rows int) string {
 	key := insertKey{e, table, columns, rows}
 	if q, ok := insertSQL.Load(key); ok {

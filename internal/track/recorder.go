@@ -22,9 +22,8 @@ type Store interface {
 // clicks are dropped and counted rather than slowing redirects down.
 //
 // A batch is written every 100 ms, or as soon as flushAt clicks wait:
-// under load that keeps batches to a few milliseconds of work each,
-// instead of one that takes the CPU for tens of milliseconds every tenth
-// of a second while redirects queue behind it.
+// under load that keeps each batch short, instead of one long batch every
+// tenth of a second that holds the CPU while redirects queue behind it.
 type Recorder struct {
 	store    Store
 	log      *slog.Logger

@@ -1,29 +1,32 @@
 // Package walvfs registers "advocate-wal", an SQLite VFS that is the
 // default unix VFS but for one thing: the frames a connection appends to
-// its write-ahead log are gathered in memory and reach the -wal file in
-// one write system call, instead of two per page (a 24-byte frame header,
-// then the page). A group commit of a few hundred pages spent a sixth of
-// the single writer's time in those calls (docs/benchmarks.md).
+// its write-ahead log are gathered in memory and reach the -wal file in a
+// few large write system calls, instead of two per page (a 24-byte frame
+// header, then the page). For a group commit of a few hundred pages those
+// calls were a large part of the single writer's time.
 //
-// Nothing becomes visible, or durable, at another moment than before. The
-// gathered frames are written before the log is synced, read, sized,
-// truncated, controlled or closed, and before the connection publishes a
-// new wal-index header: every commit calls the database file's
-// xShmBarrier between the header's two copies, and that barrier first
-// writes what the same connection gathered. So no reader, in this process
-// or another, is ever told of a frame that is not in the file, and a
-// crash loses at most a transaction that never committed.
+// Nothing becomes visible, or durable, at another moment than before, and
+// every failure is reported where SQLite expects it. The frames of a
+// commit reach the file before the write of its last frame returns, so a
+// failed write is that commit's error (an SQLITE_IOERR), and SQLite
+// publishes a commit to readers only after that, whatever the synchronous
+// setting. Writes that are not appends of frames (the log's header, a frame
+// rewritten in place) first write what was gathered and then go straight
+// to the file, and so do reads, syncs, truncation, size queries, file
+// controls and close. A crash loses at most a transaction that never
+// committed.
 //
 // It works inside modernc.org/sqlite's transpiled C, where function
-// pointers are Go functions: the tables below hold Go functions, as
-// modernc.org/sqlite/vfs does for its read-only VFS. Only connections that
-// name it in their DSN (vfs=advocate-wal) use it.
+// pointers are Go functions (see storeFunc), and it follows how SQLite
+// writes its log (wal.c's walFrames, walWriteOneFrame,
+// walRewriteChecksums) in the versions that TestCheckedAgainst pins. Only
+// connections that name it in their DSN (vfs=advocate-wal) use it.
 package walvfs
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -44,6 +47,10 @@ const bufferSize = 4 << 20
 // length to 17 bits.
 const maxWrite = 0x1ffff &^ 4095
 
+// frameHeaderSize is the size of a log frame's header, which SQLite writes
+// on its own just before the frame's page.
+const frameHeaderSize = 24
+
 // Register makes the VFS available; it is safe to call more than once.
 func Register() error {
 	registerOnce.Do(func() { registerErr = register() })
@@ -57,21 +64,16 @@ var (
 	// What SQLite reads through pointers lives in package variables, which
 	// never move.
 	vfs        sqlite3.Tsqlite3_vfs
-	dbMethods  sqlite3.Tsqlite3_io_methods // the database file: the barrier
-	walMethods sqlite3.Tsqlite3_io_methods // the log: the gathering
+	walMethods sqlite3.Tsqlite3_io_methods // the log's: the unix VFS's, but for walHooks
+	walHooks   sqlite3.Tsqlite3_io_methods // this package's log methods, filled by register
 
 	baseVFS uintptr // the unix VFS this one delegates to
-	// The unix VFS's methods of the main database and of the log (it opens
-	// the log without locks, so with another table), captured at the first
-	// opening of each.
-	baseDB, baseWAL uintptr
-	dbOnce, walOnce sync.Once
-	tailOffset      uintptr // where a file's tail starts in its sqlite3_file
-
-	// logs lists each connection's open logs, for its barrier. A modernc
-	// connection passes its own *libc.TLS to every call it makes.
-	logsMu sync.Mutex
-	logs   = map[*libc.TLS][]uintptr{}
+	// The unix VFS's methods of the log, captured at its first opening (it
+	// opens the log without locks, so with another table than the
+	// database's).
+	baseWAL    uintptr
+	walOnce    sync.Once
+	tailOffset uintptr // where a file's tail starts in its sqlite3_file
 
 	// How many writes SQLite asked for and how many reached the file
 	// gathered; the tests read them.
@@ -126,7 +128,15 @@ func countsAt(i int32) *logCounts {
 type tail struct {
 	buf uintptr // bufferSize bytes of C memory, allocated at the first write
 	off int64   // the file offset of buf's first byte
-	n   int32   // how many bytes wait in buf
+	// end is the end of the log as this connection wrote it: a frame
+	// header written there is an append, one written before it rewrites a
+	// frame in place.
+	end int64
+	n   int32 // how many bytes wait in buf
+	// commit is set when the last gathered write is the header of a
+	// commit's last frame: the frame's page is written next, and with it
+	// the commit.
+	commit bool
 	// counts is the index, plus one, of the log's counts; 0 for no counts.
 	counts int32
 }
@@ -142,6 +152,18 @@ func register() error {
 	if base == 0 {
 		return errors.New("walvfs: SQLite has no default VFS")
 	}
+	err := errors.Join(
+		storeFunc(&walHooks.FxClose, xClose),
+		storeFunc(&walHooks.FxRead, xRead),
+		storeFunc(&walHooks.FxWrite, xWrite),
+		storeFunc(&walHooks.FxTruncate, xTruncate),
+		storeFunc(&walHooks.FxSync, xSync),
+		storeFunc(&walHooks.FxFileSize, xFileSize),
+		storeFunc(&walHooks.FxFileControl, xFileControl),
+	)
+	if err != nil {
+		return err
+	}
 	baseVFS = base
 	vfs = *(*sqlite3.Tsqlite3_vfs)(ptr(base))
 	vfs.FpNext = 0
@@ -152,7 +174,9 @@ func register() error {
 		return fmt.Errorf("walvfs: %w", err)
 	}
 	vfs.FzName = name
-	setCFunc(&vfs.FxOpen, xOpen)
+	if err := storeFunc(&vfs.FxOpen, xOpen); err != nil {
+		return err
+	}
 	if rc := sqlite3.Xsqlite3_vfs_register(tls, uintptr(unsafe.Pointer(&vfs)), 0); rc != sqlite3.SQLITE_OK {
 		return fmt.Errorf("walvfs: sqlite3_vfs_register: code %d", rc)
 	}
@@ -164,82 +188,58 @@ func register() error {
 // is what keeps go vet's unsafeptr check satisfied; both mean the same.
 func ptr(p uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&p)) }
 
-// cFunc is the Go function that modernc stores where C has a function
-// pointer, read from one of SQLite's tables; setCFunc stores one there.
-func cFunc[F any](fp uintptr) F { return *(*F)(unsafe.Pointer(&fp)) }
-
-func setCFunc[F any](field *uintptr, f F) { *(*F)(unsafe.Pointer(field)) = f }
-
 func tailOf(pFile uintptr) *tail { return (*tail)(unsafe.Add(ptr(pFile), tailOffset)) }
 
 func methodsOf(pFile uintptr) *uintptr { return &(*sqlite3.Tsqlite3_file)(ptr(pFile)).FpMethods }
 
-// walBase and dbBase are the unix VFS's methods of the log and of the
-// main database.
+// walBase is the unix VFS's methods of the log.
 func walBase() *sqlite3.Tsqlite3_io_methods { return (*sqlite3.Tsqlite3_io_methods)(ptr(baseWAL)) }
 
-func dbBase() *sqlite3.Tsqlite3_io_methods { return (*sqlite3.Tsqlite3_io_methods)(ptr(baseDB)) }
-
 // xOpen opens the file through the unix VFS, then puts this VFS's methods
-// in front of the main database's and the log's.
+// in front of the log's.
 func xOpen(tls *libc.TLS, _ uintptr, zName uintptr, pFile uintptr, flags int32, pOutFlags uintptr) int32 {
 	*tailOf(pFile) = tail{}
-	open := (*sqlite3.Tsqlite3_vfs)(ptr(baseVFS)).FxOpen
-	rc := cFunc[func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32](open)(tls, baseVFS, zName, pFile, flags, pOutFlags)
+	open := loadFunc[func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32]((*sqlite3.Tsqlite3_vfs)(ptr(baseVFS)).FxOpen)
+	rc := open(tls, baseVFS, zName, pFile, flags, pOutFlags)
 	m := methodsOf(pFile)
-	if rc != sqlite3.SQLITE_OK || *m == 0 {
+	if rc != sqlite3.SQLITE_OK || *m == 0 || flags&sqlite3.SQLITE_OPEN_WAL == 0 {
 		return rc
 	}
-	switch {
-	case flags&sqlite3.SQLITE_OPEN_WAL != 0:
-		walOnce.Do(func() { initWAL(*m) })
-		if *m != baseWAL {
-			return rc // another kind of unix file than the first: leave it be
-		}
-		*m = uintptr(unsafe.Pointer(&walMethods))
-		tailOf(pFile).counts = countsIndex(libc.GoString(zName))
-		logsMu.Lock()
-		logs[tls] = append(logs[tls], pFile)
-		logsMu.Unlock()
-	case flags&sqlite3.SQLITE_OPEN_MAIN_DB != 0:
-		dbOnce.Do(func() { initDB(*m) })
-		if *m == baseDB {
-			*m = uintptr(unsafe.Pointer(&dbMethods))
-		}
+	walOnce.Do(func() { initWAL(*m) })
+	if *m != baseWAL {
+		return rc // another kind of unix file than the first: leave it be
 	}
+	*m = uintptr(unsafe.Pointer(&walMethods))
+	tailOf(pFile).counts = countsIndex(libc.GoString(zName))
 	return rc
 }
 
-func initDB(base uintptr) {
-	baseDB = base
-	dbMethods = *dbBase()
-	setCFunc(&dbMethods.FxShmBarrier, xShmBarrier)
-}
-
+// initWAL makes the log's methods: the unix VFS's, with the ones
+// register filled in walHooks in their place.
 func initWAL(base uintptr) {
 	baseWAL = base
 	walMethods = *walBase()
-	setCFunc(&walMethods.FxClose, xClose)
-	setCFunc(&walMethods.FxRead, xRead)
-	setCFunc(&walMethods.FxWrite, xWrite)
-	setCFunc(&walMethods.FxTruncate, xTruncate)
-	setCFunc(&walMethods.FxSync, xSync)
-	setCFunc(&walMethods.FxFileSize, xFileSize)
-	setCFunc(&walMethods.FxFileControl, xFileControl)
+	walMethods.FxClose = walHooks.FxClose
+	walMethods.FxRead = walHooks.FxRead
+	walMethods.FxWrite = walHooks.FxWrite
+	walMethods.FxTruncate = walHooks.FxTruncate
+	walMethods.FxSync = walHooks.FxSync
+	walMethods.FxFileSize = walHooks.FxFileSize
+	walMethods.FxFileControl = walHooks.FxFileControl
 }
 
 // The unix methods, called as modernc's transpiled C calls a function
 // pointer.
 func baseClose(tls *libc.TLS, pFile uintptr) int32 {
-	return cFunc[func(*libc.TLS, uintptr) int32](walBase().FxClose)(tls, pFile)
+	return loadFunc[func(*libc.TLS, uintptr) int32](walBase().FxClose)(tls, pFile)
 }
 
 func baseRead(tls *libc.TLS, pFile, buf uintptr, n int32, off int64) int32 {
-	return cFunc[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](walBase().FxRead)(tls, pFile, buf, n, off)
+	return loadFunc[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](walBase().FxRead)(tls, pFile, buf, n, off)
 }
 
 func baseWrite(tls *libc.TLS, pFile, buf uintptr, n int32, off int64) int32 {
-	return cFunc[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](walBase().FxWrite)(tls, pFile, buf, n, off)
+	return loadFunc[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](walBase().FxWrite)(tls, pFile, buf, n, off)
 }
 
 // flush writes what the log's tail gathered. The tail is emptied even when
@@ -247,6 +247,7 @@ func baseWrite(tls *libc.TLS, pFile, buf uintptr, n int32, off int64) int32 {
 // the last commit are never read.
 func flush(tls *libc.TLS, pFile uintptr) int32 {
 	t := tailOf(pFile)
+	t.commit = false
 	if t.n == 0 {
 		return sqlite3.SQLITE_OK
 	}
@@ -263,34 +264,54 @@ func flush(tls *libc.TLS, pFile uintptr) int32 {
 	return sqlite3.SQLITE_OK
 }
 
-// xWrite appends to the gathered bytes when the write continues them;
-// anything else (the first frame, a frame rewritten in place) writes them
-// first.
+// xWrite gathers the frames SQLite appends to the log. A frame header
+// written at the log's end starts (or continues) what is gathered, and the
+// frame's page continues it; the page of a commit's last frame writes
+// everything gathered before xWrite returns, so that the commit fails if
+// that write does. Any other write (the log's header, a page or a
+// checksum rewritten in place) writes what was gathered, then itself.
 func xWrite(tls *libc.TLS, pFile, buf uintptr, n int32, off int64) int32 {
 	writes.Add(1)
 	t := tailOf(pFile)
 	if c := countsAt(t.counts); c != nil {
 		c.writes.Add(1)
 	}
-	if t.n > 0 && off == t.off+int64(t.n) && t.n+n <= bufferSize {
-		copy(unsafe.Slice((*byte)(ptr(t.buf+uintptr(t.n))), n), unsafe.Slice((*byte)(ptr(buf)), n))
-		t.n += n
-		return sqlite3.SQLITE_OK
+	if off == 0 {
+		t.end = 0 // the log's header: the log starts again from its beginning
 	}
-	if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
-		return rc
-	}
-	if n > bufferSize/2 {
-		return baseWrite(tls, pFile, buf, n, off)
-	}
-	if t.buf == 0 {
-		if t.buf = libc.Xmalloc(tls, bufferSize); t.buf == 0 {
-			return baseWrite(tls, pFile, buf, n, off)
+	if t.n == 0 || off != t.off+int64(t.n) || t.n+n > bufferSize {
+		if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
+			return rc
 		}
+		if n != frameHeaderSize || off < t.end || !t.alloc(tls) {
+			rc := baseWrite(tls, pFile, buf, n, off)
+			if rc == sqlite3.SQLITE_OK {
+				t.end = max(t.end, off+int64(n))
+			}
+			return rc
+		}
+		t.off = off
 	}
-	copy(unsafe.Slice((*byte)(ptr(t.buf)), n), unsafe.Slice((*byte)(ptr(buf)), n))
-	t.off, t.n = off, n
+	src := unsafe.Slice((*byte)(ptr(buf)), n)
+	copy(unsafe.Slice((*byte)(ptr(t.buf+uintptr(t.n))), n), src)
+	t.n += n
+	t.end = max(t.end, off+int64(n))
+	if t.commit {
+		return flush(tls, pFile) // the page of a commit's last frame
+	}
+	// A frame header holds the page number, then the database's size in
+	// pages after the commit for a commit's last frame, zero for the others.
+	t.commit = n == frameHeaderSize && binary.BigEndian.Uint32(src[4:8]) != 0
 	return sqlite3.SQLITE_OK
+}
+
+// alloc gives the tail its buffer at the first write; false when there is
+// no memory for it, and the write goes straight to the file.
+func (t *tail) alloc(tls *libc.TLS) bool {
+	if t.buf == 0 {
+		t.buf = libc.Xmalloc(tls, bufferSize)
+	}
+	return t.buf != 0
 }
 
 func xRead(tls *libc.TLS, pFile, buf uintptr, n int32, off int64) int32 {
@@ -334,7 +355,7 @@ func xSync(tls *libc.TLS, pFile uintptr, flags int32) int32 {
 	if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	rc := cFunc[func(*libc.TLS, uintptr, int32) int32](walBase().FxSync)(tls, pFile, flags)
+	rc := loadFunc[func(*libc.TLS, uintptr, int32) int32](walBase().FxSync)(tls, pFile, flags)
 	if rc == sqlite3.SQLITE_OK && c != nil {
 		c.syncedWrites.Store(w)
 		c.syncs.Add(1)
@@ -346,21 +367,23 @@ func xTruncate(tls *libc.TLS, pFile uintptr, size int64) int32 {
 	if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	return cFunc[func(*libc.TLS, uintptr, int64) int32](walBase().FxTruncate)(tls, pFile, size)
+	t := tailOf(pFile)
+	t.end = min(t.end, size)
+	return loadFunc[func(*libc.TLS, uintptr, int64) int32](walBase().FxTruncate)(tls, pFile, size)
 }
 
 func xFileSize(tls *libc.TLS, pFile, pSize uintptr) int32 {
 	if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	return cFunc[func(*libc.TLS, uintptr, uintptr) int32](walBase().FxFileSize)(tls, pFile, pSize)
+	return loadFunc[func(*libc.TLS, uintptr, uintptr) int32](walBase().FxFileSize)(tls, pFile, pSize)
 }
 
 func xFileControl(tls *libc.TLS, pFile uintptr, op int32, pArg uintptr) int32 {
 	if rc := flush(tls, pFile); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	return cFunc[func(*libc.TLS, uintptr, int32, uintptr) int32](walBase().FxFileControl)(tls, pFile, op, pArg)
+	return loadFunc[func(*libc.TLS, uintptr, int32, uintptr) int32](walBase().FxFileControl)(tls, pFile, op, pArg)
 }
 
 func xClose(tls *libc.TLS, pFile uintptr) int32 {
@@ -370,42 +393,8 @@ func xClose(tls *libc.TLS, pFile uintptr) int32 {
 		libc.Xfree(tls, t.buf)
 		t.buf = 0
 	}
-	logsMu.Lock()
-	for c, files := range logs {
-		for i, f := range files {
-			if f == pFile {
-				if files = append(files[:i], files[i+1:]...); len(files) == 0 {
-					delete(logs, c)
-				} else {
-					logs[c] = files
-				}
-				break
-			}
-		}
-	}
-	logsMu.Unlock()
 	if closed := baseClose(tls, pFile); rc == sqlite3.SQLITE_OK {
 		rc = closed
 	}
 	return rc
-}
-
-// xShmBarrier is the database file's: a commit calls it between the two
-// copies of the new wal-index header, after its frames, so the connection's
-// gathered frames reach the log before any reader can see the header. With
-// synchronous=FULL the commit's sync has written them already. A barrier
-// cannot report an error, and a header must never point past the log's end,
-// so a failed write here ends the process: on the next start, recovery
-// reads the log as it is on disk and ends at its last whole commit.
-func xShmBarrier(tls *libc.TLS, pFile uintptr) {
-	logsMu.Lock()
-	files := logs[tls]
-	logsMu.Unlock()
-	for _, f := range files {
-		if rc := flush(tls, f); rc != sqlite3.SQLITE_OK {
-			fmt.Fprintf(os.Stderr, "walvfs: writing the log before publishing a commit failed (SQLite code %d); stopping so that recovery reads the log as it is on disk\n", rc)
-			os.Exit(74) // EX_IOERR
-		}
-	}
-	cFunc[func(*libc.TLS, uintptr)](dbBase().FxShmBarrier)(tls, pFile)
 }

@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"testing"
 
+	"modernc.org/libc"
 	_ "modernc.org/sqlite"
 )
 
@@ -116,11 +118,20 @@ func TestReadersSeeEachCommitWithoutSync(t *testing.T) {
 }
 
 // A transaction larger than the writer's cache spills frames to the log
-// before it commits, reads them back, and rolls part of itself back to a
-// savepoint, which rewrites the log from an earlier frame.
+// before it commits, reads them back, rewrites some in place (pages and
+// checksums), and rolls part of itself back to a savepoint, which
+// rewrites the log from an earlier frame. Without a sync at commit
+// (NORMAL) nothing but the commit's own write puts the frames in the file
+// before readers are told of them.
 func TestSpillsAndSavepoints(t *testing.T) {
+	for _, sync := range []string{"FULL", "NORMAL"} {
+		t.Run(sync, func(t *testing.T) { spillsAndSavepoints(t, sync) })
+	}
+}
+
+func spillsAndSavepoints(t *testing.T, sync string) {
 	path := filepath.Join(t.TempDir(), "a.db")
-	w := open(t, path, true, "FULL")
+	w := open(t, path, true, sync)
 	if _, err := w.Exec(`PRAGMA cache_size = 20`); err != nil {
 		t.Fatal(err)
 	}
@@ -149,10 +160,11 @@ func TestSpillsAndSavepoints(t *testing.T) {
 	for range 300 {
 		exec(`INSERT INTO rows (k, v) VALUES (?, ?)`, randomBytes(16), randomBytes(300))
 	}
+	exec(`UPDATE rows SET v = ? WHERE id % 5 = 0`, randomBytes(100))
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	r := open(t, path, false, "FULL")
+	r := open(t, path, false, sync)
 	if n := count(t, r); n != 1800 {
 		t.Fatalf("reader sees %d rows, want 1800", n)
 	}
@@ -162,6 +174,41 @@ func TestSpillsAndSavepoints(t *testing.T) {
 	}
 	integrity(t, r)
 }
+
+// storeFunc puts only package-level functions of this package, with the
+// C prototype's *libc.TLS first, in SQLite's tables.
+func TestStoreFuncRefuses(t *testing.T) {
+	var field uintptr
+	closure := func(*libc.TLS, uintptr) int32 { return int32(field) }
+	var h handler
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"closure", storeFunc(&field, closure)},
+		{"method value", storeFunc(&field, h.close)},
+		{"another package's function", storeFunc(&field, (*libc.TLS).Close)},
+		{"no *libc.TLS first", storeFunc(&field, countsAt)},
+		{"nil", storeFunc(&field, (func(*libc.TLS))(nil))},
+	} {
+		if tc.err == nil {
+			t.Errorf("%s: stored, want refused", tc.name)
+		}
+	}
+	if field != 0 {
+		t.Errorf("a refused function was stored")
+	}
+	if err := storeFunc(&field, xClose); err != nil || field == 0 {
+		t.Errorf("xClose: %v, stored %v; want it stored", err, field != 0)
+	}
+	if got := loadFunc[func(*libc.TLS, uintptr) int32](field); reflect.ValueOf(got).Pointer() != reflect.ValueOf(xClose).Pointer() {
+		t.Error("loadFunc does not give back what storeFunc stored")
+	}
+}
+
+type handler struct{}
+
+func (handler) close(*libc.TLS, uintptr) int32 { return 0 }
 
 // A process that stops without closing anything has every commit it made
 // on disk: the next opening recovers them from the log.
