@@ -140,14 +140,13 @@ func (tx *Tx) attachReferrer(ctx context.Context, programID string, c *referral.
 func (tx *Tx) freeCode(ctx context.Context, stem string) (string, error) {
 	for attempt := 0; attempt < 20; attempt++ {
 		code := referral.CandidateCode(stem, attempt)
-		var one int
 		// Codes are unique across programs: /r/{code} carries no program.
-		err := tx.tx.QueryRowContext(ctx, `SELECT 1 FROM referral_links WHERE code = $1`, code).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return code, nil
-		}
+		taken, err := exists(ctx, tx.tx, "check referral code", `SELECT 1 FROM referral_links WHERE code = $1`, code)
 		if err != nil {
-			return "", fmt.Errorf("check referral code: %w", err)
+			return "", err
+		}
+		if !taken {
+			return code, nil
 		}
 	}
 	return "", errors.New("no free referral code after 20 attempts")
@@ -272,15 +271,7 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, p *referral.Program, key strin
 
 // hasTransactions says whether the customer has recorded any payment.
 func (tx *Tx) hasTransactions(ctx context.Context, customerID string) (bool, error) {
-	var one int
-	err := tx.tx.QueryRowContext(ctx, `SELECT 1 FROM transactions WHERE customer_id = $1 LIMIT 1`, customerID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("customer's transactions: %w", err)
-	}
-	return true, nil
+	return exists(ctx, tx.tx, "customer's transactions", `SELECT 1 FROM transactions WHERE customer_id = $1 LIMIT 1`, customerID)
 }
 
 // DeleteCustomer erases a customer's personal data (key, email, name,

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -129,6 +131,20 @@ func eachRow(ctx context.Context, q querier, what string, fn func(scanner) error
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// exists says whether query finds a row: the one "is there any" check, so
+// that none mistakes sql.ErrNoRows for a failure. what names it in errors.
+func exists(ctx context.Context, q querier, what, query string, args ...any) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
+	return true, nil
 }
 
 // scanString reads a row of one text column.

@@ -161,16 +161,8 @@ func (tx *Tx) history(ctx context.Context, rule *rewards.Rule, friend *referral.
 // paidBefore says whether the customer recorded a transaction of txn's
 // type before txn: every other one was, as txn is being recorded.
 func (tx *Tx) paidBefore(ctx context.Context, customerID string, txn *rewards.Transaction) (bool, error) {
-	var one int
-	err := tx.tx.QueryRowContext(ctx, `SELECT 1 FROM transactions WHERE customer_id = $1 AND id <> $2 AND type = $3 LIMIT 1`,
-		customerID, txn.ID, txn.Type).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("earlier payments: %w", err)
-	}
-	return true, nil
+	return exists(ctx, tx.tx, "earlier payments", `SELECT 1 FROM transactions WHERE customer_id = $1 AND id <> $2 AND type = $3 LIMIT 1`,
+		customerID, txn.ID, txn.Type)
 }
 
 func (tx *Tx) firstTransactionAt(ctx context.Context, customerID, typ string) (time.Time, error) {
