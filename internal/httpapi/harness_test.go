@@ -68,11 +68,18 @@ func eachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
 // starts with; the store and the server share it (env.clock).
 func newEnv(t *testing.T, db *store.DB, cfg httpapi.Config) *env {
 	t.Helper()
-	clk := &clock{}
+	// One clock per database, set on the store once: a second env on the
+	// same database shares it, instead of rewriting db.Now while the
+	// first env's group commit reads it (a data race).
+	c, loaded := dbClocks.LoadOrStore(db, &clock{})
+	clk := c.(*clock)
 	if cfg.Now != nil {
 		clk.set(cfg.Now)
 	}
-	db.Now, cfg.Now = clk.Now, clk.Now
+	if !loaded {
+		db.Now = clk.Now
+	}
+	cfg.Now = clk.Now
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "https://adv.example.com"
 	}
@@ -364,6 +371,9 @@ func (e *env) unchanged(before map[string]int) {
 // clock is an env's one clock: the store stamps rows with it and the
 // server reads it, so that a test moving it moves both. It reads time.Now
 // until a test sets another.
+// dbClocks holds the clock of each database an env runs on.
+var dbClocks sync.Map // *store.DB → *clock
+
 type clock struct {
 	now atomic.Pointer[func() time.Time]
 }

@@ -341,7 +341,8 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 				{method: "GET", path: "/v1/sdk/config"},
 				{method: "GET", path: "/v1/widget?customer_key=cust_123"},
 			}
-			limited := newEnv(t, db, httpapi.Config{RateLimit: 1, RateBurst: 1, IPRateLimit: 1, IPRateBurst: 1, Now: e.clock.Now})
+			// On e's database, so on e's clock too.
+			limited := newEnv(t, db, httpapi.Config{RateLimit: 1, RateBurst: 1, IPRateLimit: 1, IPRateBurst: 1})
 			do(t, limited, req{method: "GET", path: "/v1/program", key: limited.sk}) // spends the one request allowed
 			beacon := func(key string) req {
 				return req{method: "POST", path: "/v1/track/click", body: map[string]any{"publishable_key": key, "code": "NOSUCH"}}
