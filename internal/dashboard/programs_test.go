@@ -144,7 +144,7 @@ func TestProgramCreateInvalid(t *testing.T) {
 				[]fieldErr{{"friend_unit", "A signup has no amount to take a percentage of; use a fixed amount, or a percent-off discount."}}},
 			{"signup every time", map[string]string{"trigger": "signup", "friend_unit": "fixed", "recurrence": "every"},
 				[]fieldErr{{"recurrence", "A friend signs up once; signup rules fire once."}}},
-			{"no trigger", map[string]string{"trigger": ""}, []fieldErr{{"trigger", "Trigger must be signup, purchase or subscription."}}},
+			{"no trigger", map[string]string{"trigger": ""}, []fieldErr{{"trigger", "Trigger must be signup, purchase, subscription or milestone."}}},
 			{"unknown reward type", map[string]string{"referrer_type": "gift"}, []fieldErr{{"referrer_reward_type", "Reward type must be credit, discount or cash."}}},
 			{"unknown unit", map[string]string{"referrer_unit": "half"}, []fieldErr{{"referrer_unit", "Unit must be fixed or percentage."}}},
 			{"max count below 1", map[string]string{"recurrence": "every", "max_count": "-1"}, []fieldErr{{"max_count", "max_count must be 1 to 1000."}}},

@@ -120,7 +120,7 @@ func TestRulesInvalid(t *testing.T) {
 			{"minimum on signup", map[string]string{"trigger": "signup"}, "min_amount", "A signup has no amount; min_amount applies to purchases and subscriptions."},
 			{"expiry on credit", map[string]string{"expires_in_days": "30"}, "expires_in_days", "expires_in_days applies only to discount rewards."},
 			{"name too long", map[string]string{"name": strings.Repeat("x", 101)}, "name", "Name must be at most 100 characters."},
-			{"unknown trigger", map[string]string{"trigger": "refund"}, "trigger", "Trigger must be signup, purchase or subscription."},
+			{"unknown trigger", map[string]string{"trigger": "refund"}, "trigger", "Trigger must be signup, purchase, subscription or milestone."},
 			{"unknown recipient", map[string]string{"recipient": "boss"}, "recipient", "Recipient must be referrer or friend."},
 			{"per-referrer limit below 1", map[string]string{"max_rewards_per_referrer": "-1"}, "max_rewards_per_referrer", "max_rewards_per_referrer must be at least 1."},
 		}

@@ -24,7 +24,11 @@ type Customer struct {
 	// referrer was attached: under the program's NewCustomersOnly their
 	// referral earns nothing (NotRewardedReason).
 	PaidBeforeReferral bool
-	CreatedAt          time.Time
+	// ReferralStatus is the state of the customer's own referral, as the
+	// referrer's stats count it: successful, pending or rejected ("" when
+	// not referred).
+	ReferralStatus string
+	CreatedAt      time.Time
 	UpdatedAt          time.Time
 }
 

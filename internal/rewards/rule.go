@@ -21,6 +21,9 @@ const (
 	Signup       = "signup"
 	Purchase     = "purchase"
 	Subscription = "subscription"
+	// Milestone rules reward a referrer once their successful referrals
+	// reach MilestoneReferrals.
+	Milestone = "milestone"
 
 	Referrer = "referrer"
 	Friend   = "friend"
@@ -34,6 +37,10 @@ const (
 
 	First = "first"
 	Every = "every"
+
+	// Periods of a referrer cap; "" is for ever.
+	Month = "month"
+	Year  = "year"
 )
 
 // Reward statuses.
@@ -69,8 +76,25 @@ type Rule struct {
 	CurrencyOptions       map[string]CurrencyOption
 	HoldingDays           int
 	MaxRewardsPerReferrer int // 0: no limit
-	DiscountExpiresDays   int // discount codes expire this many days after issue (0: never)
-	PayoutMethod          string
+	// MaxRewardsPeriod is the calendar period (UTC) the referrer caps
+	// count within: Month, Year or "" (for ever).
+	MaxRewardsPeriod string
+	// MaxAmountPerReferrer caps the value of the rule's rewards through one
+	// referrer within the period, in MaxAmountCurrency (0: no cap); the
+	// last reward under it is cut to what is left.
+	MaxAmountPerReferrer int64
+	MaxAmountCurrency    string
+	// MilestoneReferrals is a milestone rule's number of successful
+	// referrals.
+	MilestoneReferrals int
+	// Tiers, ascending, set the amount by the referrer's successful
+	// referrals at the time of the event; Amount is then the first tier's.
+	Tiers []Tier
+	// SkipCount starts a recurring rule after the friend's first SkipCount
+	// payments of its type.
+	SkipCount           int
+	DiscountExpiresDays int // discount codes expire this many days after issue (0: never)
+	PayoutMethod        string
 	// RequireApproval holds every reward of the rule for a person's
 	// approval (true) or never (false); nil follows the program's
 	// require_approval. So a program that reviews referrer rewards can
@@ -97,27 +121,74 @@ type RuleInput struct {
 	MinAmount  *money.Number `json:"min_amount"`
 	// CurrencyOptions replaces the rule's options when given; null or {}
 	// removes them.
-	CurrencyOptions       CurrencyOptionsInput `json:"currency_options"`
-	HoldingDays           *int                 `json:"holding_days"`
-	MaxRewardsPerReferrer *int                 `json:"max_rewards_per_referrer"`
-	ExpiresInDays         *int                 `json:"expires_in_days"`
-	PayoutMethod          *string              `json:"payout_method"`
-	RequireApproval       OptionalBool         `json:"require_approval"`
-	Active                *bool                `json:"active"`
+	CurrencyOptions       CurrencyOptionsInput   `json:"currency_options"`
+	HoldingDays           *int                   `json:"holding_days"`
+	MaxRewardsPerReferrer *int                   `json:"max_rewards_per_referrer"`
+	MaxRewardsPeriod      Optional[string]       `json:"max_rewards_period"`
+	MaxAmountPerReferrer  Optional[money.Number] `json:"max_amount_per_referrer"`
+	MilestoneReferrals    *int                   `json:"milestone_referrals"`
+	// Tiers replaces the rule's tiers when given; null or [] removes them.
+	Tiers           Optional[[]TierInput] `json:"tiers"`
+	SkipCount       *int                  `json:"skip_count"`
+	ExpiresInDays   *int                  `json:"expires_in_days"`
+	PayoutMethod    *string               `json:"payout_method"`
+	RequireApproval OptionalBool          `json:"require_approval"`
+	Active          *bool                 `json:"active"`
 }
 
-// CurrencyOption is a fixed rule's amount, and optional minimum payment,
-// in one more currency (minor units of it).
+// CurrencyOption is a fixed rule's amount, and optional minimum payment
+// and cap per referrer, in one more currency (minor units of it).
 type CurrencyOption struct {
-	Amount    int64
-	MinAmount int64
+	Amount               int64
+	MinAmount            int64
+	MaxAmountPerReferrer int64
 }
 
 // CurrencyOptionInput is a currency option as a client sends it, in major
 // units of its currency.
 type CurrencyOptionInput struct {
-	Amount    *money.Number `json:"amount"`
-	MinAmount *money.Number `json:"min_amount"`
+	Amount               *money.Number `json:"amount"`
+	MinAmount            *money.Number `json:"min_amount"`
+	MaxAmountPerReferrer *money.Number `json:"max_amount_per_referrer"`
+}
+
+// Tier is one step of a tiered rule: from MinReferrals successful
+// referrals on, the rule gives Amount (minor units of the rule's currency,
+// or basis points).
+type Tier struct {
+	MinReferrals int   `json:"min_referrals"`
+	Amount       int64 `json:"amount"`
+}
+
+// TierInput is a tier as a client sends it, its amount in major units or
+// percent.
+type TierInput struct {
+	MinReferrals *int          `json:"min_referrals"`
+	Amount       *money.Number `json:"amount"`
+}
+
+// Optional is a field that may be absent (Set false), null (Set, Value
+// nil: back to the default) or a value.
+type Optional[T any] struct {
+	Set   bool
+	Value *T
+}
+
+// UnmarshalJSON reads null or a T, as strictly as the body around it.
+func (o *Optional[T]) UnmarshalJSON(b []byte) error {
+	o.Set, o.Value = true, nil
+	if string(b) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	var v T
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	o.Value = &v
+	return nil
 }
 
 // CurrencyOptionsInput is the currency_options field: absent (Set false),
@@ -185,6 +256,14 @@ func applyCurrencyOptions(r *Rule, given map[string]CurrencyOptionInput, v *refe
 			}
 			opt.MinAmount = min
 		}
+		if in.MaxAmountPerReferrer != nil {
+			max, err := money.ParseAmount(json.Number(*in.MaxAmountPerReferrer), cur)
+			if code, msg := amountProblem(max, err, cur); msg != "" && !(err == nil && max == 0) {
+				v.AddCode(field+".max_amount_per_referrer", code, msg)
+				continue
+			}
+			opt.MaxAmountPerReferrer = max
+		}
 		if r.CurrencyOptions == nil {
 			r.CurrencyOptions = map[string]CurrencyOption{}
 		}
@@ -245,6 +324,14 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 	setInt(&r.HoldingDays, in.HoldingDays)
 	setInt(&r.MaxRewardsPerReferrer, in.MaxRewardsPerReferrer)
 	setInt(&r.DiscountExpiresDays, in.ExpiresInDays)
+	setInt(&r.MilestoneReferrals, in.MilestoneReferrals)
+	setInt(&r.SkipCount, in.SkipCount)
+	if in.MaxRewardsPeriod.Set {
+		r.MaxRewardsPeriod = ""
+		if in.MaxRewardsPeriod.Value != nil {
+			r.MaxRewardsPeriod = *in.MaxRewardsPeriod.Value
+		}
+	}
 	if in.Active != nil {
 		r.Active = *in.Active
 	}
@@ -267,8 +354,8 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 	if len(r.Name) > 100 {
 		v.Add("name", "Name must be at most 100 characters.")
 	}
-	if !oneOf(r.Trigger, Signup, Purchase, Subscription) {
-		v.Add("trigger", "Trigger must be signup, purchase or subscription.")
+	if !oneOf(r.Trigger, Signup, Purchase, Subscription, Milestone) {
+		v.Add("trigger", "Trigger must be signup, purchase, subscription or milestone.")
 	}
 	if !oneOf(r.Recipient, Referrer, Friend) {
 		v.Add("recipient", "Recipient must be referrer or friend.")
@@ -298,8 +385,8 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 		}
 		// A percent-off code needs no amount to take a share of; credit
 		// and cash do, and a signup has none.
-		if r.Trigger == Signup && r.RewardType != Discount {
-			v.Add("unit", "A signup has no amount to take a percentage of; use a fixed amount, or a percent-off discount.")
+		if (r.Trigger == Signup || r.Trigger == Milestone) && r.RewardType != Discount {
+			v.Add("unit", "A "+r.Trigger+" has no amount to take a percentage of; use a fixed amount, or a percent-off discount.")
 		}
 		if in.Amount != nil {
 			bp, err := money.ParsePercent(json.Number(*in.Amount))
@@ -315,6 +402,7 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 	default:
 		v.Add("unit", "Unit must be fixed or percentage.")
 	}
+	applyTiers(&r, base, in, &v)
 	if r.Amount <= 0 {
 		v.Add("amount", "Amount is required and must be more than 0.")
 	}
@@ -327,13 +415,15 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 			v.Add("currency_options", "Currency options are amounts in other currencies; a percentage is paid in the payment's currency already.")
 		case r.CurrencyOptions[r.Currency] != (CurrencyOption{}):
 			v.Add("currency_options", "The rule's own currency takes amount and min_amount, not an option.")
-		case r.Trigger == Signup:
-			v.Add("currency_options", "A signup has no currency; currency options apply to purchases and subscriptions.")
+		case r.Trigger == Signup || r.Trigger == Milestone:
+			v.Add("currency_options", "A "+r.Trigger+" has no currency; currency options apply to purchases and subscriptions.")
+		case len(r.Tiers) > 0:
+			v.Add("currency_options", "Tiers are amounts in the rule's currency; a tiered rule has no currency options.")
 		}
 	}
 	// The stored amount means minor units of one currency or basis points:
 	// changing what it means needs a new amount.
-	if base.ID != "" && in.Amount == nil && (r.Unit != base.Unit || r.Currency != base.Currency) {
+	if base.ID != "" && in.Amount == nil && !in.Tiers.Set && (r.Unit != base.Unit || r.Currency != base.Currency) {
 		v.Add("amount", "Give the amount again when changing unit or currency.")
 	}
 	if r.Recurrence == First && (r.MaxCount != 0 || r.MaxMonths != 0) {
@@ -347,6 +437,9 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 	}
 	if r.Trigger == Signup && r.Recurrence == Every {
 		v.Add("recurrence", "A friend signs up once; signup rules fire once.")
+	}
+	if r.Trigger == Milestone && r.Recurrence == Every {
+		v.Add("recurrence", "A milestone is reached once; milestone rules fire once per referrer.")
 	}
 	// The minimum is in the rule's currency (the program's for a
 	// percentage rule): a transaction in another never meets it.
@@ -367,9 +460,10 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 	}
 	// Checked on the resulting rule, so that an update cannot make a
 	// signup rule with a minimum that no signup could ever meet.
-	if r.Trigger == Signup && r.MinAmount > 0 {
-		v.Add("min_amount", "A signup has no amount; min_amount applies to purchases and subscriptions.")
+	if (r.Trigger == Signup || r.Trigger == Milestone) && r.MinAmount > 0 {
+		v.Add("min_amount", "A "+r.Trigger+" has no amount; min_amount applies to purchases and subscriptions.")
 	}
+	applyOffers(&r, in, minCurrency, &v)
 	if r.HoldingDays < 0 || r.HoldingDays > 365 {
 		v.Add("holding_days", "holding_days must be 0 to 365.")
 	}
@@ -390,6 +484,145 @@ func Apply(base Rule, in RuleInput, programCurrency string) (Rule, error) {
 		}
 	}
 	return r, v.Err("invalid_reward_rule")
+}
+
+// maxTiers bounds a rule's tiers: more steps than anyone reads is a mistake.
+const maxTiers = 20
+
+// applyTiers reads given tiers into r in its unit, ascending and without
+// overlap, each named tiers.<i>.min_referrals or .amount. A tiered rule's
+// amount is its first tier's.
+func applyTiers(r *Rule, base Rule, in RuleInput, v *referral.Validation) {
+	if !in.Tiers.Set {
+		if len(r.Tiers) > 0 && (r.Unit != base.Unit || r.Currency != base.Currency) {
+			v.Add("tiers", "Give the tiers again when changing unit or currency.")
+		} else if len(r.Tiers) > 0 && in.Amount != nil {
+			v.Add("amount", "A tiered rule's amounts are its tiers'; give tiers, or tiers: null to use one amount.")
+		}
+		return
+	}
+	r.Tiers = nil
+	if in.Tiers.Value == nil || len(*in.Tiers.Value) == 0 {
+		return
+	}
+	given := *in.Tiers.Value
+	if in.Amount != nil {
+		v.Add("amount", "A tiered rule's amounts are its tiers'; leave amount out.")
+	}
+	if len(given) > maxTiers {
+		v.Add("tiers", fmt.Sprintf("At most %d tiers.", maxTiers))
+		return
+	}
+	ok := true
+	for i, t := range given {
+		field := fmt.Sprintf("tiers.%d", i)
+		switch {
+		case t.MinReferrals == nil || *t.MinReferrals < 1:
+			v.Add(field+".min_referrals", "min_referrals is required and must be at least 1.")
+			ok = false
+			continue
+		case i > 0 && given[i-1].MinReferrals != nil && *t.MinReferrals <= *given[i-1].MinReferrals:
+			v.Add(field+".min_referrals", "Tiers must be in ascending order of min_referrals, without two tiers starting at the same count.")
+			ok = false
+			continue
+		case t.Amount == nil:
+			v.Add(field+".amount", "Amount is required and must be more than 0.")
+			ok = false
+			continue
+		}
+		var amount int64
+		var err error
+		if r.Unit == Percentage {
+			amount, err = money.ParsePercent(json.Number(*t.Amount))
+			if errors.Is(err, money.ErrTooPrecise) {
+				v.Add(field+".amount", "A percentage may have at most 2 decimals.")
+				ok = false
+				continue
+			} else if err != nil || amount <= 0 {
+				v.Add(field+".amount", "A percentage must be more than 0 and at most 100.")
+				ok = false
+				continue
+			}
+		} else {
+			amount, err = money.ParseAmount(json.Number(*t.Amount), r.Currency)
+			if code, msg := amountProblem(amount, err, r.Currency); msg != "" {
+				v.AddCode(field+".amount", code, msg)
+				ok = false
+				continue
+			}
+		}
+		r.Tiers = append(r.Tiers, Tier{MinReferrals: *t.MinReferrals, Amount: amount})
+	}
+	if ok {
+		r.Amount = r.Tiers[0].Amount
+	} else {
+		r.Tiers = nil
+	}
+}
+
+// applyOffers checks milestones, tiers, skip counts and the caps per
+// referrer, and reads the amount cap in the minimum's currency.
+func applyOffers(r *Rule, in RuleInput, capCurrency string, v *referral.Validation) {
+	if r.Trigger == Milestone {
+		switch {
+		case r.Recipient != Referrer:
+			v.Add("recipient", "A milestone rewards the referrer who reached it.")
+		case r.MilestoneReferrals < 1 || r.MilestoneReferrals > 100000:
+			v.Add("milestone_referrals", "milestone_referrals is required with trigger milestone and must be 1 to 100000.")
+		}
+	} else if r.MilestoneReferrals != 0 {
+		v.Add("milestone_referrals", "milestone_referrals applies only to trigger milestone.")
+	}
+	if len(r.Tiers) > 0 {
+		switch {
+		case r.Recipient != Referrer:
+			v.Add("tiers", "Tiers follow the referrer's successful referrals; they apply to referrer rules.")
+		case r.Trigger == Milestone:
+			v.Add("tiers", "A milestone is one step; make a ladder of several milestone rules instead of tiers.")
+		}
+	}
+	switch {
+	case r.SkipCount < 0 || r.SkipCount > 1000:
+		v.Add("skip_count", "skip_count must be 0 to 1000.")
+	case r.SkipCount > 0 && r.Recurrence != Every:
+		v.Add("skip_count", "skip_count starts a recurring rule later; it applies only to recurrence every.")
+	}
+	if !oneOf(r.MaxRewardsPeriod, "", Month, Year) {
+		v.Add("max_rewards_period", "max_rewards_period must be month, year, or null for the referrer's lifetime.")
+	}
+	if in.MaxAmountPerReferrer.Set {
+		r.MaxAmountPerReferrer, r.MaxAmountCurrency = 0, ""
+		if n := in.MaxAmountPerReferrer.Value; n != nil {
+			max, err := money.ParseAmount(json.Number(*n), capCurrency)
+			if code, msg := amountProblem(max, err, capCurrency); msg != "" && !(err == nil && max == 0) {
+				v.AddCode("max_amount_per_referrer", code, msg)
+			} else if max > 0 {
+				r.MaxAmountPerReferrer, r.MaxAmountCurrency = max, capCurrency
+			}
+		}
+	} else if r.MaxAmountPerReferrer > 0 && r.MaxAmountCurrency != capCurrency {
+		v.Add("max_amount_per_referrer", "Give max_amount_per_referrer again (or null) when changing the rule's currency.")
+	}
+	// A cap in one currency says nothing of another: with a cap, each
+	// currency the rule pays in needs its own.
+	capped := r.MaxAmountPerReferrer > 0
+	for cur, o := range r.CurrencyOptions {
+		switch {
+		case capped && o.MaxAmountPerReferrer == 0:
+			v.Add("currency_options."+cur+".max_amount_per_referrer", "The rule caps the value per referrer; give each currency option its cap too.")
+		case !capped && o.MaxAmountPerReferrer > 0:
+			v.Add("max_amount_per_referrer", "A currency option has a cap per referrer; give the rule's own currency one too.")
+		}
+	}
+	if capped && r.RewardType == Discount && r.Unit == Percentage {
+		v.Add("max_amount_per_referrer", "A percent-off code has no value to add up; cap it with max_rewards_per_referrer.")
+	}
+	if r.MaxRewardsPeriod != "" && r.MaxRewardsPerReferrer == 0 && !capped {
+		v.Add("max_rewards_period", "A period caps something: give max_rewards_per_referrer or max_amount_per_referrer with it.")
+	}
+	if r.Trigger == Milestone && (r.MaxRewardsPerReferrer > 0 || capped) {
+		v.Add("max_rewards_per_referrer", "A milestone rewards each referrer once; it takes no caps.")
+	}
 }
 
 // NewRule returns the defaults of a new rule.

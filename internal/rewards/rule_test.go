@@ -112,7 +112,7 @@ func TestApplyRefuses(t *testing.T) {
 		msg   string
 	}{
 		{"name too long", NewRule(), `{"name": "` + long + `", "reward_type": "credit", "amount": 1}`, "name", "Name must be at most 100 characters."},
-		{"unknown trigger", NewRule(), `{"trigger": "click", "reward_type": "credit", "amount": 1}`, "trigger", "Trigger must be signup, purchase or subscription."},
+		{"unknown trigger", NewRule(), `{"trigger": "click", "reward_type": "credit", "amount": 1}`, "trigger", "Trigger must be signup, purchase, subscription or milestone."},
 		{"unknown recipient", NewRule(), `{"recipient": "both", "reward_type": "credit", "amount": 1}`, "recipient", "Recipient must be referrer or friend."},
 		{"missing reward type", NewRule(), `{"amount": 1}`, "reward_type", "Reward type must be credit, discount or cash."},
 		{"unknown reward type", NewRule(), `{"reward_type": "points", "amount": 1}`, "reward_type", "Reward type must be credit, discount or cash."},

@@ -40,8 +40,25 @@ type Plan struct {
 	Ledger []ledger.Transaction
 	// Events are announced in the outbox (DESIGN.md §9) with the change.
 	Events []OutboxEvent
-	// Converted names a friend whose referral became successful.
-	Converted string
+	// Referral is a change of the friend's referral: successful, back to
+	// pending, or rejected.
+	Referral *ReferralChange
+}
+
+// Referral states, as the stats count them.
+const (
+	ReferralSuccessful = "successful"
+	ReferralPending    = "pending"
+	ReferralRejected   = "rejected"
+)
+
+// ReferralChange moves a friend's referral to State. A successful one
+// names the payment that made it so (By; "" for the signup), so that a
+// full refund of that payment can take it back.
+type ReferralChange struct {
+	FriendID string
+	State    string
+	By       string
 }
 
 // OutboxEvent is an event to record with the change it announces. Data is
@@ -73,6 +90,9 @@ type FriendState struct {
 	ReferrerID, ReferrerKey string
 	// Converted says the friend's referral is already successful.
 	Converted bool
+	// Rejected says a person rejected the referral (a referrer reward
+	// for it): it rewards no one again.
+	Rejected bool
 	// PaidBeforeReferral says the friend had paid before they were
 	// referred.
 	PaidBeforeReferral bool
@@ -94,6 +114,16 @@ type Firing struct {
 	Event            Event
 	Transaction      *Transaction // the payment; nil for a signup
 	Rules            []RuleState  // the program's active rules of Event.Trigger
+	// ReferrerTriggers are the triggers of the program's active referrer
+	// rules other than milestones (read for a signup not yet successful):
+	// a program that rewards referrers for nothing counts the signup.
+	ReferrerTriggers []string
+	// Successful is the referrer's successful referrals before this
+	// event (read when a tiered or milestone rule needs it).
+	Successful int
+	// Milestones are the program's active milestone rules with what each
+	// gave the referrer (read when the referral becomes successful).
+	Milestones []RuleState
 }
 
 // Rewardable says whether the friend's actions may reward anyone: they
@@ -101,7 +131,40 @@ type Firing struct {
 // had not paid before (an existing customer is not one the referral
 // brought).
 func (f Firing) Rewardable() bool {
-	return f.Friend.ReferrerID != "" && !(f.NewCustomersOnly && f.Friend.PaidBeforeReferral)
+	return f.Friend.ReferrerID != "" && !f.Friend.Rejected && !(f.NewCustomersOnly && f.Friend.PaidBeforeReferral)
+}
+
+// Qualifies says whether the friend's action makes their referral
+// successful: it is what an active referrer rule rewards (its trigger, at
+// its minimum; caps do not matter), or, in a program that rewards
+// referrers for nothing but milestones, the signup.
+func (f Firing) Qualifies() bool {
+	if !f.Rewardable() {
+		return false
+	}
+	if f.Event.Trigger == Signup && len(f.ReferrerTriggers) == 0 {
+		return true
+	}
+	for _, rs := range f.Rules {
+		if rs.Rule.Qualifies(f.Event) {
+			return true
+		}
+	}
+	return false
+}
+
+// Converts says whether the action makes the referral successful now.
+func (f Firing) Converts() bool {
+	return !f.Friend.Converted && f.Qualifies()
+}
+
+// SuccessfulAfter is the referrer's successful referrals once the action
+// is counted.
+func (f Firing) SuccessfulAfter() int {
+	if f.Converts() {
+		return f.Successful + 1
+	}
+	return f.Successful
 }
 
 // RewardEvent is the data of reward.created and reward.available.
@@ -133,15 +196,16 @@ type TransactionEvent struct {
 func (e Env) Payment(f Firing) Plan {
 	t := f.Transaction
 	p := Plan{Events: []OutboxEvent{{"transaction.created", &TransactionEvent{t.ID, t.Key, t.CustomerID, t.Amount, t.Currency}}}}
-	p.add(e.Fire(f))
+	p.Add(e.Fire(f))
 	return p
 }
 
 // Fire gives the rewards of every rule that fires for the friend's action.
 // A reward nothing holds back (no approval, no holding period) is
 // available at once: its value goes straight into the available account
-// (one posting instead of two) or its discount code is issued. The first
-// reward makes the friend's referral successful.
+// (one posting instead of two) or its discount code is issued. When the
+// action makes the referral successful, the referrer's milestones it
+// reaches are rewarded too.
 func (e Env) Fire(f Firing) Plan {
 	var p Plan
 	if !f.Rewardable() {
@@ -151,52 +215,154 @@ func (e Env) Fire(f Firing) Plan {
 	if f.Transaction != nil {
 		source = f.Transaction.ID
 	}
+	ev := f.Event
+	ev.Successful = f.SuccessfulAfter()
 	for _, rs := range f.Rules {
-		rule := rs.Rule
-		grant, ok, _ := rule.Fire(f.Event, rs.History)
-		if !ok {
+		if grant, ok, _ := rs.Rule.Fire(ev, rs.History); ok {
+			p.give(e, f, rs.Rule, grant, source)
+		}
+	}
+	if !f.Converts() {
+		return p
+	}
+	by := ""
+	if f.Transaction != nil {
+		by = f.Transaction.ID
+	}
+	p.Referral = &ReferralChange{FriendID: f.Friend.ID, State: ReferralSuccessful, By: by}
+	// A milestone is the referrer's, not the payment's: its source is its
+	// own, so that a refund of the payment claws it back only by taking
+	// the referrer below it.
+	reached := Event{Trigger: Milestone, OccurredAt: ev.OccurredAt, Successful: ev.Successful}
+	for _, rs := range f.Milestones {
+		if grant, ok, _ := rs.Rule.Fire(reached, rs.History); ok {
+			p.give(e, f, rs.Rule, grant, Milestone+":"+source)
+		}
+	}
+	return p
+}
+
+// give adds the reward rule gives for the friend's action from source
+// (the payment's id, or signup).
+func (p *Plan) give(e Env, f Firing, rule *Rule, grant Grant, source string) {
+	rw := &Reward{
+		ID: e.NewID("rwd"), ProgramID: f.ProgramID, RuleID: rule.ID,
+		ReferrerID: f.Friend.ReferrerID, FriendID: f.Friend.ID, FriendKey: f.Friend.Key, Source: source,
+		Trigger: rule.Trigger, Recipient: rule.Recipient, RewardType: rule.RewardType, Unit: grant.Unit,
+		Amount: grant.Amount, Currency: grant.Currency, Status: Pending, NeedsApproval: rule.NeedsApproval(f.RequireApproval),
+		AvailableAt: rule.AvailableAt(e.Now), CreatedAt: e.Now, UpdatedAt: e.Now,
+	}
+	if rule.Recipient == Referrer {
+		rw.CustomerID, rw.CustomerKey = f.Friend.ReferrerID, f.Friend.ReferrerKey
+	} else {
+		rw.CustomerID, rw.CustomerKey = f.Friend.ID, f.Friend.Key
+	}
+	if t := f.Transaction; t != nil && rule.Trigger != Milestone {
+		rw.TransactionID, rw.TransactionKey = t.ID, t.Key
+	}
+	immediate := !rw.NeedsApproval && rule.HoldingDays == 0
+	if immediate {
+		rw.Status = Available
+	}
+	p.Rewards = append(p.Rewards, rw)
+	if rw.RewardType != Discount {
+		account := ledger.PendingAccount(rw.RewardType)
+		if immediate {
+			account = ledger.AvailableAccount(rw.RewardType)
+		}
+		p.Ledger = append(p.Ledger, ledger.Transaction{Kind: ledger.KindRewardEarned, RewardID: rw.ID,
+			Postings: ledger.Move(ledger.ProgramOwner, ledger.RewardsExpense, rw.CustomerID, account, rw.Amount, rw.Currency)})
+	} else if immediate {
+		p.issueCode(e, rw, rule.DiscountExpiresDays)
+	}
+	// One value for both events: the store marshals it once.
+	data := rewardEvent(rw)
+	p.Events = append(p.Events, OutboxEvent{"reward.created", data})
+	if immediate {
+		p.Events = append(p.Events, OutboxEvent{"reward.available", data})
+	}
+}
+
+// Loss is what taking a successful referral from its referrer needs: their
+// successful referrals before the loss, and each active milestone rule
+// with its rewards to them that still stand.
+type Loss struct {
+	FriendID   string
+	Successful int
+	Milestones []Standing
+}
+
+// Standing is a milestone rule with its rewards that were not reversed.
+type Standing struct {
+	Rule    *Rule
+	Rewards []*Reward
+}
+
+// lose claws back the milestones a referrer falls below when a referral
+// stops counting, with the same clawback as a refund, unless the reward
+// was paid out already.
+func (e Env) lose(l Loss, note string) Plan {
+	var p Plan
+	for _, m := range l.Milestones {
+		if l.Successful-1 >= m.Rule.MilestoneReferrals {
 			continue
 		}
-		rw := &Reward{
-			ID: e.NewID("rwd"), ProgramID: f.ProgramID, RuleID: rule.ID,
-			ReferrerID: f.Friend.ReferrerID, FriendID: f.Friend.ID, FriendKey: f.Friend.Key, Source: source,
-			Trigger: rule.Trigger, Recipient: rule.Recipient, RewardType: rule.RewardType, Unit: grant.Unit,
-			Amount: grant.Amount, Currency: grant.Currency, Status: Pending, NeedsApproval: rule.NeedsApproval(f.RequireApproval),
-			AvailableAt: rule.AvailableAt(e.Now), CreatedAt: e.Now, UpdatedAt: e.Now,
-		}
-		if rule.Recipient == Referrer {
-			rw.CustomerID, rw.CustomerKey = f.Friend.ReferrerID, f.Friend.ReferrerKey
-		} else {
-			rw.CustomerID, rw.CustomerKey = f.Friend.ID, f.Friend.Key
-		}
-		if t := f.Transaction; t != nil {
-			rw.TransactionID, rw.TransactionKey = t.ID, t.Key
-		}
-		immediate := !rw.NeedsApproval && rule.HoldingDays == 0
-		if immediate {
-			rw.Status = Available
-		}
-		p.Rewards = append(p.Rewards, rw)
-		if rw.RewardType != Discount {
-			account := ledger.PendingAccount(rw.RewardType)
-			if immediate {
-				account = ledger.AvailableAccount(rw.RewardType)
+		for _, rw := range m.Rewards {
+			if (rw.Status == Pending || rw.Status == Available) && rw.Net() > 0 {
+				p.Add(e.reverse(rw, rw.Net(), Reversed, note))
 			}
-			p.Ledger = append(p.Ledger, ledger.Transaction{Kind: ledger.KindRewardEarned, RewardID: rw.ID,
-				Postings: ledger.Move(ledger.ProgramOwner, ledger.RewardsExpense, rw.CustomerID, account, rw.Amount, rw.Currency)})
-		} else if immediate {
-			p.issueCode(e, rw, rule.DiscountExpiresDays)
-		}
-		// One value for both events: the store marshals it once.
-		data := rewardEvent(rw)
-		p.Events = append(p.Events, OutboxEvent{"reward.created", data})
-		if immediate {
-			p.Events = append(p.Events, OutboxEvent{"reward.available", data})
 		}
 	}
-	if len(p.Rewards) > 0 && !f.Friend.Converted {
-		p.Converted = f.Friend.ID
+	return p
+}
+
+// Unconverts says whether refunding t may take the friend's referral back
+// to pending: t made it successful and is now refunded in full.
+func Unconverts(t *Transaction, convertedBy string) bool {
+	return convertedBy != "" && convertedBy == t.ID && t.Refunded >= t.Amount
+}
+
+// Requalify decides a referral again once the payment that made it
+// successful was refunded in full (see Unconverts). Another payment of the
+// friend's, not refunded in full, that an active referrer rule (rules)
+// rewards keeps it successful; otherwise it goes back to pending and the
+// referrer loses the milestones they fall below.
+func (e Env) Requalify(friend FriendState, others []*Transaction, rules []*Rule, l Loss) Plan {
+	for _, t := range others {
+		if t.Refunded >= t.Amount {
+			continue
+		}
+		ev := Event{Trigger: t.Type, Amount: t.Amount, Currency: t.Currency, OccurredAt: t.OccurredAt}
+		for _, r := range rules {
+			if r.Qualifies(ev) {
+				return Plan{Referral: &ReferralChange{FriendID: friend.ID, State: ReferralSuccessful, By: t.ID}}
+			}
+		}
 	}
+	p := e.lose(l, "referral back to pending")
+	p.Referral = &ReferralChange{FriendID: friend.ID, State: ReferralPending}
+	p.Events = append(p.Events, OutboxEvent{"referral.pending", map[string]any{"customer_id": friend.ID, "referrer_id": friend.ReferrerID}})
+	return p
+}
+
+// RejectsReferral says whether rejecting rw rejects the friend's referral
+// as well: a person refused the referrer's reward for it, which is how a
+// referral is judged fraudulent. A milestone reward is the referrer's
+// own and rejects no referral.
+func RejectsReferral(rw *Reward) bool {
+	return rw.Recipient == Referrer && rw.Trigger != Milestone
+}
+
+// RejectReferral makes a referral count in neither figure and reward no
+// one again. If it was successful, the referrer loses the milestones they
+// fall below.
+func (e Env) RejectReferral(friend FriendState, l Loss) Plan {
+	var p Plan
+	if friend.Converted {
+		p = e.lose(l, "referral rejected")
+	}
+	p.Referral = &ReferralChange{FriendID: friend.ID, State: ReferralRejected}
+	p.Events = append(p.Events, OutboxEvent{"referral.rejected", map[string]any{"customer_id": friend.ID, "referrer_id": friend.ReferrerID}})
 	return p
 }
 
@@ -340,14 +506,14 @@ func (e Env) Refund(t *Transaction, rws []*Reward, amount int64, reason string) 
 	t.UpdatedAt = e.Now
 	p := Plan{Refund: &Refund{ID: e.NewID("ref"), Transaction: t, Amount: amount, Reason: reason}}
 	for _, rw := range rws {
-		if rw.Status == Reversed || rw.Status == Rejected {
+		if rw.Status == Reversed || rw.Status == Rejected || rw.Trigger == Milestone {
 			continue
 		}
 		delta := ClawbackTarget(rw.Amount, rw.Unit, rw.RewardType, t.Refunded, t.Amount) - rw.Reversed
 		if delta <= 0 {
 			continue
 		}
-		p.add(e.reverse(rw, delta, Reversed, "refund of "+t.Key))
+		p.Add(e.reverse(rw, delta, Reversed, "refund of "+t.Key))
 	}
 	p.Events = append(p.Events, OutboxEvent{"transaction.refunded", map[string]any{"transaction_id": t.ID, "key": t.Key,
 		"amount": amount, "refunded_amount": t.Refunded, "currency": t.Currency}})
@@ -410,8 +576,8 @@ func (e Env) Redeem(dc *DiscountCode) (Plan, error) {
 		map[string]any{"code": dc.Code, "customer_id": dc.CustomerID, "reward_id": dc.RewardID}}}}, nil
 }
 
-// add appends q's changes to p's.
-func (p *Plan) add(q Plan) {
+// Add appends q's changes to p's: two steps of one operation.
+func (p *Plan) Add(q Plan) {
 	p.Rewards = append(p.Rewards, q.Rewards...)
 	p.Changed = append(p.Changed, q.Changed...)
 	p.Codes = append(p.Codes, q.Codes...)
@@ -424,7 +590,7 @@ func (p *Plan) add(q Plan) {
 	if q.Refund != nil {
 		p.Refund = q.Refund
 	}
-	if q.Converted != "" {
-		p.Converted = q.Converted
+	if q.Referral != nil {
+		p.Referral = q.Referral
 	}
 }

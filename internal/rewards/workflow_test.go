@@ -63,8 +63,15 @@ func summary(p Plan) []string {
 	for _, ev := range p.Events {
 		out = append(out, "event "+ev.Type)
 	}
-	if p.Converted != "" {
-		out = append(out, "converted "+p.Converted)
+	if r := p.Referral; r != nil {
+		switch {
+		case r.State == ReferralSuccessful && r.By == "":
+			out = append(out, "converted "+r.FriendID)
+		case r.State == ReferralSuccessful:
+			out = append(out, "converted "+r.FriendID+" by "+r.By)
+		default:
+			out = append(out, "referral "+r.FriendID+" "+r.State)
+		}
 	}
 	return out
 }
@@ -91,7 +98,10 @@ func rule(id string, mods ...func(*Rule)) RuleState {
 	return RuleState{Rule: r}
 }
 
-var friend = FriendState{ID: "cus_f", Key: "f", ReferrerID: "cus_r", ReferrerKey: "r"}
+var (
+	friend    = FriendState{ID: "cus_f", Key: "f", ReferrerID: "cus_r", ReferrerKey: "r"}
+	converted = FriendState{ID: "cus_f", Key: "f", ReferrerID: "cus_r", ReferrerKey: "r", Converted: true}
+)
 
 func TestFireRules(t *testing.T) {
 	signup := Event{Trigger: Signup, OccurredAt: now}
@@ -145,7 +155,7 @@ func TestFireRules(t *testing.T) {
 				"post reward_earned program:rewards_expense-1000 cus_r:credit_available+1000",
 				"event reward.created", "event reward.available"}},
 		{"a first-only rule that already gave for this friend gives nothing",
-			Firing{Friend: friend, Event: signup, Rules: []RuleState{{Rule: rule("r1").Rule, History: History{ForFriend: 1}}}}, nil},
+			Firing{Friend: converted, Event: signup, Rules: []RuleState{{Rule: rule("r1").Rule, History: History{ForFriend: 1}}}}, nil},
 		{"each rule that fires gives its own reward",
 			Firing{Friend: friend, Event: signup, Rules: []RuleState{rule("r1"), rule("r2", func(r *Rule) { r.Recipient = Friend; r.Amount = 500 })}},
 			[]string{"new rwd_1 referrer cus_r credit 1000 USD available", "new rwd_2 friend cus_f credit 500 USD available",
@@ -167,7 +177,7 @@ func TestPayment(t *testing.T) {
 		Transaction: txn, Rules: []RuleState{tenPercent}})
 	check(t, p, []string{"new rwd_1 referrer cus_r credit 800 EUR available",
 		"post reward_earned program:rewards_expense-800 cus_r:credit_available+800",
-		"event transaction.created", "event reward.created", "event reward.available", "converted cus_f"})
+		"event transaction.created", "event reward.created", "event reward.available", "converted cus_f by txn_1"})
 	if rw := p.Rewards[0]; rw.Source != "txn_1" || rw.TransactionID != "txn_1" || rw.TransactionKey != "order-1" {
 		t.Errorf("reward of a payment: source %q, transaction %q %q", rw.Source, rw.TransactionID, rw.TransactionKey)
 	}

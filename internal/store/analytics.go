@@ -56,7 +56,7 @@ func (db *DB) ProgramOverview(ctx context.Context, programID, currency string, s
 		{&o.Referrals, &o.TotalReferrals, `SELECT created_at / $3, COUNT(*) FROM customers WHERE program_id = $1 AND created_at >= $2
 			AND referrer_id IS NOT NULL GROUP BY created_at / $3`, nil},
 		{&o.Successful, &o.TotalSuccessful, `SELECT converted_at / $3, COUNT(*) FROM customers WHERE program_id = $1 AND converted_at >= $2
-			GROUP BY converted_at / $3`, nil},
+			AND referral_rejected_at IS NULL GROUP BY converted_at / $3`, nil},
 		{&o.RewardsIssued, &o.TotalRewards, `SELECT created_at / $3, SUM(amount - reversed_amount) FROM rewards WHERE program_id = $1
 			AND id >= $5 AND created_at >= $2 AND currency = $4 AND status NOT IN ('reversed', 'rejected')
 			GROUP BY created_at / $3`, []any{currency, id.Floor("rwd", first)}},
@@ -90,7 +90,7 @@ func (db *DB) ProgramOverview(ctx context.Context, programID, currency string, s
 		return t, err
 	}, `SELECT r.key, r.name, r.email, COUNT(*), COUNT(f.converted_at)
 		FROM customers f JOIN customers r ON r.id = f.referrer_id
-		WHERE f.program_id = $1 AND f.created_at >= $2 AND r.deleted_at IS NULL
+		WHERE f.program_id = $1 AND f.created_at >= $2 AND r.deleted_at IS NULL AND f.referral_rejected_at IS NULL
 		GROUP BY r.id, r.key, r.name, r.email ORDER BY COUNT(*) DESC, COUNT(f.converted_at) DESC, r.id LIMIT 10`, programID, start)
 	if err != nil {
 		return nil, err

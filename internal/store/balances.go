@@ -51,14 +51,17 @@ func setBalance(b *rewards.Balance, account string, amount int64) {
 	}
 }
 
-// Stats computes a customer's referral figures from indexed counts.
+// Stats computes a customer's referral figures from indexed counts. A
+// referral is successful once the friend did what the program rewards
+// referrers for (rewards.Firing.Qualifies), pending until then or again
+// after that payment's full refund, and in neither figure once rejected.
 // total_rewards sums the referrer rewards earned in currency that were not
 // reversed or rejected (after partial clawbacks); percent-off discounts
 // have no amount and are not in it.
 func (db *DB) Stats(ctx context.Context, programID, customerID, currency string) (*rewards.Stats, error) {
 	s := &rewards.Stats{Currency: currency}
-	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(converted_at) FROM customers WHERE referrer_id = $1`,
-		customerID).Scan(&s.TotalReferrals, &s.SuccessfulReferrals)
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(converted_at) FROM customers WHERE referrer_id = $1
+		AND referral_rejected_at IS NULL`, customerID).Scan(&s.TotalReferrals, &s.SuccessfulReferrals)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}

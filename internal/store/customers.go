@@ -14,7 +14,8 @@ import (
 )
 
 const customerColumns = `c.id, c.program_id, c.key, c.email, c.name, c.metadata, c.referral_code,
-	c.referred_by, c.referrer_id, r.key, c.created_at, c.updated_at, c.paid_before_referral`
+	c.referred_by, c.referrer_id, r.key, c.created_at, c.updated_at, c.paid_before_referral,
+	c.converted_at IS NOT NULL, c.referral_rejected_at IS NOT NULL`
 
 const customerFrom = ` FROM customers c LEFT JOIN customers r ON r.id = c.referrer_id`
 
@@ -23,11 +24,13 @@ func scanCustomer(row scanner) (*referral.Customer, error) {
 	var key, email, referredBy, referrerID, referrerKey sql.NullString
 	var meta string
 	var created, updated int64
+	var converted, rejected bool
 	err := row.Scan(&c.ID, &c.ProgramID, &key, &email, &c.Name, &meta, &c.ReferralCode,
-		&referredBy, &referrerID, &referrerKey, &created, &updated, &c.PaidBeforeReferral)
+		&referredBy, &referrerID, &referrerKey, &created, &updated, &c.PaidBeforeReferral, &converted, &rejected)
 	if err != nil {
 		return nil, err
 	}
+	c.ReferralStatus = referralStatus(referrerID.Valid, converted, rejected)
 	c.Key, c.Email = key.String, email.String
 	c.ReferredBy, c.ReferrerID, c.ReferrerKey = referredBy.String, referrerID.String, referrerKey.String
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -104,11 +107,15 @@ func (tx *Tx) referralCreated(ctx context.Context, p *referral.Program, c *refer
 	}); err != nil {
 		return err
 	}
-	f, err := tx.firing(ctx, p, c, false, rewards.Event{Trigger: rewards.Signup, OccurredAt: tx.now}, nil)
+	c.ReferralStatus = rewards.ReferralPending
+	f, err := tx.firing(ctx, p, c, rewards.Event{Trigger: rewards.Signup, OccurredAt: tx.now}, nil)
 	if err != nil {
 		return err
 	}
 	plan := tx.env().Fire(f)
+	if plan.Referral != nil {
+		c.ReferralStatus = plan.Referral.State
+	}
 	return tx.apply(ctx, p.ID, &plan)
 }
 
@@ -295,6 +302,19 @@ func (tx *Tx) DeleteCustomer(ctx context.Context, programID, key string) ([]stri
 		return nil, err
 	}
 	return codes, tx.AddEvent(ctx, programID, "customer.deleted", map[string]any{"customer_id": c.ID})
+}
+
+// referralStatus names a customer's referral state as the stats count it.
+func referralStatus(referred, converted, rejected bool) string {
+	switch {
+	case !referred:
+		return ""
+	case rejected:
+		return rewards.ReferralRejected
+	case converted:
+		return rewards.ReferralSuccessful
+	}
+	return rewards.ReferralPending
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

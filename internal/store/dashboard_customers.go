@@ -130,6 +130,7 @@ func (db *DB) customerFigures(ctx context.Context, programID, currency string, r
 	}
 	w := where{}
 	w.addIn("referrer_id", ids)
+	w.cond("referral_rejected_at IS NULL")
 	err := eachRow(ctx, db.read, "referral counts", func(row scanner) error {
 		var id string
 		var n, ok int

@@ -17,7 +17,8 @@ var ErrRuleNotFound = referral.Errorf(referral.KindNotFound, "reward_rule_not_fo
 
 const ruleColumns = `id, program_id, name, trigger_type, recipient, reward_type, unit, amount, currency, recurrence,
 	max_count, max_months, min_amount, min_amount_currency, holding_days, max_rewards_per_referrer,
-	discount_expires_days, payout_method, active, created_at, updated_at, require_approval, currency_options`
+	discount_expires_days, payout_method, active, created_at, updated_at, require_approval, currency_options,
+	milestone_referrals, tiers, skip_count, max_rewards_period, max_amount_per_referrer, max_amount_currency`
 
 func scanRule(row scanner) (*rewards.Rule, error) {
 	var r rewards.Rule
@@ -26,12 +27,23 @@ func scanRule(row scanner) (*rewards.Rule, error) {
 	var minAmount sql.NullInt64
 	var created, updated int64
 	var approval sql.NullBool
-	var options string
+	var options, tiers string
+	var milestone, skip, maxAmount sql.NullInt64
+	var period, maxAmountCur sql.NullString
 	err := row.Scan(&r.ID, &r.ProgramID, &r.Name, &r.Trigger, &r.Recipient, &r.RewardType, &r.Unit, &r.Amount, &cur, &r.Recurrence,
-		&maxCount, &maxMonths, &minAmount, &minCur, &r.HoldingDays, &maxPerReferrer, &expires, &payout, &r.Active, &created, &updated, &approval, &options)
+		&maxCount, &maxMonths, &minAmount, &minCur, &r.HoldingDays, &maxPerReferrer, &expires, &payout, &r.Active, &created, &updated, &approval, &options,
+		&milestone, &tiers, &skip, &period, &maxAmount, &maxAmountCur)
 	if err != nil {
 		return nil, err
 	}
+	if err := json.Unmarshal([]byte(tiers), &r.Tiers); err != nil {
+		return nil, fmt.Errorf("rule %s: tiers: %w", r.ID, err)
+	}
+	if len(r.Tiers) == 0 {
+		r.Tiers = nil
+	}
+	r.MilestoneReferrals, r.SkipCount, r.MaxAmountPerReferrer = int(milestone.Int64), int(skip.Int64), maxAmount.Int64
+	r.MaxRewardsPeriod, r.MaxAmountCurrency = period.String, maxAmountCur.String
 	if r.CurrencyOptions, err = readCurrencyOptions(options); err != nil {
 		return nil, fmt.Errorf("rule %s: %w", r.ID, err)
 	}
@@ -51,12 +63,13 @@ func nullInt(n int64) sql.NullInt64 { return sql.NullInt64{Int64: n, Valid: n !=
 type storedOption struct {
 	Amount    int64 `json:"amount"`
 	MinAmount int64 `json:"min_amount,omitempty"`
+	MaxAmount int64 `json:"max_amount_per_referrer,omitempty"`
 }
 
 func currencyOptionsJSON(opts map[string]rewards.CurrencyOption) string {
 	m := make(map[string]storedOption, len(opts))
 	for cur, o := range opts {
-		m[cur] = storedOption{o.Amount, o.MinAmount}
+		m[cur] = storedOption{o.Amount, o.MinAmount, o.MaxAmountPerReferrer}
 	}
 	b, _ := json.Marshal(m) // map keys sorted: stable
 	return string(b)
@@ -72,9 +85,17 @@ func readCurrencyOptions(s string) (map[string]rewards.CurrencyOption, error) {
 	}
 	out := make(map[string]rewards.CurrencyOption, len(m))
 	for cur, o := range m {
-		out[cur] = rewards.CurrencyOption{Amount: o.Amount, MinAmount: o.MinAmount}
+		out[cur] = rewards.CurrencyOption{Amount: o.Amount, MinAmount: o.MinAmount, MaxAmountPerReferrer: o.MaxAmount}
 	}
 	return out, nil
+}
+
+func tiersJSON(tiers []rewards.Tier) string {
+	if len(tiers) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(tiers)
+	return string(b)
 }
 
 func nullBool(b *bool) sql.NullBool {
@@ -89,11 +110,14 @@ func (tx *Tx) CreateRule(ctx context.Context, r *rewards.Rule) error {
 	r.ID = id.New("rule", tx.now)
 	r.CreatedAt, r.UpdatedAt = tx.now, tx.now
 	_, err := tx.tx.ExecContext(ctx, `INSERT INTO reward_rules (`+ruleColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+		$24, $25, $26, $27, $28, $29)`,
 		r.ID, r.ProgramID, r.Name, r.Trigger, r.Recipient, r.RewardType, r.Unit, r.Amount, nullString(r.Currency), r.Recurrence,
 		nullInt(int64(r.MaxCount)), nullInt(int64(r.MaxMonths)), nullInt(r.MinAmount), nullString(r.MinAmountCurrency), r.HoldingDays,
 		nullInt(int64(r.MaxRewardsPerReferrer)), nullInt(int64(r.DiscountExpiresDays)), nullString(r.PayoutMethod), r.Active,
-		micros(r.CreatedAt), micros(r.UpdatedAt), nullBool(r.RequireApproval), currencyOptionsJSON(r.CurrencyOptions))
+		micros(r.CreatedAt), micros(r.UpdatedAt), nullBool(r.RequireApproval), currencyOptionsJSON(r.CurrencyOptions),
+		nullInt(int64(r.MilestoneReferrals)), tiersJSON(r.Tiers), nullInt(int64(r.SkipCount)), nullString(r.MaxRewardsPeriod),
+		nullInt(r.MaxAmountPerReferrer), nullString(r.MaxAmountCurrency))
 	if err != nil {
 		return fmt.Errorf("create reward rule: %w", err)
 	}
@@ -108,12 +132,16 @@ func (tx *Tx) UpdateRule(ctx context.Context, r *rewards.Rule) error {
 	res, err := tx.tx.ExecContext(ctx, `UPDATE reward_rules SET name = $3, trigger_type = $4, recipient = $5, reward_type = $6,
 		unit = $7, amount = $8, currency = $9, recurrence = $10, max_count = $11, max_months = $12, min_amount = $13,
 		min_amount_currency = $14, holding_days = $15, max_rewards_per_referrer = $16, discount_expires_days = $17,
-		payout_method = $18, active = $19, updated_at = $20, require_approval = $21, currency_options = $22
+		payout_method = $18, active = $19, updated_at = $20, require_approval = $21, currency_options = $22,
+		milestone_referrals = $23, tiers = $24, skip_count = $25, max_rewards_period = $26, max_amount_per_referrer = $27,
+		max_amount_currency = $28
 		WHERE id = $1 AND program_id = $2 AND deleted_at IS NULL`,
 		r.ID, r.ProgramID, r.Name, r.Trigger, r.Recipient, r.RewardType, r.Unit, r.Amount, nullString(r.Currency), r.Recurrence,
 		nullInt(int64(r.MaxCount)), nullInt(int64(r.MaxMonths)), nullInt(r.MinAmount), nullString(r.MinAmountCurrency), r.HoldingDays,
 		nullInt(int64(r.MaxRewardsPerReferrer)), nullInt(int64(r.DiscountExpiresDays)), nullString(r.PayoutMethod), r.Active,
-		micros(r.UpdatedAt), nullBool(r.RequireApproval), currencyOptionsJSON(r.CurrencyOptions))
+		micros(r.UpdatedAt), nullBool(r.RequireApproval), currencyOptionsJSON(r.CurrencyOptions),
+		nullInt(int64(r.MilestoneReferrals)), tiersJSON(r.Tiers), nullInt(int64(r.SkipCount)), nullString(r.MaxRewardsPeriod),
+		nullInt(r.MaxAmountPerReferrer), nullString(r.MaxAmountCurrency))
 	if err != nil {
 		return fmt.Errorf("update reward rule: %w", err)
 	}

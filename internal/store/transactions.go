@@ -76,7 +76,7 @@ func (tx *Tx) RecordTransaction(ctx context.Context, p *referral.Program, in New
 		return nil, false, v.Err("invalid_transaction")
 	}
 	hash := in.hash()
-	c, converted, err := tx.payer(ctx, p.ID, in.CustomerKey)
+	c, err := tx.payer(ctx, p.ID, in.CustomerKey)
 	if errors.Is(err, referral.ErrCustomerNotFound) {
 		// A retry after the customer was deleted still gets its answer.
 		if t, err := tx.replayTransaction(ctx, p.ID, in.Key, hash); !errors.Is(err, ErrTransactionNotFound) {
@@ -118,7 +118,7 @@ func (tx *Tx) RecordTransaction(ctx context.Context, p *referral.Program, in New
 		}
 		return t, false, err
 	}
-	f, err := tx.firing(ctx, p, c, converted, rewards.Event{Trigger: t.Type, Amount: t.Amount, Currency: t.Currency,
+	f, err := tx.firing(ctx, p, c, rewards.Event{Trigger: t.Type, Amount: t.Amount, Currency: t.Currency,
 		OccurredAt: t.OccurredAt, FirstAt: t.OccurredAt}, t)
 	if err != nil {
 		return nil, false, err
@@ -138,20 +138,23 @@ func (tx *Tx) RecordTransaction(ctx context.Context, p *referral.Program, in New
 // payer reads what recording a payment needs of the customer who paid:
 // who referred them, and whether their referral is already successful.
 // It is locked on PostgreSQL, like Customer.
-func (tx *Tx) payer(ctx context.Context, programID, key string) (c *referral.Customer, converted bool, err error) {
+func (tx *Tx) payer(ctx context.Context, programID, key string) (c *referral.Customer, err error) {
 	c = &referral.Customer{ProgramID: programID}
 	var referrerID, referrerKey sql.NullString
-	err = tx.tx.QueryRowContext(ctx, `SELECT c.id, c.key, c.referrer_id, r.key, c.converted_at IS NOT NULL, c.paid_before_referral`+customerFrom+`
+	var converted, rejected bool
+	err = tx.tx.QueryRowContext(ctx, `SELECT c.id, c.key, c.referrer_id, r.key, c.converted_at IS NOT NULL, c.paid_before_referral,
+		c.referral_rejected_at IS NOT NULL`+customerFrom+`
 		WHERE c.program_id = $1 AND c.key = $2 AND c.deleted_at IS NULL`+tx.db.forUpdate("c"), programID, key).
-		Scan(&c.ID, &c.Key, &referrerID, &referrerKey, &converted, &c.PaidBeforeReferral)
+		Scan(&c.ID, &c.Key, &referrerID, &referrerKey, &converted, &c.PaidBeforeReferral, &rejected)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, referral.ErrCustomerNotFound
+		return nil, referral.ErrCustomerNotFound
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("get customer: %w", err)
+		return nil, fmt.Errorf("get customer: %w", err)
 	}
 	c.ReferrerID, c.ReferrerKey = referrerID.String, referrerKey.String
-	return c, converted, nil
+	c.ReferralStatus = referralStatus(referrerID.Valid, converted, rejected)
+	return c, nil
 }
 
 // replayTransaction answers a retry: the transaction already recorded with
@@ -267,13 +270,52 @@ func (tx *Tx) Refund(ctx context.Context, p *referral.Program, key string, amoun
 	if err != nil {
 		return nil, err
 	}
+	// The payer's referral, locked before any account is (lockReferral).
+	friend, by, err := tx.referral(ctx, t.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.lockReferral(ctx, friend.ID, friend.ReferrerID); err != nil {
+		return nil, err
+	}
 	plan, err := tx.env().Refund(t, rws, amount, reason)
 	if err != nil {
 		return nil, err
+	}
+	if rewards.Unconverts(t, by) && friend.ReferralStatus == rewards.ReferralSuccessful {
+		again, err := tx.requalify(ctx, p.ID, friend, t)
+		if err != nil {
+			return nil, err
+		}
+		plan.Add(again)
 	}
 	if err := tx.apply(ctx, p.ID, &plan); err != nil {
 		return nil, err
 	}
 	t.Rewards, err = tx.db.transactionRewards(ctx, tx.tx, t)
 	return t, err
+}
+
+// requalify reads what deciding a referral again needs once the payment
+// that made it successful (t) was refunded in full, and decides it
+// (rewards.Env.Requalify).
+func (tx *Tx) requalify(ctx context.Context, programID string, friend *referral.Customer, t *rewards.Transaction) (rewards.Plan, error) {
+	others, err := queryAll(ctx, tx.tx, "friend's payments", scanTransaction, `SELECT `+transactionColumns+transactionFrom+
+		` WHERE t.customer_id = $1 AND t.id <> $2 AND t.refunded_amount < t.amount ORDER BY t.id`, friend.ID, t.ID)
+	if err != nil {
+		return rewards.Plan{}, err
+	}
+	var rules []*rewards.Rule
+	for _, trigger := range []string{rewards.Purchase, rewards.Subscription} {
+		rs, err := tx.activeRules(ctx, programID, trigger)
+		if err != nil {
+			return rewards.Plan{}, err
+		}
+		rules = append(rules, rs...)
+	}
+	l, err := tx.loss(ctx, programID, friend.ID, friend.ReferrerID)
+	if err != nil {
+		return rewards.Plan{}, err
+	}
+	return tx.env().Requalify(friendState(friend), others, rules, l), nil
 }

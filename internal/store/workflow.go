@@ -26,34 +26,49 @@ func (tx *Tx) newID(prefix string) string { return id.New(prefix, tx.now) }
 
 // firing reads what deciding the rewards for a friend's action needs: the
 // program's active rules of the trigger, with what each already gave when
-// the rule looks at that. converted says the friend's referral is already
-// successful; txn is the payment (nil for a signup).
-func (tx *Tx) firing(ctx context.Context, p *referral.Program, friend *referral.Customer, converted bool, ev rewards.Event, txn *rewards.Transaction) (rewards.Firing, error) {
+// the rule looks at that, and, when the action may make the referral
+// successful, what deciding that needs. txn is the payment (nil for a
+// signup).
+func (tx *Tx) firing(ctx context.Context, p *referral.Program, friend *referral.Customer, ev rewards.Event, txn *rewards.Transaction) (rewards.Firing, error) {
 	f := rewards.Firing{ProgramID: p.ID, RequireApproval: p.RequireApproval, NewCustomersOnly: p.NewCustomersOnly, Event: ev, Transaction: txn,
-		Friend: rewards.FriendState{ID: friend.ID, Key: friend.Key, ReferrerID: friend.ReferrerID, ReferrerKey: friend.ReferrerKey,
-			Converted: converted, PaidBeforeReferral: friend.PaidBeforeReferral}}
+		Friend: friendState(friend)}
 	if !f.Rewardable() {
 		return f, nil // no rules to read
 	}
 	rules, err := tx.activeRules(ctx, p.ID, ev.Trigger)
-	if err != nil || len(rules) == 0 {
+	if err != nil {
 		return f, err
 	}
-	// Serialise rewards per referral pair on PostgreSQL, in id order so that
-	// two pairs never wait on each other; SQLite's single writer already does.
-	if tx.db.Engine == Postgres {
-		if _, err := tx.tx.ExecContext(ctx, `SELECT id FROM customers WHERE id IN ($1, $2) ORDER BY id FOR UPDATE`,
-			friend.ReferrerID, friend.ID); err != nil {
-			return f, fmt.Errorf("lock referral: %w", err)
+	var milestones []*rewards.Rule
+	if !f.Friend.Converted {
+		if milestones, err = tx.activeRules(ctx, p.ID, rewards.Milestone); err != nil {
+			return f, err
+		}
+		if ev.Trigger == rewards.Signup {
+			if f.ReferrerTriggers, err = tx.referrerTriggers(ctx, p.ID); err != nil {
+				return f, err
+			}
 		}
 	}
-	firstRead, repeatRead := false, false // the same for every rule
+	if len(rules) == 0 && len(milestones) == 0 && len(f.ReferrerTriggers) > 0 {
+		return f, nil // nothing fires and the referral stays pending
+	}
+	if err := tx.lockReferral(ctx, friend.ID, friend.ReferrerID); err != nil {
+		return f, err
+	}
+	firstRead, repeatRead, priorRead, needSuccessful := false, false, false, false // the same for every rule
 	for _, rule := range rules {
 		if rule.Recurrence == rewards.First && txn != nil && !repeatRead {
 			if f.Event.Repeat, err = tx.paidBefore(ctx, friend.ID, txn); err != nil {
 				return f, err
 			}
 			repeatRead = true
+		}
+		if rule.SkipCount > 0 && txn != nil && !priorRead {
+			if f.Event.Prior, err = tx.paymentsBefore(ctx, friend.ID, txn); err != nil {
+				return f, err
+			}
+			priorRead = true
 		}
 		rs := rewards.RuleState{Rule: rule}
 		if rule.CountsHistory() {
@@ -67,9 +82,119 @@ func (tx *Tx) firing(ctx context.Context, p *referral.Program, friend *referral.
 			}
 			firstRead = true
 		}
+		needSuccessful = needSuccessful || rule.NeedsSuccessful()
 		f.Rules = append(f.Rules, rs)
 	}
+	converts := f.Converts()
+	if converts {
+		for _, rule := range milestones {
+			h, err := tx.history(ctx, rule, friend)
+			if err != nil {
+				return f, err
+			}
+			f.Milestones = append(f.Milestones, rewards.RuleState{Rule: rule, History: h})
+		}
+		needSuccessful = needSuccessful || len(milestones) > 0
+	}
+	if needSuccessful {
+		if f.Successful, err = tx.successfulReferrals(ctx, friend.ReferrerID); err != nil {
+			return f, err
+		}
+	}
 	return f, nil
+}
+
+// friendState is what the workflow knows of a referred customer.
+func friendState(c *referral.Customer) rewards.FriendState {
+	return rewards.FriendState{ID: c.ID, Key: c.Key, ReferrerID: c.ReferrerID, ReferrerKey: c.ReferrerKey,
+		Converted: c.ReferralStatus == rewards.ReferralSuccessful, Rejected: c.ReferralStatus == rewards.ReferralRejected,
+		PaidBeforeReferral: c.PaidBeforeReferral}
+}
+
+// lockReferral serialises the rewards of a referral pair on PostgreSQL,
+// and with them the referrer's count of successful referrals: the friend's
+// row, then the referrer's, as recording a payment (which locks the payer
+// first) does, so that two never wait on each other. SQLite's single
+// writer already serialises.
+func (tx *Tx) lockReferral(ctx context.Context, friendID, referrerID string) error {
+	if tx.db.Engine != Postgres {
+		return nil
+	}
+	for _, id := range []string{friendID, referrerID} {
+		if _, err := tx.tx.ExecContext(ctx, `SELECT id FROM customers WHERE id = $1 FOR UPDATE`, id); err != nil {
+			return fmt.Errorf("lock referral: %w", err)
+		}
+	}
+	return nil
+}
+
+// referrerTriggers lists the triggers of the program's active referrer
+// rules other than milestones.
+func (tx *Tx) referrerTriggers(ctx context.Context, programID string) ([]string, error) {
+	var out []string
+	for _, trigger := range []string{rewards.Signup, rewards.Purchase, rewards.Subscription} {
+		rules, err := tx.activeRules(ctx, programID, trigger)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rules {
+			if r.Recipient == rewards.Referrer {
+				out = append(out, trigger)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// successfulReferrals counts a referrer's successful referrals.
+func (tx *Tx) successfulReferrals(ctx context.Context, referrerID string) (int, error) {
+	var n int
+	err := tx.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE referrer_id = $1 AND converted_at IS NOT NULL
+		AND referral_rejected_at IS NULL`, referrerID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("successful referrals: %w", err)
+	}
+	return n, nil
+}
+
+// loss reads what taking one of a referrer's successful referrals away
+// needs: their count and each active milestone rule's standing rewards to
+// them.
+func (tx *Tx) loss(ctx context.Context, programID, friendID, referrerID string) (rewards.Loss, error) {
+	l := rewards.Loss{FriendID: friendID}
+	rules, err := tx.activeRules(ctx, programID, rewards.Milestone)
+	if err != nil || len(rules) == 0 {
+		return l, err
+	}
+	if l.Successful, err = tx.successfulReferrals(ctx, referrerID); err != nil {
+		return l, err
+	}
+	for _, rule := range rules {
+		if l.Successful-1 >= rule.MilestoneReferrals {
+			continue // still reached: nothing to read
+		}
+		rws, err := tx.db.queryRewards(ctx, tx.tx, `SELECT `+rewardColumns+rewardFrom+` WHERE r.customer_id = $1 AND r.rule_id = $2
+			AND r.status IN ('pending', 'available') ORDER BY r.id`+tx.db.forUpdate("r"), referrerID, rule.ID)
+		if err != nil {
+			return l, err
+		}
+		l.Milestones = append(l.Milestones, rewards.Standing{Rule: rule, Rewards: rws})
+	}
+	return l, nil
+}
+
+// referral reads a referred customer's referral inside the transaction
+// (locked with lockReferral beforehand on PostgreSQL), with the payment
+// that made it successful ("" for none, or for the signup).
+func (tx *Tx) referral(ctx context.Context, customerID string) (*referral.Customer, string, error) {
+	var by sql.NullString
+	c, err := scanCustomer(extraScan{tx.tx.QueryRowContext(ctx, `SELECT `+customerColumns+`, c.converted_by`+customerFrom+
+		` WHERE c.id = $1`, customerID), []any{&by}})
+	if err != nil {
+		return nil, "", fmt.Errorf("get referral: %w", err)
+	}
+	return c, by.String, nil
 }
 
 // apply persists a plan. Rows come before the ledger: a reward's row (and
@@ -129,10 +254,19 @@ func (tx *Tx) apply(ctx context.Context, programID string, p *rewards.Plan) erro
 		}
 		tx.addEventJSON(programID, ev.Type, data)
 	}
-	if p.Converted != "" {
-		if _, err := tx.tx.ExecContext(ctx, `UPDATE customers SET converted_at = $2 WHERE id = $1 AND converted_at IS NULL`,
-			p.Converted, micros(tx.now)); err != nil {
-			return fmt.Errorf("mark referral successful: %w", err)
+	if r := p.Referral; r != nil {
+		var err error
+		switch r.State {
+		case rewards.ReferralSuccessful:
+			_, err = tx.tx.ExecContext(ctx, `UPDATE customers SET converted_at = COALESCE(converted_at, $2), converted_by = $3 WHERE id = $1`,
+				r.FriendID, micros(tx.now), nullString(r.By))
+		case rewards.ReferralPending:
+			_, err = tx.tx.ExecContext(ctx, `UPDATE customers SET converted_at = NULL, converted_by = NULL WHERE id = $1`, r.FriendID)
+		case rewards.ReferralRejected:
+			_, err = tx.tx.ExecContext(ctx, `UPDATE customers SET referral_rejected_at = $2 WHERE id = $1`, r.FriendID, micros(tx.now))
+		}
+		if err != nil {
+			return fmt.Errorf("referral %s: %w", r.State, err)
 		}
 	}
 	return nil
@@ -142,20 +276,57 @@ func (tx *Tx) apply(ctx context.Context, programID string, p *rewards.Plan) erro
 // this referrer; reversed and rejected rewards do not count.
 func (tx *Tx) history(ctx context.Context, rule *rewards.Rule, friend *referral.Customer) (rewards.History, error) {
 	var h rewards.History
-	err := tx.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM rewards WHERE friend_id = $1 AND rule_id = $2
-		AND status NOT IN ('reversed', 'rejected')`, friend.ID, rule.ID).Scan(&h.ForFriend)
-	if err != nil {
-		return h, fmt.Errorf("reward history: %w", err)
+	if rule.Trigger != rewards.Milestone {
+		err := tx.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM rewards WHERE friend_id = $1 AND rule_id = $2
+			AND status NOT IN ('reversed', 'rejected')`, friend.ID, rule.ID).Scan(&h.ForFriend)
+		if err != nil {
+			return h, fmt.Errorf("reward history: %w", err)
+		}
 	}
-	if rule.MaxRewardsPerReferrer > 0 {
+	switch {
+	case rule.CountsWithinPeriod():
+		// Through the referrer's friends (customers_referrer, then
+		// rewards_friend_rule): no index of rewards by referrer to keep
+		// up on every payment for the few rules that count this way.
+		h.AmountForReferrer = map[string]int64{}
+		err := eachRow(ctx, tx.tx, "reward history", func(row scanner) error {
+			var cur sql.NullString
+			var n int
+			var amount int64
+			if err := row.Scan(&cur, &n, &amount); err != nil {
+				return err
+			}
+			h.ForReferrer += n
+			h.AmountForReferrer[cur.String] = amount
+			return nil
+		}, `SELECT r.currency, COUNT(*), COALESCE(SUM(r.amount - r.reversed_amount), 0) FROM customers f
+			JOIN rewards r ON r.friend_id = f.id WHERE f.referrer_id = $1 AND r.rule_id = $2
+			AND r.status NOT IN ('reversed', 'rejected') AND r.created_at >= $3 GROUP BY r.currency`,
+			friend.ReferrerID, rule.ID, micros(rule.PeriodStart(tx.now)))
+		if err != nil {
+			return h, err
+		}
+	case rule.CountsReferrer():
 		// Kept by triggers on rewards (migration 00012).
-		err = tx.tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(reward_count), 0) FROM referrer_rule_rewards
+		err := tx.tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(reward_count), 0) FROM referrer_rule_rewards
 			WHERE rule_id = $1 AND referrer_id = $2`, rule.ID, friend.ReferrerID).Scan(&h.ForReferrer)
 		if err != nil {
 			return h, fmt.Errorf("reward history: %w", err)
 		}
 	}
 	return h, nil
+}
+
+// paymentsBefore counts the customer's transactions of txn's type before
+// txn (every other one, as txn is being recorded).
+func (tx *Tx) paymentsBefore(ctx context.Context, customerID string, txn *rewards.Transaction) (int, error) {
+	var n int
+	err := tx.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM transactions WHERE customer_id = $1 AND id <> $2 AND type = $3`,
+		customerID, txn.ID, txn.Type).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("earlier payments: %w", err)
+	}
+	return n, nil
 }
 
 // paidBefore says whether the customer recorded a transaction of txn's
@@ -269,6 +440,24 @@ func (tx *Tx) RejectReward(ctx context.Context, programID, rewardID, reason stri
 	plan, err := tx.env().Reject(rw, reason)
 	if err != nil {
 		return nil, err
+	}
+	if rewards.RejectsReferral(rw) {
+		if err := tx.lockReferral(ctx, rw.FriendID, rw.ReferrerID); err != nil {
+			return nil, err
+		}
+		friend, _, err := tx.referral(ctx, rw.FriendID)
+		if err != nil {
+			return nil, err
+		}
+		if friend.ReferralStatus != rewards.ReferralRejected {
+			var l rewards.Loss
+			if friend.ReferralStatus == rewards.ReferralSuccessful {
+				if l, err = tx.loss(ctx, programID, friend.ID, friend.ReferrerID); err != nil {
+					return nil, err
+				}
+			}
+			plan.Add(tx.env().RejectReferral(friendState(friend), l))
+		}
 	}
 	return rw, tx.apply(ctx, programID, &plan)
 }
