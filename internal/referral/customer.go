@@ -29,7 +29,7 @@ type Customer struct {
 	// not referred).
 	ReferralStatus string
 	CreatedAt      time.Time
-	UpdatedAt          time.Time
+	UpdatedAt      time.Time
 }
 
 // Limits on customer fields, chosen to match what billing systems allow.
