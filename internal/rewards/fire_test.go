@@ -211,3 +211,148 @@ func TestCountsHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestFireOffers is a table per offer of issue 16: milestones, tiers,
+// skip_count, caps per period and by value.
+func TestFireOffers(t *testing.T) {
+	jan := time.Date(2025, 1, 15, 12, 0, 0, 0, time.UTC)
+	base := Rule{Trigger: Purchase, Recipient: Referrer, RewardType: Credit, Unit: Fixed, Amount: 1000, Currency: "USD",
+		Recurrence: First, Active: true}
+	with := func(change func(r *Rule)) Rule {
+		r := base
+		change(&r)
+		return r
+	}
+	usd := func(amount int64) Grant { return Grant{Amount: amount, Currency: "USD", Unit: Fixed} }
+	purchase := func(successful int) Event {
+		return Event{Trigger: Purchase, Amount: 5000, Currency: "USD", OccurredAt: jan, FirstAt: jan, Successful: successful}
+	}
+	monthly := func(prior int) Event {
+		return Event{Trigger: Subscription, Amount: 10000, Currency: "USD", OccurredAt: jan, FirstAt: jan, Prior: prior}
+	}
+	reached := func(n int) Event { return Event{Trigger: Milestone, OccurredAt: jan, Successful: n} }
+	milestone := func(n int, amount int64) Rule {
+		return with(func(r *Rule) { r.Trigger, r.MilestoneReferrals, r.Amount = Milestone, n, amount })
+	}
+	tiered := with(func(r *Rule) {
+		r.Recurrence = Every
+		r.Tiers = []Tier{{MinReferrals: 1, Amount: 1000}, {MinReferrals: 11, Amount: 1500}, {MinReferrals: 51, Amount: 2000}}
+	})
+	tieredPercent := with(func(r *Rule) {
+		r.Recurrence, r.Unit, r.Currency, r.Amount = Every, Percentage, "", 1000
+		r.Tiers = []Tier{{MinReferrals: 3, Amount: 1000}, {MinReferrals: 5, Amount: 2000}}
+	})
+	// "40 % for the first 3 months, then 20 %" is two rules.
+	first3 := with(func(r *Rule) {
+		r.Trigger, r.Recurrence, r.Unit, r.Currency, r.Amount, r.MaxCount = Subscription, Every, Percentage, "", 4000, 3
+	})
+	after3 := with(func(r *Rule) {
+		r.Trigger, r.Recurrence, r.Unit, r.Currency, r.Amount, r.SkipCount = Subscription, Every, Percentage, "", 2000, 3
+	})
+	perMonth := with(func(r *Rule) { r.Recurrence, r.MaxRewardsPerReferrer, r.MaxRewardsPeriod = Every, 5, Month })
+	allowance := with(func(r *Rule) {
+		r.Recurrence, r.MaxAmountPerReferrer, r.MaxAmountCurrency = Every, 2500, "USD"
+		r.CurrencyOptions = map[string]CurrencyOption{"EUR": {Amount: 900, MaxAmountPerReferrer: 2000}}
+	})
+	eur := Event{Trigger: Purchase, Amount: 5000, Currency: "EUR", OccurredAt: jan, FirstAt: jan}
+	gbp := Event{Trigger: Purchase, Amount: 5000, Currency: "GBP", OccurredAt: jan, FirstAt: jan}
+	tests := []struct {
+		name   string
+		rule   Rule
+		ev     Event
+		h      History
+		want   Grant
+		reason string
+	}{
+		// Milestones.
+		{"milestone: reached", milestone(3, 1000), reached(3), History{}, usd(1000), ""},
+		{"milestone: passed on the way (a ladder's lower step)", milestone(3, 1000), reached(10), History{}, usd(1000), ""},
+		{"milestone: not reached", milestone(10, 5000), reached(9), History{}, Grant{}, "milestone not reached"},
+		{"milestone: given once per referrer", milestone(3, 1000), reached(4), History{ForReferrer: 1}, Grant{}, "milestone already rewarded"},
+		{"milestone: fires only on reaching", milestone(3, 1000), purchase(3), History{}, Grant{}, "other trigger"},
+		{"milestone: a percent-off code", with(func(r *Rule) {
+			r.Trigger, r.MilestoneReferrals, r.RewardType, r.Unit, r.Currency, r.Amount = Milestone, 5, Discount, Percentage, "", 5000
+		}), reached(5), History{}, Grant{Amount: 5000, Unit: Percentage}, ""},
+		// Tiers.
+		{"tiers: first tier", tiered, purchase(1), History{}, usd(1000), ""},
+		{"tiers: last referral of the first tier", tiered, purchase(10), History{}, usd(1000), ""},
+		{"tiers: second tier from its minimum", tiered, purchase(11), History{}, usd(1500), ""},
+		{"tiers: top tier", tiered, purchase(400), History{}, usd(2000), ""},
+		{"tiers: below the first tier", tieredPercent, purchase(2), History{}, Grant{}, "below the first tier"},
+		{"tiers: a percentage by tier", tieredPercent, purchase(5), History{}, Grant{Amount: 1000, Currency: "USD", Unit: Percentage}, ""},
+		// skip_count.
+		{"skip_count: the first three are the other rule's", after3, monthly(2), History{}, Grant{}, "within skip_count"},
+		{"skip_count: the fourth payment", after3, monthly(3), History{}, Grant{Amount: 2000, Currency: "USD", Unit: Percentage}, ""},
+		{"skip_count: and on", after3, monthly(11), History{ForFriend: 8}, Grant{Amount: 2000, Currency: "USD", Unit: Percentage}, ""},
+		{"40 % rule: third payment", first3, monthly(2), History{ForFriend: 2}, Grant{Amount: 4000, Currency: "USD", Unit: Percentage}, ""},
+		{"40 % rule: fourth payment", first3, monthly(3), History{ForFriend: 3}, Grant{}, "max_count reached"},
+		// Caps per period: the store counts within the period.
+		{"per month: below", perMonth, purchase(0), History{ForReferrer: 4}, usd(1000), ""},
+		{"per month: reached", perMonth, purchase(0), History{ForReferrer: 5}, Grant{}, "max_rewards_per_referrer reached"},
+		// Caps by value.
+		{"allowance: room left", allowance, purchase(0), History{AmountForReferrer: map[string]int64{"USD": 1000}}, usd(1000), ""},
+		{"allowance: the last reward is cut to what is left", allowance, purchase(0), History{AmountForReferrer: map[string]int64{"USD": 2000}}, usd(500), ""},
+		{"allowance: used up", allowance, purchase(0), History{AmountForReferrer: map[string]int64{"USD": 2500}}, Grant{}, "max_amount_per_referrer reached"},
+		{"allowance: each currency option has its own", allowance, eur, History{AmountForReferrer: map[string]int64{"USD": 2500, "EUR": 1500}},
+			Grant{Amount: 500, Currency: "EUR", Unit: Fixed}, ""},
+		{"allowance: a percentage in another currency is not given", with(func(r *Rule) {
+			r.Recurrence, r.Unit, r.Currency, r.Amount, r.MaxAmountPerReferrer, r.MaxAmountCurrency = Every, Percentage, "", 1000, 2500, "USD"
+		}), gbp, History{}, Grant{}, "max_amount_per_referrer is in another currency"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, ok, reason := tt.rule.Fire(tt.ev, tt.h)
+			if ok != (tt.reason == "") || reason != tt.reason {
+				t.Fatalf("fired %v (%q), want reason %q", ok, reason, tt.reason)
+			}
+			if ok && g != tt.want {
+				t.Errorf("grant %+v, want %+v", g, tt.want)
+			}
+		})
+	}
+}
+
+func TestPeriodStart(t *testing.T) {
+	now := time.Date(2026, 12, 7, 18, 30, 0, 0, time.FixedZone("x", -5*3600)) // 23:30 UTC
+	for _, tt := range []struct {
+		period string
+		want   time.Time
+	}{
+		{"", time.Time{}},
+		{Month, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+		{Year, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		r := Rule{MaxRewardsPeriod: tt.period}
+		if got := r.PeriodStart(now); !got.Equal(tt.want) {
+			t.Errorf("%q: %v, want %v", tt.period, got, tt.want)
+		}
+	}
+}
+
+// TestQualifies: what makes a referral successful is what the referrer
+// rules reward, whatever caps say.
+func TestQualifies(t *testing.T) {
+	buy := Event{Trigger: Purchase, Amount: 5000, Currency: "USD"}
+	r := Rule{Trigger: Purchase, Recipient: Referrer, Unit: Fixed, Amount: 1000, Currency: "USD", Active: true,
+		MinAmount: 4000, MinAmountCurrency: "USD", MaxRewardsPerReferrer: 1}
+	with := func(change func(r *Rule)) *Rule { c := r; change(&c); return &c }
+	for _, tt := range []struct {
+		name string
+		rule *Rule
+		ev   Event
+		want bool
+	}{
+		{"the trigger at its minimum", &r, buy, true},
+		{"below the minimum", &r, Event{Trigger: Purchase, Amount: 3999, Currency: "USD"}, false},
+		{"a minimum in another currency", &r, Event{Trigger: Purchase, Amount: 9999, Currency: "EUR"}, false},
+		{"a currency option's minimum", with(func(r *Rule) { r.CurrencyOptions = map[string]CurrencyOption{"EUR": {Amount: 900, MinAmount: 100}} }),
+			Event{Trigger: Purchase, Amount: 100, Currency: "EUR"}, true},
+		{"another trigger", &r, Event{Trigger: Subscription, Amount: 5000, Currency: "USD"}, false},
+		{"a friend rule rewards no referrer", with(func(r *Rule) { r.Recipient = Friend }), buy, false},
+		{"an inactive rule", with(func(r *Rule) { r.Active = false }), buy, false},
+	} {
+		if got := tt.rule.Qualifies(tt.ev); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -351,3 +351,126 @@ func TestRedeem(t *testing.T) {
 		})
 	}
 }
+
+// TestReferrals covers when a referral is successful (defect 4 of issue
+// 16), milestones, and what undoes them.
+func TestReferrals(t *testing.T) {
+	signup := Event{Trigger: Signup, OccurredAt: now}
+	buy := Event{Trigger: Purchase, Amount: 5000, Currency: "USD", OccurredAt: now, FirstAt: now}
+	txn := &Transaction{ID: "txn_1", Key: "order-1", CustomerID: "cus_f", Type: Purchase, Amount: 5000, Currency: "USD"}
+	welcome := rule("w", func(r *Rule) { r.Recipient, r.RewardType, r.Unit, r.Currency, r.Amount = Friend, Discount, Percentage, "", 2000 })
+	perPurchase := rule("p", func(r *Rule) { r.Trigger = Purchase })
+	capped := RuleState{Rule: rule("p", func(r *Rule) { r.Trigger, r.MaxRewardsPerReferrer = Purchase, 1 }).Rule, History: History{ForReferrer: 1}}
+	milestone := func(id string, n int, amount int64) RuleState {
+		return rule(id, func(r *Rule) { r.Trigger, r.MilestoneReferrals, r.Amount = Milestone, n, amount })
+	}
+	tests := []struct {
+		name string
+		in   Firing
+		want []string
+	}{
+		{"the friend's own signup code does not make the referral successful when referrers are rewarded for purchases",
+			Firing{Friend: friend, Event: signup, Rules: []RuleState{welcome}, ReferrerTriggers: []string{Purchase}},
+			[]string{"new rwd_1 friend cus_f discount 2000  available", "code dc_1 for rwd_1", "event reward.created", "event reward.available"}},
+		{"in a program that rewards referrers for nothing, the signup does",
+			Firing{Friend: friend, Event: signup, Rules: []RuleState{welcome}},
+			[]string{"new rwd_1 friend cus_f discount 2000  available", "code dc_1 for rwd_1", "event reward.created", "event reward.available",
+				"converted cus_f"}},
+		{"the qualifying purchase does, naming itself",
+			Firing{Friend: friend, Event: buy, Transaction: txn, Rules: []RuleState{perPurchase}},
+			[]string{"new rwd_1 referrer cus_r credit 1000 USD available",
+				"post reward_earned program:rewards_expense-1000 cus_r:credit_available+1000",
+				"event reward.created", "event reward.available", "converted cus_f by txn_1"}},
+		{"so does a purchase over the referrer's cap, with no reward",
+			Firing{Friend: friend, Event: buy, Transaction: txn, Rules: []RuleState{capped}},
+			[]string{"converted cus_f by txn_1"}},
+		{"a purchase below the referrer rule's minimum does not",
+			Firing{Friend: friend, Event: Event{Trigger: Purchase, Amount: 100, Currency: "USD", OccurredAt: now}, Transaction: txn,
+				Rules: []RuleState{rule("p", func(r *Rule) { r.Trigger, r.MinAmount, r.MinAmountCurrency = Purchase, 4000, "USD" })}}, nil},
+		{"a rejected referral rewards no one",
+			Firing{Friend: FriendState{ID: "cus_f", ReferrerID: "cus_r", Rejected: true}, Event: buy, Transaction: txn, Rules: []RuleState{perPurchase}}, nil},
+		{"the successful referral that reaches a milestone rewards it, with a source of its own and no payment",
+			Firing{Friend: friend, Event: buy, Transaction: txn, Rules: []RuleState{capped}, Successful: 2,
+				Milestones: []RuleState{milestone("m3", 3, 1000), milestone("m10", 10, 5000)}},
+			[]string{"new rwd_1 referrer cus_r credit 1000 USD available",
+				"post reward_earned program:rewards_expense-1000 cus_r:credit_available+1000",
+				"event reward.created", "event reward.available", "converted cus_f by txn_1"}},
+		{"a milestone the referrer already has is not given again",
+			Firing{Friend: friend, Event: buy, Transaction: txn, Rules: []RuleState{capped}, Successful: 5,
+				Milestones: []RuleState{{Rule: milestone("m3", 3, 1000).Rule, History: History{ForReferrer: 1}}}},
+			[]string{"converted cus_f by txn_1"}},
+		{"a friend already counted reaches no milestone",
+			Firing{Friend: converted, Event: buy, Transaction: txn, Successful: 3, Milestones: []RuleState{milestone("m3", 3, 1000)}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.in.ProgramID = "prg_1"
+			p := testEnv().Fire(tt.in)
+			check(t, p, tt.want)
+			for _, rw := range p.Rewards {
+				if rw.Trigger == Milestone && (rw.Source != "milestone:txn_1" || rw.TransactionID != "") {
+					t.Errorf("milestone reward: source %q, transaction %q", rw.Source, rw.TransactionID)
+				}
+			}
+		})
+	}
+
+	standing := func(status string) *Reward {
+		return &Reward{ID: "rwd_m", RuleID: "m3", Trigger: Milestone, Recipient: Referrer, CustomerID: "cus_r", RewardType: Credit,
+			Unit: Fixed, Amount: 1000, Currency: "USD", Status: status}
+	}
+	loss := func(successful int, rws ...*Reward) Loss {
+		return Loss{FriendID: "cus_f", Successful: successful, Milestones: []Standing{{Rule: milestone("m3", 3, 1000).Rule, Rewards: rws}}}
+	}
+	refunded := &Transaction{ID: "txn_1", Type: Purchase, Amount: 5000, Refunded: 5000, Currency: "USD"}
+	other := &Transaction{ID: "txn_2", Type: Purchase, Amount: 5000, Currency: "USD"}
+	purchaseRules := []*Rule{perPurchase.Rule}
+	steps := []struct {
+		name string
+		step func(e Env) Plan
+		want []string
+	}{
+		{"another qualifying payment keeps the referral successful",
+			func(e Env) Plan { return e.Requalify(converted, []*Transaction{other}, purchaseRules, loss(3, standing(Pending))) },
+			[]string{"converted cus_f by txn_2"}},
+		{"a fully refunded other payment does not",
+			func(e Env) Plan {
+				return e.Requalify(converted, []*Transaction{{ID: "txn_2", Type: Purchase, Amount: 10, Refunded: 10}}, purchaseRules, loss(5))
+			},
+			[]string{"event referral.pending", "referral cus_f pending"}},
+		{"back to pending below a milestone claws back its pending reward",
+			func(e Env) Plan { return e.Requalify(converted, nil, purchaseRules, loss(3, standing(Pending))) },
+			[]string{"change rwd_m reversed reversed=1000",
+				"post reward_reversed cus_r:credit_pending-1000 program:rewards_expense+1000",
+				"event reward.reversed", "event referral.pending", "referral cus_f pending"}},
+		{"and its available one, the balance going into debt if spent",
+			func(e Env) Plan { return e.Requalify(converted, nil, purchaseRules, loss(3, standing(Available))) },
+			[]string{"change rwd_m reversed reversed=1000",
+				"post reward_reversed cus_r:credit_available-1000 program:rewards_expense+1000",
+				"event reward.reversed", "event referral.pending", "referral cus_f pending"}},
+		{"but not one paid out",
+			func(e Env) Plan { return e.Requalify(converted, nil, purchaseRules, loss(3, standing(Paid))) },
+			[]string{"event referral.pending", "referral cus_f pending"}},
+		{"a referrer still at the milestone keeps it",
+			func(e Env) Plan { return e.Requalify(converted, nil, purchaseRules, loss(4, standing(Pending))) },
+			[]string{"event referral.pending", "referral cus_f pending"}},
+		{"a rejected successful referral takes the milestone too",
+			func(e Env) Plan { return e.RejectReferral(converted, loss(3, standing(Pending))) },
+			[]string{"change rwd_m reversed reversed=1000",
+				"post reward_reversed cus_r:credit_pending-1000 program:rewards_expense+1000",
+				"event reward.reversed", "event referral.rejected", "referral cus_f rejected"}},
+		{"a rejected pending referral was not counted: milestones stand",
+			func(e Env) Plan { return e.RejectReferral(friend, loss(3, standing(Pending))) },
+			[]string{"event referral.rejected", "referral cus_f rejected"}},
+	}
+	for _, tt := range steps {
+		t.Run(tt.name, func(t *testing.T) { check(t, tt.step(testEnv()), tt.want) })
+	}
+	if !Unconverts(refunded, "txn_1") || Unconverts(refunded, "txn_2") || Unconverts(other, "txn_2") || Unconverts(refunded, "") {
+		t.Error("Unconverts: only the full refund of the payment that made the referral successful")
+	}
+	if !RejectsReferral(&Reward{Recipient: Referrer, Trigger: Purchase}) || RejectsReferral(&Reward{Recipient: Friend}) ||
+		RejectsReferral(&Reward{Recipient: Referrer, Trigger: Milestone}) {
+		t.Error("RejectsReferral: a referrer reward other than a milestone")
+	}
+}
