@@ -8,6 +8,7 @@ import (
 
 	"github.com/advocate-oss/advocate/internal/money"
 	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/rewards"
 	"github.com/advocate-oss/advocate/internal/store"
 )
 
@@ -121,12 +122,12 @@ func (d *Dashboard) ExportReferrals(w http.ResponseWriter, r *http.Request) {
 		header: []string{"referrer_key", "referrer_email", "referrer_name", "referral_code", "friend_key", "friend_email",
 			"friend_name", "status", "signed_up_at", "converted_at"},
 		next: d.customerBatches(r, p, store.FilterReferred, func(c *store.CustomerRow) []string {
-			status, converted := "pending", ""
-			if c.ConvertedAt != nil {
-				status, converted = "successful", csvTime(*c.ConvertedAt)
+			converted := ""
+			if c.ConvertedAt != nil && c.ReferralStatus == rewards.ReferralSuccessful {
+				converted = csvTime(*c.ConvertedAt)
 			}
 			return []string{cell(c.ReferrerKey), cell(c.ReferrerEmail), cell(c.ReferrerName), cell(c.ReferredBy),
-				cell(c.Key), cell(c.Email), cell(c.Name), status, csvTime(c.CreatedAt), converted}
+				cell(c.Key), cell(c.Email), cell(c.Name), c.ReferralStatus, csvTime(c.CreatedAt), converted}
 		})})
 }
 

@@ -50,8 +50,8 @@ func (tx *Tx) firing(ctx context.Context, p *referral.Program, friend *referral.
 			}
 		}
 	}
-	if len(rules) == 0 && len(milestones) == 0 && len(f.ReferrerTriggers) > 0 {
-		return f, nil // nothing fires and the referral stays pending
+	if len(rules) == 0 && len(milestones) == 0 && !f.Converts() {
+		return f, nil // nothing fires and the referral stays as it is
 	}
 	if err := tx.lockReferral(ctx, friend.ID, friend.ReferrerID); err != nil {
 		return f, err
@@ -120,10 +120,10 @@ func (tx *Tx) lockReferral(ctx context.Context, friendID, referrerID string) err
 	if tx.db.Engine != Postgres {
 		return nil
 	}
-	for _, id := range []string{friendID, referrerID} {
-		if _, err := tx.tx.ExecContext(ctx, `SELECT id FROM customers WHERE id = $1 FOR UPDATE`, id); err != nil {
-			return fmt.Errorf("lock referral: %w", err)
-		}
+	// Rows are locked in the order they are returned: the friend's first.
+	if _, err := tx.tx.ExecContext(ctx, `SELECT id FROM customers WHERE id IN ($1, $2) ORDER BY id = $2 FOR UPDATE`,
+		friendID, referrerID); err != nil {
+		return fmt.Errorf("lock referral: %w", err)
 	}
 	return nil
 }
