@@ -64,12 +64,13 @@ func TestStats(t *testing.T) {
 			name, key, currency string
 			want                stats
 		}{
-			// Five friends, four of whom bought (eve's refund does not undo
-			// the referral); fay has not bought: pending. Rewards: USD credit
-			// 10+10+10 and cash 10+5; eve's were reversed.
-			{"referrer", "ann", "", stats{5, 4, 1, "45.00", "USD"}},
-			{"referrer in EUR", "ann", "EUR", stats{5, 4, 1, "20.00", "EUR"}},
-			{"referrer in yen", "ann", "JPY", stats{5, 4, 1, "0", "JPY"}},
+			// Five friends, four of whom bought; eve's purchase was refunded
+			// in full, which takes her referral back to pending, and fay has
+			// not bought: pending. Rewards: USD credit 10+10+10 and cash
+			// 10+5; eve's were reversed.
+			{"referrer", "ann", "", stats{5, 3, 2, "45.00", "USD"}},
+			{"referrer in EUR", "ann", "EUR", stats{5, 3, 2, "20.00", "EUR"}},
+			{"referrer in yen", "ann", "JPY", stats{5, 3, 2, "0", "JPY"}},
 			// A friend's own rewards are not referral rewards.
 			{"friend", "bob", "", stats{0, 0, 0, "0.00", "USD"}},
 			{"not referred", "loner", "", stats{0, 0, 0, "0.00", "USD"}},
