@@ -24,16 +24,20 @@ type customerJSON struct {
 	ReferrerKey  *string        `json:"referrer_key"`
 	// NotRewardedReason says why nobody is rewarded for the customer's
 	// actions (paid_before_referral), or null.
-	NotRewardedReason *string   `json:"not_rewarded_reason"`
-	CreatedAt         time.Time `json:"created_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
+	NotRewardedReason *string `json:"not_rewarded_reason"`
+	// ReferralStatus is the customer's own referral as their referrer's
+	// stats count it (successful, pending, rejected), or null when not
+	// referred.
+	ReferralStatus *string   `json:"referral_status"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 func toCustomerJSON(p *referral.Program, c *referral.Customer) customerJSON {
 	out := customerJSON{
 		Key: c.Key, Email: c.Email, Name: c.Name, Metadata: c.Metadata,
 		ReferralCode: c.ReferralCode, ReferralURL: referral.WithRef(p.WebsiteURL, p.RefParam, c.ReferralCode),
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		ReferralStatus: optString(c.ReferralStatus), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 	if c.ReferredBy != "" {
 		out.ReferredBy = &c.ReferredBy

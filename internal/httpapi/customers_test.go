@@ -394,7 +394,11 @@ func TestUpdateCustomer(t *testing.T) {
 				change: func(c *customer) { c.Email = "Jane.Smith@Example.com" }},
 			{name: "name trimmed", body: map[string]any{"name": "  Jane Smith  "}, status: 200},
 			{name: "referred later, code in lower case", body: map[string]any{"referred_by": "bob10"}, status: 200,
-				change: func(c *customer) { c.ReferredBy = ptr("BOB10"); c.ReferrerKey = ptr("bob") }},
+				// A program that rewards referrers for nothing counts the
+				// signup: the referral is successful at once.
+				change: func(c *customer) {
+					c.ReferredBy, c.ReferrerKey, c.ReferralStatus = ptr("BOB10"), ptr("bob"), ptr("successful")
+				}},
 			{name: "same referrer again", body: map[string]any{"referred_by": "BOB10"}, status: 200},
 
 			{name: "another referrer", body: map[string]any{"referred_by": "ANN10"}, status: 422, code: "already_referred", field: "referred_by"},

@@ -259,8 +259,11 @@ type customer struct {
 	ReferredBy   *string        `json:"referred_by"`
 	ReferrerKey  *string        `json:"referrer_key"`
 	NotRewarded  *string        `json:"not_rewarded_reason"`
-	CreatedAt    time.Time      `json:"created_at"`
-	UpdatedAt    time.Time      `json:"updated_at"`
+	// ReferralStatus is successful, pending or rejected; null when not
+	// referred.
+	ReferralStatus *string   `json:"referral_status"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // createCustomer creates a customer with the secret key and fails the test

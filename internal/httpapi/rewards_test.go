@@ -35,12 +35,21 @@ type rule struct {
 	MinAmount             *json.Number `json:"min_amount"`
 	HoldingDays           int          `json:"holding_days"`
 	MaxRewardsPerReferrer *int         `json:"max_rewards_per_referrer"`
-	ExpiresInDays         *int         `json:"expires_in_days"`
-	PayoutMethod          *string      `json:"payout_method"`
-	RequireApproval       *bool        `json:"require_approval"`
-	CurrencyOptions       map[string]struct {
-		Amount    json.Number  `json:"amount"`
-		MinAmount *json.Number `json:"min_amount"`
+	MaxRewardsPeriod      *string      `json:"max_rewards_period"`
+	MaxAmountPerReferrer  *json.Number `json:"max_amount_per_referrer"`
+	MilestoneReferrals    *int         `json:"milestone_referrals"`
+	Tiers                 []struct {
+		MinReferrals int         `json:"min_referrals"`
+		Amount       json.Number `json:"amount"`
+	} `json:"tiers"`
+	SkipCount       int     `json:"skip_count"`
+	ExpiresInDays   *int    `json:"expires_in_days"`
+	PayoutMethod    *string `json:"payout_method"`
+	RequireApproval *bool   `json:"require_approval"`
+	CurrencyOptions map[string]struct {
+		Amount               json.Number  `json:"amount"`
+		MinAmount            *json.Number `json:"min_amount"`
+		MaxAmountPerReferrer *json.Number `json:"max_amount_per_referrer"`
 	} `json:"currency_options"`
 	Active    bool      `json:"active"`
 	CreatedAt time.Time `json:"created_at"`

@@ -26,6 +26,11 @@ type ruleJSON struct {
 	MinAmount             *json.Number                  `json:"min_amount"`
 	HoldingDays           int                           `json:"holding_days"`
 	MaxRewardsPerReferrer *int                          `json:"max_rewards_per_referrer"`
+	MaxRewardsPeriod      *string                       `json:"max_rewards_period"`
+	MaxAmountPerReferrer  *json.Number                  `json:"max_amount_per_referrer"`
+	MilestoneReferrals    *int                          `json:"milestone_referrals"`
+	Tiers                 []tierJSON                    `json:"tiers"`
+	SkipCount             int                           `json:"skip_count"`
 	ExpiresInDays         *int                          `json:"expires_in_days"`
 	PayoutMethod          *string                       `json:"payout_method"`
 	RequireApproval       *bool                         `json:"require_approval"`
@@ -37,8 +42,25 @@ type ruleJSON struct {
 
 // currencyOptionJSON is a rule's amount in one more currency.
 type currencyOptionJSON struct {
-	Amount    json.Number  `json:"amount"`
-	MinAmount *json.Number `json:"min_amount"`
+	Amount               json.Number  `json:"amount"`
+	MinAmount            *json.Number `json:"min_amount"`
+	MaxAmountPerReferrer *json.Number `json:"max_amount_per_referrer"`
+}
+
+// tierJSON is one step of a tiered rule, its amount in the rule's unit.
+type tierJSON struct {
+	MinReferrals int         `json:"min_referrals"`
+	Amount       json.Number `json:"amount"`
+}
+
+// optAmount renders minor units of currency in major units, or null for 0
+// (no minimum, no cap).
+func optAmount(minor int64, currency string) *json.Number {
+	if minor <= 0 {
+		return nil
+	}
+	n := money.Format(minor, currency)
+	return &n
 }
 
 func optInt(n int) *int {
@@ -60,27 +82,30 @@ func toRuleJSON(r *rewards.Rule) ruleJSON {
 		ID: r.ID, Name: r.Name, Trigger: r.Trigger, Recipient: r.Recipient, RewardType: r.RewardType, Unit: r.Unit,
 		Currency: optString(r.Currency), Recurrence: r.Recurrence, MaxCount: optInt(r.MaxCount), MaxMonths: optInt(r.MaxMonths),
 		HoldingDays: r.HoldingDays, MaxRewardsPerReferrer: optInt(r.MaxRewardsPerReferrer),
+		MaxRewardsPeriod: optString(r.MaxRewardsPeriod), MaxAmountPerReferrer: optAmount(r.MaxAmountPerReferrer, r.MaxAmountCurrency),
+		MilestoneReferrals: optInt(r.MilestoneReferrals), SkipCount: r.SkipCount,
 		ExpiresInDays: optInt(r.DiscountExpiresDays), PayoutMethod: optString(r.PayoutMethod), Active: r.Active,
 		RequireApproval: r.RequireApproval,
 		CreatedAt:       r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
-	if r.Unit == rewards.Percentage {
-		out.Amount = money.FormatPercent(r.Amount)
-	} else {
-		out.Amount = money.Format(r.Amount, r.Currency)
+	// A rule's amounts are in its unit: major units of its currency, or
+	// percent.
+	unitAmount := func(n int64) json.Number {
+		if r.Unit == rewards.Percentage {
+			return money.FormatPercent(n)
+		}
+		return money.Format(n, r.Currency)
 	}
-	if r.MinAmount > 0 {
-		m := money.Format(r.MinAmount, r.MinAmountCurrency)
-		out.MinAmount = &m
+	out.Amount = unitAmount(r.Amount)
+	out.MinAmount = optAmount(r.MinAmount, r.MinAmountCurrency)
+	out.Tiers = make([]tierJSON, 0, len(r.Tiers))
+	for _, t := range r.Tiers {
+		out.Tiers = append(out.Tiers, tierJSON{MinReferrals: t.MinReferrals, Amount: unitAmount(t.Amount)})
 	}
 	out.CurrencyOptions = make(map[string]currencyOptionJSON, len(r.CurrencyOptions))
 	for cur, o := range r.CurrencyOptions {
-		opt := currencyOptionJSON{Amount: money.Format(o.Amount, cur)}
-		if o.MinAmount > 0 {
-			m := money.Format(o.MinAmount, cur)
-			opt.MinAmount = &m
-		}
-		out.CurrencyOptions[cur] = opt
+		out.CurrencyOptions[cur] = currencyOptionJSON{Amount: money.Format(o.Amount, cur),
+			MinAmount: optAmount(o.MinAmount, cur), MaxAmountPerReferrer: optAmount(o.MaxAmountPerReferrer, cur)}
 	}
 	return out
 }

@@ -49,6 +49,9 @@ func badText(v reflect.Value, path string) string {
 		}
 	case reflect.Struct:
 		t := v.Type()
+		// A type that decodes itself (rewards.Optional) wraps what the
+		// client sent: its fields are not names in the body.
+		wrapper := reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]())
 		for i := range t.NumField() {
 			f := t.Field(i)
 			if !f.IsExported() {
@@ -62,7 +65,7 @@ func badText(v reflect.Value, path string) string {
 				name = f.Name
 			}
 			sub := join(path, name)
-			if f.Anonymous && f.Tag.Get("json") == "" {
+			if wrapper || f.Anonymous && f.Tag.Get("json") == "" {
 				sub = path
 			}
 			if p := badText(v.Field(i), sub); p != "" {
