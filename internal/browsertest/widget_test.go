@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -324,5 +325,104 @@ func TestWidgetRefusesBadInput(t *testing.T) {
 			t.Errorf("%d widgets attached to the page", n)
 		}
 		b.noExceptions()
+	})
+}
+
+// boardRow is one row of the widget's leaderboard as the page shows it.
+type boardRow struct {
+	Rank, Name, Score string
+	You               bool
+}
+
+const readBoard = `(() => {
+	const root = document.querySelector('#widget > advocate-referral-widget').shadowRoot;
+	const head = root.getElementById('po-board'), board = root.querySelector('.board');
+	const you = root.querySelector('.board li.you');
+	return {
+		heading: head ? head.textContent : '',
+		labelled: board ? board.getAttribute('aria-labelledby') : '',
+		text: root.querySelector('section').textContent,
+		rows: board ? [...board.querySelectorAll('li')].map(li => ({
+			rank: li.querySelector('.rank').textContent,
+			name: li.querySelector('.who').firstChild.textContent,
+			score: li.querySelector('.score').firstChild.textContent,
+			you: li.getAttribute('aria-current') === 'true' && !!li.querySelector('.badge'),
+		})) : [],
+		youBackground: you ? getComputedStyle(you).backgroundColor : '',
+		radius: board ? getComputedStyle(board).borderTopLeftRadius : '',
+		rowFont: board ? getComputedStyle(board.querySelector('li')).fontSize : '',
+	};
+})()`
+
+// TestWidgetLeaderboard: once the program shows a leaderboard, the widget
+// lists the top referrers by first name and initial, never an email, with
+// the viewer's own row marked, styled like the rest of the widget through
+// the page's hostile CSS; with the setting off it shows none.
+func TestWidgetLeaderboard(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	// No reward rules: every referral is successful at signup.
+	jane := w.newCustomer("cust_jane", "Jane Doe", "")
+	bob := w.newCustomer("cust_bob", "bob", "")
+	eve := w.newCustomer("cust_eve", "eve@example.com", "")
+	w.newCustomer("cust_sam", "Sam Lee", "") // refers no one
+	for i, by := range []string{jane.ReferralCode, jane.ReferralCode, bob.ReferralCode, jane.ReferralCode, eve.ReferralCode, eve.ReferralCode} {
+		w.newCustomer(fmt.Sprintf("cust_f%d", i), fmt.Sprintf("Friend %d", i), by)
+	}
+	type board struct {
+		Heading, Labelled, Text, YouBackground, Radius, RowFont string
+		Rows                                                    []boardRow
+	}
+	show := func(t *testing.T, key string) board {
+		t.Helper()
+		b := newTab(t)
+		b.open(w.shop + "/account")
+		if !render(b, fmt.Sprintf(`{container: '#widget', customer_key: %q, customer_hash: %q}`, key, w.hash(key))) {
+			t.Fatalf("renderReferralWidget resolved false; warnings %q", b.allWarnings())
+		}
+		got := eval[board](b, readBoard)
+		if got.Heading != "" {
+			b.screenshot("#frame", "widget-leaderboard-"+key+".png")
+		}
+		b.noExceptions()
+		return got
+	}
+
+	t.Run("off by default", func(t *testing.T) {
+		if got := show(t, "cust_bob"); got.Heading != "" || len(got.Rows) != 0 || strings.Contains(got.Text, "Leaderboard") {
+			t.Errorf("the program shows no leaderboard, but the widget has %+v", got)
+		}
+	})
+
+	w.call("PUT", "/v1/program", map[string]any{"show_leaderboard": true}, 200, nil)
+	t.Run("on", func(t *testing.T) {
+		got := show(t, "cust_bob")
+		want := []boardRow{{"1", "Jane D.", "3", false}, {"2", "Anonymous", "2", false}, {"3", "bob", "1", true}}
+		if !slices.Equal(got.Rows, want) {
+			t.Errorf("rows %+v, want %+v", got.Rows, want)
+		}
+		if got.Heading != "Leaderboard" || got.Labelled != "po-board" {
+			t.Errorf("heading %q, list labelled by %q; want a Leaderboard heading labelling the list", got.Heading, got.Labelled)
+		}
+		if strings.Contains(got.Text, "@") || strings.Contains(got.Text, "Doe") {
+			t.Errorf("the widget shows an email or a last name: %q", got.Text)
+		}
+		// The page styles ol, li and span with !important; the board keeps
+		// its own look, and the viewer's row its highlight.
+		if got.RowFont != "14px" || got.Radius != "12px" || got.YouBackground == "" || got.YouBackground == "rgba(0, 0, 0, 0)" {
+			t.Errorf("board styles: row font %q, radius %q, own row background %q", got.RowFont, got.Radius, got.YouBackground)
+		}
+	})
+	t.Run("viewer not on the board", func(t *testing.T) {
+		got := show(t, "cust_sam")
+		if len(got.Rows) != 3 || slices.ContainsFunc(got.Rows, func(r boardRow) bool { return r.You }) {
+			t.Errorf("Sam sees %+v; want the three referrers, none marked as him", got.Rows)
+		}
+	})
+	w.call("PUT", "/v1/program", map[string]any{"show_leaderboard": false}, 200, nil)
+	t.Run("turned off again", func(t *testing.T) {
+		if got := show(t, "cust_bob"); got.Heading != "" || len(got.Rows) != 0 {
+			t.Errorf("turned off, the widget still shows %+v", got)
+		}
 	})
 }

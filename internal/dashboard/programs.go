@@ -189,6 +189,9 @@ func programForm(p *referral.Program) url.Values {
 	if p.NewCustomersOnly {
 		f.Set("new_customers_only", "on")
 	}
+	if p.ShowLeaderboard {
+		f.Set("show_leaderboard", "on")
+	}
 	return f
 }
 
@@ -214,6 +217,7 @@ func (d *Dashboard) SettingsSave(w http.ResponseWriter, r *http.Request) {
 	p.RequireApproval = f.Get("require_approval") == "on"
 	p.RequireHash = f.Get("require_hash") == "on"
 	p.NewCustomersOnly = f.Get("new_customers_only") == "on"
+	p.ShowLeaderboard = f.Get("show_leaderboard") == "on"
 	_, err := d.DB.UpdateProgram(r.Context(), *p)
 	if errs := clientErrors(err); errs != nil {
 		f.Set("currency", old.Currency)

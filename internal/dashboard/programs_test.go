@@ -217,7 +217,7 @@ func htmlAttr(s string) string {
 func settingsForm() url.Values {
 	return url.Values{"name": {"Acme Friends"}, "website_url": {"https://www.acme.example/welcome"}, "referral_param": {"invite"},
 		"cookie_days": {"60"}, "attribution": {"last_click"}, "allowed_domains": {"app.acme.example"},
-		"require_approval": {"on"}, "currency": {"EUR"}}
+		"require_approval": {"on"}, "show_leaderboard": {"on"}, "currency": {"EUR"}}
 }
 
 func TestSettings(t *testing.T) {
@@ -226,7 +226,7 @@ func TestSettings(t *testing.T) {
 		c := e.asOwner(t)
 		page := c.get(e.path("settings")).want(t, http.StatusOK)
 		page.has(t, `value="Acme Rewards"`, `value="https://acme.example"`, `value="USD" disabled`, `name="require_hash" checked`,
-			`name="new_customers_only" checked`)
+			`name="new_customers_only" checked`, `name="show_leaderboard" >`)
 
 		jane := e.customer("jane", "Jane Doe", "")
 		short := func() string {
@@ -249,8 +249,16 @@ func TestSettings(t *testing.T) {
 		want.Name, want.WebsiteURL, want.RefParam, want.CookieDays = "Acme Friends", "https://www.acme.example/welcome", "invite", 60
 		want.Attribution, want.AllowedDomains, want.RequireApproval, want.RequireHash = referral.LastClick, []string{"app.acme.example"}, true, false
 		want.NewCustomersOnly = false // its box is not ticked in the form
+		want.ShowLeaderboard = true
 		if diff := cmp.Diff(&want, got, cmpopts.IgnoreFields(referral.Program{}, "CreatedAt", "UpdatedAt")); diff != "" {
 			t.Errorf("program after saving settings (-want +got); the currency must not change:\n%s", diff)
+		}
+		c.get(e.path("settings")).want(t, http.StatusOK).has(t, `name="show_leaderboard" checked`)
+		off := settingsForm()
+		off.Del("show_leaderboard")
+		c.post(e.path("settings"), off).want(t, http.StatusSeeOther)
+		if got, err := e.db.Program(t.Context(), e.program.ID); err != nil || got.ShowLeaderboard {
+			t.Errorf("show_leaderboard after saving without its box: %v (%v), want off", got.ShowLeaderboard, err)
 		}
 		// Short links follow the new website at once: the API forgot the
 		// links it had cached.

@@ -248,6 +248,8 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 					body: map[string]any{"customer_key": "cust_123", "destination_url": "https://evil.example.net/"}}, 422},
 
 				{"delete unknown link", req{method: "DELETE", path: "/v1/customer_referral_links/rl_nosuch", key: sk}, 404},
+				{"leaderboard", req{method: "GET", path: "/v1/leaderboard?period=month&limit=5", key: sk}, 200},
+				{"leaderboard bad period", req{method: "GET", path: "/v1/leaderboard?period=week", key: sk}, 422},
 				{"delete customer", req{method: "DELETE", path: "/v1/customers/cust_456", key: sk}, 204},
 				{"delete deleted customer", req{method: "DELETE", path: "/v1/customers/cust_456", key: sk}, 404},
 			} {
@@ -332,6 +334,7 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 				{method: "POST", path: "/v1/rewards/rwd_nosuch/approve"},
 				{method: "POST", path: "/v1/rewards/rwd_nosuch/reject", body: map[string]any{"reason": "Fraud"}},
 				{method: "GET", path: "/v1/customers/cust_123/stats"},
+				{method: "GET", path: "/v1/leaderboard"},
 				{method: "GET", path: "/v1/customers/cust_123/balance"},
 				{method: "POST", path: "/v1/customers/cust_123/balance/credit", body: map[string]any{"amount": 1}},
 				{method: "POST", path: "/v1/customers/cust_123/balance/debit", body: map[string]any{"amount": 1}},

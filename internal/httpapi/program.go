@@ -23,6 +23,7 @@ type programJSON struct {
 	RequireCustomerHash bool     `json:"require_customer_hash"`
 	RequireApproval     bool     `json:"require_approval"`
 	NewCustomersOnly    bool     `json:"new_customers_only"`
+	ShowLeaderboard     bool     `json:"show_leaderboard"`
 	WidgetSecret        string   `json:"widget_secret"`
 	// PreviousSecretExpiresAt is when the secret before the last rotation
 	// stops verifying customer_hash; null when none does any more.
@@ -35,7 +36,7 @@ func (s *Server) toProgramJSON(p *referral.Program) programJSON {
 	out := programJSON{
 		ID: p.ID, Name: p.Name, Currency: p.Currency, WebsiteURL: p.WebsiteURL, AllowedDomains: p.AllowedDomains,
 		ReferralParam: p.RefParam, CookieDays: p.CookieDays, Attribution: p.Attribution,
-		RequireCustomerHash: p.RequireHash, RequireApproval: p.RequireApproval, NewCustomersOnly: p.NewCustomersOnly, WidgetSecret: p.WidgetSecret, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		RequireCustomerHash: p.RequireHash, RequireApproval: p.RequireApproval, NewCustomersOnly: p.NewCustomersOnly, ShowLeaderboard: p.ShowLeaderboard, WidgetSecret: p.WidgetSecret, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 	if exp := p.PreviousSecretExpires(); exp.After(s.now()) {
 		out.PreviousSecretExpiresAt = &exp
@@ -79,6 +80,7 @@ func (s *Server) UpdateProgram(w http.ResponseWriter, r *http.Request) error {
 		RequireCustomerHash *bool     `json:"require_customer_hash"`
 		RequireApproval     *bool     `json:"require_approval"`
 		NewCustomersOnly    *bool     `json:"new_customers_only"`
+		ShowLeaderboard     *bool     `json:"show_leaderboard"`
 	}
 	if err := decode(body, &in); err != nil {
 		return err
@@ -93,6 +95,7 @@ func (s *Server) UpdateProgram(w http.ResponseWriter, r *http.Request) error {
 	set(&p.RequireHash, in.RequireCustomerHash)
 	set(&p.RequireApproval, in.RequireApproval)
 	set(&p.NewCustomersOnly, in.NewCustomersOnly)
+	set(&p.ShowLeaderboard, in.ShowLeaderboard)
 	if p.AllowedDomains == nil {
 		p.AllowedDomains = []string{}
 	}

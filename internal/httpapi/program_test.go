@@ -28,6 +28,7 @@ type program struct {
 	CookieDays          int       `json:"cookie_days"`
 	Attribution         string    `json:"attribution"`
 	RequireCustomerHash bool      `json:"require_customer_hash"`
+	ShowLeaderboard     bool      `json:"show_leaderboard"`
 	CreatedAt           time.Time `json:"created_at"`
 	UpdatedAt           time.Time `json:"updated_at"`
 }
@@ -98,6 +99,11 @@ func TestUpdateProgram(t *testing.T) {
 				change: func(p *program) {
 					p.Name, p.CookieDays, p.Attribution, p.RequireCustomerHash = "Acme Two", 90, "last_click", false
 				}},
+			{name: "leaderboard on", body: map[string]any{"show_leaderboard": true}, status: 200,
+				change: func(p *program) { p.ShowLeaderboard = true }},
+			{name: "leaderboard off", body: map[string]any{"show_leaderboard": false}, status: 200,
+				change: func(p *program) { p.ShowLeaderboard = false }},
+			{name: "leaderboard as string", body: `{"show_leaderboard": "yes"}`, status: 422, code: "invalid_field_type", fields: []string{"show_leaderboard"}},
 			{name: "empty object", body: `{}`, status: 200},
 			{name: "back to the site root", body: map[string]any{"website_url": "https://yoursite.com", "referral_param": "ref", "allowed_domains": []string{}}, status: 200,
 				change: func(p *program) {

@@ -187,6 +187,9 @@ type widgetJSON struct {
 		WebsiteURL string `json:"website_url"`
 	} `json:"program"`
 	ShareText string `json:"share_text"`
+	// Leaderboard is there only when the program shows one (omitzero:
+	// an empty board is [], not left out).
+	Leaderboard []widgetLeaderJSON `json:"leaderboard,omitzero"`
 }
 
 var errCustomerHash = referral.Errorf(referral.KindForbidden, "invalid_customer_hash",
@@ -216,6 +219,9 @@ func (s *Server) Widget(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var out widgetJSON
+	if out.Leaderboard, err = s.widgetLeaderboard(r, p, c.ID); err != nil {
+		return err
+	}
 	out.Customer.Key, out.Customer.Name, out.Customer.ReferralCode = c.Key, c.Name, c.ReferralCode
 	out.Customer.ReferralURL = referral.WithRef(p.WebsiteURL, p.RefParam, c.ReferralCode)
 	out.Customer.ShortURL = strings.TrimRight(s.Config.BaseURL, "/") + "/r/" + c.ReferralCode

@@ -42,8 +42,12 @@ type Program struct {
 	// were referred: a customer is not "brought" by a referral after the
 	// fact. On by default.
 	NewCustomersOnly bool
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// ShowLeaderboard adds the program's top referrers, by display name
+	// only, to the widget. Off by default: not every business wants its
+	// customers ranked in public.
+	ShowLeaderboard bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // NewProgram returns a program with the documented defaults, validated.

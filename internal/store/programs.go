@@ -15,7 +15,7 @@ import (
 
 const programColumns = `id, name, currency, website_url, allowed_domains, ref_param, cookie_days,
 	attribution, widget_secret, require_hash, require_approval, created_at, updated_at,
-	previous_widget_secret, widget_secret_rotated_at, new_customers_only`
+	previous_widget_secret, widget_secret_rotated_at, new_customers_only, show_leaderboard`
 
 // programColumnsOfP is programColumns of a join's table p.
 var programColumnsOfP = qualified("p", programColumns)
@@ -36,7 +36,7 @@ func scanProgram(row scanner) (*referral.Program, error) {
 	var created, updated, rotated int64
 	err := row.Scan(&p.ID, &p.Name, &p.Currency, &p.WebsiteURL, &domains, &p.RefParam, &p.CookieDays,
 		&p.Attribution, &p.WidgetSecret, &p.RequireHash, &p.RequireApproval, &created, &updated,
-		&p.PreviousWidgetSecret, &rotated, &p.NewCustomersOnly)
+		&p.PreviousWidgetSecret, &rotated, &p.NewCustomersOnly, &p.ShowLeaderboard)
 	if err != nil {
 		return nil, err
 	}
@@ -65,9 +65,9 @@ func (tx *Tx) CreateProgram(ctx context.Context, p *referral.Program) error {
 	p.CreatedAt, p.UpdatedAt = tx.now, tx.now
 	domains, _ := json.Marshal(p.AllowedDomains)
 	_, err := tx.tx.ExecContext(ctx, `INSERT INTO programs (`+programColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '', 0, $14)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '', 0, $14, $15)`,
 		p.ID, p.Name, p.Currency, p.WebsiteURL, string(domains), p.RefParam, p.CookieDays,
-		p.Attribution, p.WidgetSecret, p.RequireHash, p.RequireApproval, micros(p.CreatedAt), micros(p.UpdatedAt), p.NewCustomersOnly)
+		p.Attribution, p.WidgetSecret, p.RequireHash, p.RequireApproval, micros(p.CreatedAt), micros(p.UpdatedAt), p.NewCustomersOnly, p.ShowLeaderboard)
 	if err != nil {
 		return fmt.Errorf("create program: %w", err)
 	}
@@ -102,9 +102,10 @@ func (tx *Tx) UpdateProgram(ctx context.Context, p *referral.Program) error {
 	domains, _ := json.Marshal(p.AllowedDomains)
 	res, err := tx.tx.ExecContext(ctx, `UPDATE programs SET name = $2, currency = $3, website_url = $4,
 		allowed_domains = $5, ref_param = $6, cookie_days = $7, attribution = $8,
-		require_hash = $9, require_approval = $10, updated_at = $11, new_customers_only = $12 WHERE id = $1`,
+		require_hash = $9, require_approval = $10, updated_at = $11, new_customers_only = $12,
+		show_leaderboard = $13 WHERE id = $1`,
 		p.ID, p.Name, p.Currency, p.WebsiteURL, string(domains), p.RefParam, p.CookieDays,
-		p.Attribution, p.RequireHash, p.RequireApproval, micros(p.UpdatedAt), p.NewCustomersOnly)
+		p.Attribution, p.RequireHash, p.RequireApproval, micros(p.UpdatedAt), p.NewCustomersOnly, p.ShowLeaderboard)
 	if err != nil {
 		return fmt.Errorf("update program: %w", err)
 	}

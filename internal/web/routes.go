@@ -55,6 +55,7 @@ var API = []APIRoute{
 	{"POST /v1/rewards/{id}/reject", httpapi.SecretKey, (*httpapi.Server).RejectReward},
 
 	{"GET /v1/customers/{key}/stats", httpapi.SecretKey, (*httpapi.Server).CustomerStats},
+	{"GET /v1/leaderboard", httpapi.SecretKey, (*httpapi.Server).Leaderboard},
 	{"GET /v1/customers/{key}/balance", httpapi.SecretKey, (*httpapi.Server).CustomerBalance},
 	{"POST /v1/customers/{key}/balance/credit", httpapi.SecretKey, (*httpapi.Server).CreditBalance},
 	{"POST /v1/customers/{key}/balance/debit", httpapi.SecretKey, (*httpapi.Server).DebitBalance},

@@ -294,6 +294,14 @@
     '.note{color:var(--muted);font-size:14px}',
     '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}',
     '.status{font-size:13px;font-weight:600;color:var(--ok)}',
+    '.board{list-style:none;padding:0;border:1px solid var(--line);border-radius:12px;overflow:hidden}',
+    '.board li{display:flex;align-items:center;gap:12px;padding:10px 14px;border-top:1px solid var(--line);font-size:14px}',
+    '.board li:first-child{border-top:0}',
+    '.board .rank{min-width:24px;color:var(--muted);font-weight:700;font-variant-numeric:tabular-nums}',
+    '.board .who{flex:1;min-width:0;font-weight:600;overflow-wrap:anywhere}',
+    '.board .score{font-weight:700;font-variant-numeric:tabular-nums}',
+    '.board .you{background:var(--soft)}',
+    '.badge{display:inline-block;margin-left:8px;padding:0 8px;border-radius:999px;background:var(--accent);color:var(--accent-fg);font-size:12px;line-height:20px}',
     '@container (max-width:400px){.po{padding:16px;border-radius:12px}.copy{flex:1 1 100%}.stats{grid-template-columns:repeat(2,minmax(0,1fr))}}'
   ].join('');
 
@@ -477,6 +485,22 @@
           el('p', { 'class': 'pending', 'data-stat': 'pending' }, [money(b.pending, b.currency) + ' pending'])
         ]));
       }
+    }
+    // The leaderboard comes only when the program shows one: names are
+    // already shortened by the API, and there are no keys or emails.
+    if (Array.isArray(data.leaderboard)) {
+      var rows = data.leaderboard.map(function (r) {
+        var n = Number(r.successful_referrals) || 0;
+        return el('li', { 'class': r.you ? 'you' : null, 'aria-current': r.you ? 'true' : null, 'data-rank': String(r.rank) }, [
+          el('span', { 'class': 'rank' }, [count(r.rank)]),
+          el('span', { 'class': 'who' }, [String(r.display_name || ''), r.you ? el('span', { 'class': 'badge' }, ['You']) : null]),
+          el('span', { 'class': 'score' }, [count(n), el('span', { 'class': 'sr' }, [n === 1 ? ' successful referral' : ' successful referrals'])])
+        ]);
+      });
+      kids.push(el('div', { 'class': 'head' }, [el('h3', { 'class': 'label', id: 'po-board' }, ['Leaderboard']),
+        rows.length ? el('span', { 'class': 'note', 'aria-hidden': 'true' }, ['Successful referrals']) : null]),
+        rows.length ? el('ol', { 'class': 'board', 'aria-labelledby': 'po-board' }, rows)
+          : el('p', { 'class': 'note' }, ['No successful referrals yet. Yours could be the first.']));
     }
     box.textContent = '';
     box.removeAttribute('aria-busy');
