@@ -121,10 +121,11 @@ func (d *Dashboard) ExportReferrals(w http.ResponseWriter, r *http.Request) {
 		header: []string{"referrer_key", "referrer_email", "referrer_name", "referral_code", "friend_key", "friend_email",
 			"friend_name", "status", "signed_up_at", "converted_at"},
 		next: d.customerBatches(r, p, store.FilterReferred, func(c *store.CustomerRow) []string {
-			status, converted := "pending", ""
+			converted := ""
 			if c.ConvertedAt != nil {
-				status, converted = "successful", csvTime(*c.ConvertedAt)
+				converted = csvTime(*c.ConvertedAt)
 			}
+			status := c.ReferralStatus // successful, pending, or rejected
 			return []string{cell(c.ReferrerKey), cell(c.ReferrerEmail), cell(c.ReferrerName), cell(c.ReferredBy),
 				cell(c.Key), cell(c.Email), cell(c.Name), status, csvTime(c.CreatedAt), converted}
 		})})

@@ -82,8 +82,10 @@ func TestExportCSV(t *testing.T) {
 			j := rowWhere(rows, "key", "cus_jane")
 			// Jane: 10.00 pending for Cat's signup, 10.00 for Bob's
 			// rejected, 5.50 for Bob's purchase and 1.25 by hand available.
+			// Rejecting a referrer reward rejects Bob's referral: it
+			// counts in neither figure.
 			for col, v := range map[string]string{"email": "cus_jane@example.com", "name": "Jane Doe", "referral_code": jane.ReferralCode,
-				"referral_url": "https://acme.example/?ref=" + jane.ReferralCode, "referrals": "2", "successful_referrals": "2",
+				"referral_url": "https://acme.example/?ref=" + jane.ReferralCode, "referrals": "1", "successful_referrals": "1",
 				"currency": "USD", "credit_available": "6.75", "credit_pending": "10.00", "cash_paid": "0.00", "referrer_key": ""} {
 				if j[col] != v {
 					t.Errorf("jane's %s = %q, want %q", col, j[col], v)
@@ -112,6 +114,9 @@ func TestExportCSV(t *testing.T) {
 			cat := rowWhere(rows, "friend_key", "cus_cat")
 			if cat["referrer_key"] != "cus_jane" || cat["referrer_name"] != "Jane Doe" || cat["status"] != "successful" || cat["converted_at"] == "" {
 				t.Errorf("cat's referral %v", cat)
+			}
+			if bob := rowWhere(rows, "friend_key", "cus_bob"); bob["status"] != "rejected" {
+				t.Errorf("bob's referral, whose reward was rejected: %v", bob)
 			}
 		})
 		t.Run("rewards", func(t *testing.T) {
