@@ -346,6 +346,28 @@ func TestDashboardEndToEnd(t *testing.T) {
 		t.Errorf("Jane's balance through the API: %+v, want USD 15 (10 reward + 5 credit)", balance)
 	}
 
+	t.Log("add a tiered rule through the rules form; the milestone count shows for milestones only")
+	b.open(base + "/rules")
+	hidden := `document.querySelector('[data-show-when="trigger=milestone"]').hidden`
+	trigger := func(v string) {
+		eval[bool](b, `(s => { s.value = '`+v+`'; s.dispatchEvent(new Event('change')); return true })(document.getElementById('trigger'))`)
+	}
+	if !eval[bool](b, hidden) {
+		t.Error("the milestone count shows for a purchase rule")
+	}
+	trigger("milestone")
+	if eval[bool](b, hidden) {
+		t.Error("the milestone count stays hidden for a milestone rule")
+	}
+	trigger("purchase")
+	eval[bool](b, `(document.getElementById('amount').value = '') === ''`)
+	b.fill("#name", "Tiered", `[id="tiers.0.min_referrals"]`, "1", `[id="tiers.0.amount"]`, "10",
+		`[id="tiers.2.min_referrals"]`, "11", `[id="tiers.2.amount"]`, "15")
+	b.submit(`#rule-form button[type=submit]`, `!!document.querySelector('.flash')`)
+	if text := b.text(); !strings.Contains(text, "Reward rule saved.") || !strings.Contains(text, "Tiers by successful referrals: 1+ USD 10.00, 11+ USD 15.00") {
+		t.Errorf("the rules list after adding a tiered rule: %s", text)
+	}
+
 	t.Log("invite a viewer through the UI")
 	b.open(s.url + "/dashboard/team")
 	b.fill("#email", "viewer@acme.example", "#role", "viewer")
@@ -669,7 +691,7 @@ func TestDashboardScreenshots(t *testing.T) {
 		{"dashboard-customers", base + "/customers", `document.querySelectorAll('tbody tr').length >= 20`},
 		{"dashboard-customer", base + "/customers/usr_1021", `document.querySelector('h1').innerText === 'Maya Patel'`},
 		{"dashboard-rewards", base + "/rewards", `document.querySelectorAll('tbody tr').length >= 3`},
-		{"dashboard-rules", base + "/rules", `document.querySelectorAll('tbody tr').length === 4`},
+		{"dashboard-rules", base + "/rules", `document.querySelectorAll('.table-wrap:not(.table-flat) tbody tr').length === 4`},
 		{"dashboard-settings", base + "/settings", `true`},
 		{"dashboard-team", s.url + "/dashboard/team", `document.querySelectorAll('tbody tr').length === 3`},
 		{"dashboard-program-new", s.url + "/dashboard/programs/new", `true`},

@@ -454,3 +454,62 @@ func TestCustomerNotRewarded(t *testing.T) {
 		}
 	})
 }
+
+// TestCustomerReferralStatus shows each friend's referral as their
+// referrer's figures count it: on the friend's page beside "Referred by",
+// and in the referrer's list of the people they referred.
+func TestCustomerReferralStatus(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		e.addCreditRule(t, rewards.Purchase, rewards.Referrer, 1000, 7)
+		jane := e.customer("cus_jane", "Jane Doe", "")
+		e.customer("cus_bob", "Bob", jane.ReferralCode)
+		e.customer("cus_carl", "Carl", jane.ReferralCode)
+		e.customer("cus_dan", "Dan", jane.ReferralCode)
+		e.recordPayment(t, "cus_bob", "inv_bob", 5000)
+		carl := e.recordPayment(t, "cus_carl", "inv_carl", 5000)
+		held, _, err := e.db.Rewards(ctx, e.program.ID, store.RewardFilter{Status: rewards.Pending})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rejected := false
+		for _, r := range held {
+			if r.TransactionID == carl.ID {
+				if _, err := e.db.RejectReward(ctx, e.program.ID, r.ID, "Carl is Jane's second account"); err != nil {
+					t.Fatal(err)
+				}
+				rejected = true
+			}
+		}
+		if !rejected {
+			t.Fatalf("no pending reward for Carl's payment among %d", len(held))
+		}
+		owner := e.asOwner(t)
+		for _, tt := range []struct{ key, status, sentence string }{
+			{"cus_bob", "successful", "Referral Successful and counted in the referrer's successful referrals."},
+			{"cus_carl", "rejected", "Referral Rejected because a referrer reward for it was rejected"},
+			{"cus_dan", "pending", "Referral Pending until they do what a referrer rule rewards."},
+		} {
+			t.Run(tt.key, func(t *testing.T) {
+				p := owner.get(e.path("customers/"+tt.key)).want(t, http.StatusOK)
+				p.has(t, `<span class="badge badge-lg status-`+tt.status+`"`)
+				if text := p.text(); !strings.Contains(text, "Jane Doe Referral "+tt.status) || !strings.Contains(text, tt.sentence) {
+					t.Errorf("the page does not say the referral is %s: %s", tt.status, text)
+				}
+			})
+		}
+		t.Run("referrer", func(t *testing.T) {
+			p := owner.get(e.path("customers/cus_jane")).want(t, http.StatusOK)
+			if strings.Contains(p.Body, `badge-lg status-`) {
+				t.Error("Jane came on her own, yet her page shows a referral status")
+			}
+			text := p.text()
+			for _, s := range []string{"Bob Successful", "Carl Rejected", "Dan Pending", "1 successful · 1 pending"} {
+				if !strings.Contains(text, s) {
+					t.Errorf("Jane's page lacks %q: %s", s, text)
+				}
+			}
+		})
+	})
+}

@@ -74,6 +74,7 @@ var funcs = template.FuncMap{
 	},
 	"add":     func(a, b int) int { return a + b },
 	"summary": ruleSummary,
+	"limits":  ruleLimits,
 	"list":    func(v ...string) []string { return v },
 	"even":    func(i int) bool { return i%2 == 0 },
 	// dict builds a map for passing several values to a sub-template.

@@ -24,6 +24,15 @@
       else { el.select && el.select(); document.execCommand('copy'); done(); }
     });
   });
+  // Fields for one choice only: data-show-when="trigger=milestone" shows the
+  // element while the select with id trigger says milestone.
+  document.querySelectorAll('[data-show-when]').forEach(function (el) {
+    var when = el.getAttribute('data-show-when').split('='), s = document.getElementById(when[0]);
+    if (!s) return;
+    var sync = function () { el.hidden = s.value !== when[1]; };
+    s.addEventListener('change', sync);
+    sync();
+  });
   // Confirmations for destructive buttons.
   document.querySelectorAll('[data-confirm]').forEach(function (b) {
     b.addEventListener('click', function (e) { if (!window.confirm(b.getAttribute('data-confirm'))) e.preventDefault(); });
