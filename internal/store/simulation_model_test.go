@@ -2,8 +2,9 @@ package store_test
 
 // The simulation's model (see simulation_test.go): the types that mirror
 // customers, rules, transactions, rewards and discount codes; rule
-// definitions as a client sends them; and the model's reading of issue 4:
-// which rewards a trigger gives (expectFire), what a refund claws back.
+// definitions as a client sends them; and the model's reading of issues 4
+// and 16: which rewards a trigger gives (expectFire), when a referral is
+// successful, pending or rejected, what a refund or a rejection claws back.
 
 import (
 	"encoding/json"

@@ -68,7 +68,9 @@ var simShortSteps = map[store.Engine]int{store.SQLite: 300, store.Postgres: 100}
 // the step wrote sum to zero and the balances it touched equal their
 // entries, that no reward exists twice, that a failed operation changed
 // nothing, and that stats and balances equal what an independent model of
-// issue 4's rules computes from the operations alone; every few hundred
+// issue 4's rules and issue 16's offers (milestones, tiers, currency
+// options, skip counts, caps per period and by value; referral stats by
+// qualification) computes from the operations alone; every few hundred
 // steps and at the end it checks the whole database (db.Verify, every row
 // against the model, and the ledger recomputed from its entries).
 func TestSimulation(t *testing.T) {
