@@ -50,9 +50,9 @@ func (s *sim) compareReward(w *mReward, g *rewards.Reward) {
 
 func (s *sim) compareRewardFields(w *mReward, g *rewards.Reward) {
 	s.t.Helper()
-	txnID, source := "", rewards.Signup
+	txnID := ""
 	if w.txn != nil {
-		txnID, source = w.txn.id, w.txn.id
+		txnID = w.txn.id
 	}
 	type view struct {
 		ID, Rule, Customer, Referrer, Friend, Txn, Source, Trigger, Recipient, Type, Unit string
@@ -63,7 +63,7 @@ func (s *sim) compareRewardFields(w *mReward, g *rewards.Reward) {
 		NeedsApproval                                                                     bool
 		AvailableAt                                                                       int64
 	}
-	want := view{w.id, w.rule.id, w.recipient.id, w.referer.id, w.friend.id, txnID, source, w.trigger, w.role, w.typ, w.unit,
+	want := view{w.id, w.rule.id, w.recipient.id, w.referer.id, w.friend.id, txnID, w.source, w.trigger, w.role, w.typ, w.unit,
 		w.amount, w.currency, w.reversed, w.status, w.needsApproval, w.availableAt.UnixMicro()}
 	got := view{g.ID, g.RuleID, g.CustomerID, g.ReferrerID, g.FriendID, g.TransactionID, g.Source, g.Trigger, g.Recipient,
 		g.RewardType, g.Unit, g.Amount, g.Currency, g.Reversed, g.Status, g.NeedsApproval, g.AvailableAt.UnixMicro()}
@@ -152,17 +152,21 @@ func (s *sim) wantBalance(c *mCustomer, cur string) rewards.Balance {
 	return b
 }
 
-// wantStats recomputes the seed's stats: referrals made, those for which a
-// rule gave a reward, and what the referrer earned in cur that was not
+// wantStats recomputes the seed's stats: referrals made that were not
+// rejected, those of them that are successful (issue 16: the friend did
+// what an active referrer rule rewards), and what the referrer earned in cur that was not
 // reversed or rejected (percent-off discounts have no amount).
 func (s *sim) wantStats(c *mCustomer, cur string) rewards.Stats {
-	st := rewards.Stats{Currency: cur, TotalReferrals: len(c.referrals)}
+	st := rewards.Stats{Currency: cur}
 	for _, f := range c.referrals {
-		if f.converted {
+		switch f.status {
+		case referralSuccessful:
 			st.SuccessfulReferrals++
+		case referralPending:
+			st.PendingReferrals++
 		}
 	}
-	st.PendingReferrals = st.TotalReferrals - st.SuccessfulReferrals
+	st.TotalReferrals = st.SuccessfulReferrals + st.PendingReferrals
 	for _, rw := range c.received {
 		if rw.role == rewards.Referrer && rw.currency == cur && rw.live() {
 			st.TotalRewards += rw.amount - rw.reversed

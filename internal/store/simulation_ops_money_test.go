@@ -65,7 +65,11 @@ func (s *sim) recorded(c *mCustomer, in store.NewTransaction, t *rewards.Transac
 	s.m.txnByKey[in.Key] = mt
 	s.touch(c, in.Currency)
 	want := s.expectFire(in.Type, c, mt)
-	s.matchNew(want, t.Rewards)
+	// A milestone the payment reached is the referrer's, not the
+	// payment's: it is read from the table, and the transaction lists
+	// only the rewards its own rules gave (checkTxn).
+	s.matchNew(want, append(slices.Clone(t.Rewards), s.sourceRewards(c, rewards.Milestone+":"+mt.id)...))
+	s.checkTxn(mt, t)
 }
 
 func (s *sim) opTransaction() {
@@ -279,7 +283,7 @@ func (s *sim) opRefund(full bool) {
 		amount = remaining
 	}
 	mt.refunded += amount
-	s.clawback(mt)
+	s.refunded(mt)
 	s.checkTxn(mt, t)
 }
 
@@ -353,7 +357,7 @@ func (s *sim) opConcurrentRefunds() {
 		s.fatalf("%d of %d concurrent refunds of %d (remaining %d) succeeded, want %d", ok, k, each, remaining, fits)
 	}
 	mt.refunded = mt.in.Amount - left
-	s.clawback(mt)
+	s.refunded(mt)
 	t, err := s.db.Transaction(s.ctx, s.p.ID, mt.in.Key)
 	s.must(err, "get transaction")
 	s.checkTxn(mt, t)
@@ -404,6 +408,7 @@ func (s *sim) opRefundWhileDeciding() {
 			s.touch(rw.recipient, rw.currency)
 		} else {
 			s.reverse(rw, rw.amount-rw.reversed, rewards.Rejected)
+			s.rejected(rw)
 		}
 	}
 	mt.refunded += amount
@@ -413,9 +418,9 @@ func (s *sim) opRefundWhileDeciding() {
 	switch e, _ := referral.AsError(decideErr); {
 	case decideErr == nil:
 		decide()
-		s.clawback(mt)
+		s.refunded(mt)
 	case e != nil && e.Code == "reward_not_pending":
-		s.clawback(mt)
+		s.refunded(mt)
 		if rw.status == rewards.Pending {
 			s.fatalf("the decision on %s failed although the refund left it pending", rw.id)
 		}
@@ -476,6 +481,7 @@ func (s *sim) opDecide(approve bool) {
 		s.learnCode(rw, g)
 	} else {
 		s.reverse(rw, rw.amount-rw.reversed, rewards.Rejected)
+		s.rejected(rw)
 	}
 	s.touch(rw.recipient, rw.currency)
 	s.compareReward(rw, g)
@@ -496,8 +502,15 @@ func (s *sim) opDecideInvalid() {
 
 // opRelease moves the clock on and runs the holding job, sometimes in
 // small batches.
-func (s *sim) opRelease() {
-	s.advance(time.Duration(1+s.rng.IntN(6*24)) * time.Hour)
+func (s *sim) opRelease() { s.release(time.Duration(1+s.rng.IntN(6*24)) * time.Hour) }
+
+// opWeeks moves the clock on by weeks, into the next calendar month (and
+// now and then year), where the caps per period start again, and runs the
+// holding job.
+func (s *sim) opWeeks() { s.release(time.Duration(1+s.rng.IntN(6)) * 7 * 24 * time.Hour) }
+
+func (s *sim) release(d time.Duration) {
+	s.advance(d)
 	now := s.clock()
 	var due []*mReward
 	for _, rw := range s.m.rewards {

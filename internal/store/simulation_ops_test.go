@@ -56,7 +56,7 @@ func idOf(c *mCustomer) string {
 // referred records that friend was referred by referrer now, and checks
 // the signup rewards that fired.
 func (s *sim) referred(friend, referrer *mCustomer) {
-	friend.referrer = referrer
+	friend.referrer, friend.status = referrer, referralPending
 	referrer.referrals = append(referrer.referrals, friend)
 	s.touch(referrer, "")
 	want := s.expectFire(rewards.Signup, friend, nil)
@@ -64,11 +64,17 @@ func (s *sim) referred(friend, referrer *mCustomer) {
 	s.matchNew(want, got)
 }
 
-// signupRewards reads the rewards a friend's signup gave, straight from the
-// table, then each through the store (with its discount code).
+// signupRewards reads the rewards a friend's signup gave, with the
+// milestones it reached, straight from the table, then each through the
+// store (with its discount code).
 func (s *sim) signupRewards(friend *mCustomer) []*rewards.Reward {
+	return s.sourceRewards(friend, rewards.Signup, rewards.Milestone+":"+rewards.Signup)
+}
+
+// sourceRewards reads the rewards of friend with the given sources.
+func (s *sim) sourceRewards(friend *mCustomer, sources ...string) []*rewards.Reward {
 	var ids []string
-	s.query(`SELECT id FROM rewards WHERE friend_id = $1 AND source = 'signup'`, []any{friend.id}, func(row simRow) error {
+	s.query(`SELECT id FROM rewards WHERE friend_id = $1 AND source IN ($2, $3) ORDER BY id`, []any{friend.id, sources[0], sources[len(sources)-1]}, func(row simRow) error {
 		var id string
 		if err := row.Scan(&id); err != nil {
 			return err
@@ -183,9 +189,9 @@ func (s *sim) opReferLater() {
 // Rules.
 
 func (s *sim) randomRule() (d ruleDef, defaultCurrency bool) {
-	d.Trigger = pick(s, []string{rewards.Signup, rewards.Purchase, rewards.Purchase, rewards.Subscription, rewards.Subscription})
+	d.Trigger = pick(s, []string{rewards.Signup, rewards.Purchase, rewards.Purchase, rewards.Subscription, rewards.Subscription, rewards.Milestone})
 	d.Recurrence = rewards.First
-	if d.Trigger != rewards.Signup && s.chance(0.5) {
+	if d.Trigger != rewards.Signup && d.Trigger != rewards.Milestone && s.chance(0.5) {
 		d.Recurrence = rewards.Every
 	}
 	return s.randomDef(d.Trigger, d.Recurrence)
@@ -195,13 +201,15 @@ func (s *sim) randomRule() (d ruleDef, defaultCurrency bool) {
 func (s *sim) randomDef(trigger, recurrence string) (d ruleDef, defaultCurrency bool) {
 	d = ruleDef{Trigger: trigger, Recurrence: recurrence, Active: true}
 	d.Recipient = rewards.Referrer
-	if s.chance(0.35) {
+	milestone := trigger == rewards.Milestone
+	if !milestone && s.chance(0.35) {
 		d.Recipient = rewards.Friend
 	}
 	d.RewardType = pick(s, []string{rewards.Credit, rewards.Credit, rewards.Cash, rewards.Discount})
 	d.Unit = rewards.Fixed
 	// A percent-off code needs no amount: the friend's "20 % off" at signup.
-	if (trigger != rewards.Signup || d.RewardType == rewards.Discount) && s.chance(0.45) {
+	amountless := trigger == rewards.Signup || milestone
+	if (!amountless || d.RewardType == rewards.Discount) && s.chance(0.45) {
 		d.Unit = rewards.Percentage
 	}
 	if d.Unit == rewards.Fixed {
@@ -219,18 +227,22 @@ func (s *sim) randomDef(trigger, recurrence string) (d ruleDef, defaultCurrency 
 			d.MaxMonths = 1 + s.rng.IntN(6)
 		}
 	}
-	if trigger != rewards.Signup && s.chance(0.3) {
-		d.MinCurrency = d.Currency
-		if d.Unit == rewards.Percentage {
-			d.MinCurrency = s.p.Currency
-		}
+	capCurrency := d.Currency // the minimum's and the amount cap's
+	if d.Unit == rewards.Percentage {
+		capCurrency = s.p.Currency
+	}
+	if !amountless && s.chance(0.3) {
+		d.MinCurrency = capCurrency
 		d.MinAmount = 500 + s.rng.Int64N(20_000)
 	}
 	if s.chance(0.5) {
 		d.HoldingDays = 1 + s.rng.IntN(30)
 	}
-	if s.chance(0.25) {
-		d.MaxPerReferrer = 1 + s.rng.IntN(5)
+	if milestone {
+		// Small, so that referrers reach them (and fall back below).
+		d.Milestone = 1 + s.rng.IntN(4)
+	} else {
+		s.randomOffers(&d, capCurrency)
 	}
 	if d.RewardType == rewards.Discount && s.chance(0.5) {
 		d.ExpiresDays = 1 + s.rng.IntN(60)
@@ -243,6 +255,53 @@ func (s *sim) randomDef(trigger, recurrence string) (d ruleDef, defaultCurrency 
 		d.Approval = &approval
 	}
 	return d, defaultCurrency
+}
+
+// randomOffers gives a purchase, subscription or signup rule some of
+// issue 16's offers: tiers, currency options, a skip count, and caps per
+// referrer by count or value, for ever or per month or year.
+func (s *sim) randomOffers(d *ruleDef, capCurrency string) {
+	if d.Recurrence == rewards.Every && s.chance(0.25) {
+		d.SkipCount = 1 + s.rng.IntN(3)
+	}
+	if d.Recipient == rewards.Referrer && s.chance(0.2) {
+		from := 0
+		for i := range 1 + s.rng.IntN(3) {
+			from += 1 + s.rng.IntN(2)
+			d.Tiers[i] = rewards.Tier{MinReferrals: from, Amount: d.Amount}
+			if i > 0 {
+				d.Tiers[i].Amount = d.Tiers[i-1].Amount + 1 + s.rng.Int64N(2000)
+				if d.Unit == rewards.Percentage {
+					d.Tiers[i].Amount = min(d.Tiers[i].Amount, 10000)
+				}
+			}
+		}
+	}
+	capped := d.RewardType != rewards.Discount || d.Unit == rewards.Fixed // a percent-off code has no value to cap
+	if capped && s.chance(0.2) {
+		d.MaxAmount, d.MaxCurrency = 200+s.rng.Int64N(10_000), capCurrency
+	}
+	if d.Unit == rewards.Fixed && d.Trigger != rewards.Signup && d.Tiers[0].MinReferrals == 0 && s.chance(0.35) {
+		for i, cur := range simCurrencies {
+			if cur == d.Currency || s.chance(0.3) {
+				continue
+			}
+			o := rewards.CurrencyOption{Amount: 100 + s.rng.Int64N(4900)}
+			if s.chance(0.4) {
+				o.MinAmount = 500 + s.rng.Int64N(20_000)
+			}
+			if d.MaxAmount > 0 {
+				o.MaxAmountPerReferrer = 200 + s.rng.Int64N(10_000)
+			}
+			d.Options[i] = o
+		}
+	}
+	if s.chance(0.25) {
+		d.MaxPerReferrer = 1 + s.rng.IntN(5)
+	}
+	if (d.MaxPerReferrer > 0 || d.MaxAmount > 0) && s.chance(0.6) {
+		d.Period = pick(s, []string{rewards.Month, rewards.Year})
+	}
 }
 
 func (s *sim) opRuleCreate() {
@@ -266,7 +325,21 @@ func (s *sim) opRuleInvalid() {
 	d, _ := s.randomDef(rewards.Purchase, rewards.First)
 	in := d.input(false, false)
 	var field string
-	switch s.rng.IntN(6) {
+	switch s.rng.IntN(10) {
+	case 6: // skip_count on a rule given once
+		n := 2
+		in.SkipCount, field = &n, "skip_count"
+	case 7: // a period that caps nothing
+		period, none := rewards.Month, 0
+		in.MaxRewardsPeriod, in.MaxRewardsPerReferrer, field = rewards.Optional[string]{Set: true, Value: &period}, &none, "max_rewards_period"
+		in.MaxAmountPerReferrer = rewards.Optional[money.Number]{Set: true}
+	case 8: // tiers and an amount
+		one, n := 1, money.Number("5")
+		in.Amount = &n
+		in.Tiers, field = rewards.Optional[[]rewards.TierInput]{Set: true, Value: &[]rewards.TierInput{{MinReferrals: &one, Amount: &n}}}, "amount"
+	case 9: // a milestone for the friend
+		trigger, recipient, n := rewards.Milestone, rewards.Friend, 3
+		in.Trigger, in.Recipient, in.MilestoneReferrals, in.MinAmount, field = &trigger, &recipient, &n, nil, "recipient"
 	case 0:
 		trigger, unit, typ := rewards.Signup, rewards.Percentage, pick(s, []string{rewards.Credit, rewards.Cash})
 		in.Trigger, in.Unit, in.Currency, in.MinAmount, in.RewardType = &trigger, &unit, nil, nil, &typ
@@ -323,6 +396,11 @@ func (s *sim) opRuleUpdate() {
 		d.Active = !d.Active
 		in.Active = &d.Active
 	case 1:
+		if len(d.tiers()) > 0 {
+			d.Active = !d.Active
+			in.Active = &d.Active
+			break
+		}
 		if d.Unit == rewards.Percentage {
 			d.Amount = 1 + s.rng.Int64N(10000)
 		} else {

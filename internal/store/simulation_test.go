@@ -68,7 +68,9 @@ var simShortSteps = map[store.Engine]int{store.SQLite: 300, store.Postgres: 100}
 // the step wrote sum to zero and the balances it touched equal their
 // entries, that no reward exists twice, that a failed operation changed
 // nothing, and that stats and balances equal what an independent model of
-// issue 4's rules computes from the operations alone; every few hundred
+// issue 4's rules and issue 16's offers (milestones, tiers, currency
+// options, skip counts, caps per period and by value; referral stats by
+// qualification) computes from the operations alone; every few hundred
 // steps and at the end it checks the whole database (db.Verify, every row
 // against the model, and the ledger recomputed from its entries).
 func TestSimulation(t *testing.T) {
@@ -180,7 +182,7 @@ func newSim(t *testing.T, db *store.DB, seed uint64) *sim {
 		t: t, ctx: t.Context(), db: db, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), ops: map[string]int{},
 		m: model{byKey: map[string]*mCustomer{}, txnByKey: map[string]*mTxn{}, byID: map[string]*mReward{},
-			manual: map[string]int64{}, credited: map[string]int64{}, debited: map[string]int64{}, worth: map[string]int64{}},
+			manual: map[string]int64{}, seen: map[string]int{}, credited: map[string]int64{}, debited: map[string]int64{}, worth: map[string]int64{}},
 	}
 	db.Now = s.clock
 	s.p = newProgram(t, db)
@@ -271,6 +273,7 @@ func (s *sim) run(steps int) {
 		{"balance: credit", 3, s.opCredit},
 		{"balance: debit", 4, s.opDebit},
 		{"clock and release", 4, s.opRelease},
+		{"clock: weeks", 1, s.opWeeks},
 		{"discount: redeem", 3, s.opRedeem},
 	}
 	total := 0
@@ -324,6 +327,15 @@ func (s *sim) summary() string {
 		if rw.live() {
 			live++
 		}
+	}
+	names = names[:0]
+	for n := range s.m.seen {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	b.WriteString("offers: ")
+	for _, n := range names {
+		fmt.Fprintf(&b, "%s %d, ", n, s.m.seen[n])
 	}
 	fmt.Fprintf(&b, "= %d customers, %d rules, %d transactions, %d rewards (%d live), %d discount codes",
 		len(s.m.customers), len(s.m.rules), len(s.m.txns), len(s.m.rewards), live, len(s.m.codes))

@@ -131,7 +131,13 @@ func (tx *Tx) RecordTransaction(ctx context.Context, p *referral.Program, in New
 	if err != nil {
 		return nil, false, err
 	}
-	t.Rewards = plan.Rewards
+	// The payment's rewards: a milestone it reached is the referrer's (no
+	// transaction_id), and a replay (transactionRewards) must answer the same.
+	for _, rw := range plan.Rewards {
+		if rw.TransactionID == t.ID {
+			t.Rewards = append(t.Rewards, rw)
+		}
+	}
 	return t, true, nil
 }
 
