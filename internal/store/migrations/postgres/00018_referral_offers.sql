@@ -2,10 +2,6 @@
 -- The offers of issue 16.
 -- Milestones: a referrer rule with trigger 'milestone' rewards the referrer
 -- once their successful referrals reach milestone_referrals.
--- The trigger's CHECK (migration 00002) learns 'milestone'.
-ALTER TABLE reward_rules DROP CONSTRAINT reward_rules_trigger_type_check;
-ALTER TABLE reward_rules ADD CONSTRAINT reward_rules_trigger_type_check
-    CHECK (trigger_type IN ('signup', 'purchase', 'subscription', 'milestone'));
 ALTER TABLE reward_rules ADD COLUMN milestone_referrals INTEGER;
 -- Tiers: a JSON array of {"min_referrals": N, "amount": minor units or
 -- basis points}, ascending; the amount follows the referrer's successful
@@ -29,9 +25,6 @@ ALTER TABLE customers ADD COLUMN referral_rejected_at BIGINT;
 ALTER TABLE programs ADD COLUMN show_leaderboard BOOLEAN NOT NULL DEFAULT FALSE;
 
 -- +goose Down
-ALTER TABLE reward_rules DROP CONSTRAINT reward_rules_trigger_type_check;
-ALTER TABLE reward_rules ADD CONSTRAINT reward_rules_trigger_type_check
-    CHECK (trigger_type IN ('signup', 'purchase', 'subscription'));
 ALTER TABLE programs DROP COLUMN show_leaderboard;
 ALTER TABLE customers DROP COLUMN referral_rejected_at;
 ALTER TABLE customers DROP COLUMN converted_by;

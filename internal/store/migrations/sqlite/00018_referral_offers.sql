@@ -2,16 +2,6 @@
 -- The offers of issue 16.
 -- Milestones: a referrer rule with trigger 'milestone' rewards the referrer
 -- once their successful referrals reach milestone_referrals.
--- The trigger's CHECK (migration 00002) learns 'milestone'. SQLite cannot
--- alter a constraint; widening it changes no stored row, so the table's
--- definition is edited in place (sqlite.org/lang_altertable.html, "make
--- other kinds of table schema changes") and the schema reloaded; the
--- ALTER TABLEs below bump the schema version for other connections.
-PRAGMA writable_schema = ON;
-UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (trigger_type IN (''signup'', ''purchase'', ''subscription''))',
-    'CHECK (trigger_type IN (''signup'', ''purchase'', ''subscription'', ''milestone''))')
-    WHERE type = 'table' AND name = 'reward_rules';
-PRAGMA writable_schema = RESET;
 ALTER TABLE reward_rules ADD COLUMN milestone_referrals INTEGER;
 -- Tiers: a JSON array of {"min_referrals": N, "amount": minor units or
 -- basis points}, ascending; the amount follows the referrer's successful
@@ -35,11 +25,6 @@ ALTER TABLE customers ADD COLUMN referral_rejected_at BIGINT;
 ALTER TABLE programs ADD COLUMN show_leaderboard BOOLEAN NOT NULL DEFAULT FALSE;
 
 -- +goose Down
-PRAGMA writable_schema = ON;
-UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (trigger_type IN (''signup'', ''purchase'', ''subscription'', ''milestone''))',
-    'CHECK (trigger_type IN (''signup'', ''purchase'', ''subscription''))')
-    WHERE type = 'table' AND name = 'reward_rules';
-PRAGMA writable_schema = RESET;
 ALTER TABLE programs DROP COLUMN show_leaderboard;
 ALTER TABLE customers DROP COLUMN referral_rejected_at;
 ALTER TABLE customers DROP COLUMN converted_by;
