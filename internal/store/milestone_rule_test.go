@@ -12,7 +12,7 @@ import (
 
 // TestMilestoneRuleStored: a milestone rule is stored and reads back. The
 // rule table's CHECK on trigger_type (migration 00002) refused 'milestone'
-// until migration 00018 widened it, so no milestone rule could be created.
+// until migration 00019 widened it, so no milestone rule could be created.
 func TestMilestoneRuleStored(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
