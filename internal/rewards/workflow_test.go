@@ -358,7 +358,9 @@ func TestReferrals(t *testing.T) {
 	signup := Event{Trigger: Signup, OccurredAt: now}
 	buy := Event{Trigger: Purchase, Amount: 5000, Currency: "USD", OccurredAt: now, FirstAt: now}
 	txn := &Transaction{ID: "txn_1", Key: "order-1", CustomerID: "cus_f", Type: Purchase, Amount: 5000, Currency: "USD"}
-	welcome := rule("w", func(r *Rule) { r.Recipient, r.RewardType, r.Unit, r.Currency, r.Amount = Friend, Discount, Percentage, "", 2000 })
+	welcome := rule("w", func(r *Rule) {
+		r.Recipient, r.RewardType, r.Unit, r.Currency, r.Amount = Friend, Discount, Percentage, "", 2000
+	})
 	perPurchase := rule("p", func(r *Rule) { r.Trigger = Purchase })
 	capped := RuleState{Rule: rule("p", func(r *Rule) { r.Trigger, r.MaxRewardsPerReferrer = Purchase, 1 }).Rule, History: History{ForReferrer: 1}}
 	milestone := func(id string, n int, amount int64) RuleState {
@@ -431,7 +433,9 @@ func TestReferrals(t *testing.T) {
 		want []string
 	}{
 		{"another qualifying payment keeps the referral successful",
-			func(e Env) Plan { return e.Requalify(converted, []*Transaction{other}, purchaseRules, loss(3, standing(Pending))) },
+			func(e Env) Plan {
+				return e.Requalify(converted, []*Transaction{other}, purchaseRules, loss(3, standing(Pending)))
+			},
 			[]string{"converted cus_f by txn_2"}},
 		{"a fully refunded other payment does not",
 			func(e Env) Plan {
