@@ -103,8 +103,11 @@ func TestWebhookEndpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name, err := range map[string]error{
-			"get":    func() error { _, err := db.WebhookEndpoint(ctx, p.ID, e.ID); return err }(),
-			"update": func() error { _, err := db.UpdateWebhookEndpoint(ctx, p.ID, e.ID, webhooks.EndpointInput{}); return err }(),
+			"get": func() error { _, err := db.WebhookEndpoint(ctx, p.ID, e.ID); return err }(),
+			"update": func() error {
+				_, err := db.UpdateWebhookEndpoint(ctx, p.ID, e.ID, webhooks.EndpointInput{})
+				return err
+			}(),
 			"rotate": func() error { _, err := db.RotateWebhookSecret(ctx, p.ID, e.ID); return err }(),
 			"delete": db.DeleteWebhookEndpoint(ctx, p.ID, e.ID),
 		} {
