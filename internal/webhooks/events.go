@@ -27,7 +27,7 @@ var EventTypes = []EventType{
 	{"reward.created", "A reward was given, pending or available."},
 	{"reward.available", "A reward became available to its customer."},
 	{"reward.rejected", "A pending reward was rejected."},
-	{"reward.reversed", "A reward was reversed, in part or in full, after a refund."},
+	{"reward.reversed", "A reward was reversed, in part or in full: its payment was refunded, or its referral taken back."},
 	{"balance.credited", "A customer's balance was credited by hand."},
 	{"balance.debited", "A customer's balance was spent or debited by hand."},
 	{"discount_code.redeemed", "A discount code was redeemed."},
