@@ -16,7 +16,7 @@ import (
 // reward it gave, and credit on ann's balance.
 type bodyEnv struct {
 	*fuzzEnv
-	ruleID, reward string
+	ruleID, reward, webhook string
 }
 
 func bodyEnvs(f *testing.F) []*bodyEnv {
@@ -48,6 +48,11 @@ func bodyEnvs(f *testing.F) []*bodyEnv {
 		}
 		be.reward = txn.Transaction.Rewards[0].ID
 		must(200, "POST", "/v1/customers/ann/balance/credit", `{"amount":50}`)
+		var we struct {
+			Endpoint struct{ ID string } `json:"webhook_endpoint"`
+		}
+		json.Unmarshal(must(201, "POST", "/v1/webhook_endpoints", `{"url":"https://example.com/hooks","events":["*"]}`), &we)
+		be.webhook = we.Endpoint.ID
 		out = append(out, be)
 	}
 	return out
@@ -61,7 +66,8 @@ type fuzzEndpoint struct {
 
 // fuzzEndpoints are every POST and PUT of the API that reads a JSON body
 // (TestFuzzEndpointsCoverEveryRoute keeps it so), except the click beacon,
-// which FuzzClickBeacon fuzzes. {rule} and {reward} are the bodyEnv's.
+// which FuzzClickBeacon fuzzes. {rule}, {reward} and {webhook} are the
+// bodyEnv's.
 var fuzzEndpoints = []fuzzEndpoint{
 	{"POST", "/v1/customers", false},
 	{"POST", "/v1/customers", true},
@@ -78,6 +84,9 @@ var fuzzEndpoints = []fuzzEndpoint{
 	{"POST", "/v1/rewards/{reward}/reject", false},
 	{"POST", "/v1/discount_codes/NOPE/redeem", false},
 	{"POST", "/v1/program/widget_secret/rotate", false},
+	{"POST", "/v1/webhook_endpoints", false},
+	{"PUT", "/v1/webhook_endpoints/{webhook}", false},
+	{"POST", "/v1/webhook_endpoints/{webhook}/rotate_secret", false},
 }
 
 // fuzzSeeds are bodies for each endpoint, by index: a valid one and the
@@ -103,6 +112,11 @@ func fuzzSeeds() map[int][]string {
 		12: {`{"reason":"fraud"}`},
 		13: {`{}`},
 		14: {`{}`},
+		15: {`{"url":"https://example.com/a","events":["reward.created","reward.available"],"description":"x"}`,
+			`{"url":"https://u:p@example.com/","events":["*"]}`, `{"url":"https://example.com/","events":["*","reward.created"]}`,
+			`{"url":"https://example.com/","events":[1]}`, `{"url":"https://example.com/","events":{}}`},
+		16: {`{"active":false}`, `{"url":"ftp://example.com/"}`, `{"events":[]}`, `{"description":"` + huge + `"}`},
+		17: {`{}`},
 	}
 	for _, m := range meta {
 		seeds[0] = append(seeds[0], `{"email":"x@example.com","key":"evil","metadata":`+m+`}`)
@@ -143,7 +157,7 @@ func FuzzBodies(f *testing.F) {
 	f.Fuzz(func(t *testing.T, endpoint uint8, body []byte) {
 		ep := fuzzEndpoints[int(endpoint)%len(fuzzEndpoints)]
 		for _, e := range envs {
-			path := strings.NewReplacer("{rule}", e.ruleID, "{reward}", e.reward).Replace(ep.path)
+			path := strings.NewReplacer("{rule}", e.ruleID, "{reward}", e.reward, "{webhook}", e.webhook).Replace(ep.path)
 			key := e.sk
 			if ep.publishable {
 				key = e.pk
@@ -181,6 +195,9 @@ func TestFuzzEndpointsCoverEveryRoute(t *testing.T) {
 		}
 		if strings.HasPrefix(path, "/v1/rewards/") {
 			concrete = strings.Replace(path, "{id}", "{reward}", 1)
+		}
+		if strings.HasPrefix(path, "/v1/webhook_endpoints/") {
+			concrete = strings.Replace(path, "{id}", "{webhook}", 1)
 		}
 		if strings.HasPrefix(path, "/v1/customers/{key}/balance") {
 			concrete = strings.Replace(path, "{key}", "ann", 1)

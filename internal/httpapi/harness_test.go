@@ -343,7 +343,7 @@ func (e *env) allCustomers(apiKey, query string) []string {
 // directly, below the API, so that soft-deleted or hidden rows count too.
 func (e *env) counts() map[string]int {
 	e.t.Helper()
-	tables := []string{"programs", "api_keys", "customers", "referral_links", "events", "idempotency_keys"}
+	tables := []string{"programs", "api_keys", "customers", "referral_links", "events", "idempotency_keys", "webhook_endpoints"}
 	var sel []string
 	for _, table := range tables {
 		sel = append(sel, "(SELECT count(*) FROM "+table+")")

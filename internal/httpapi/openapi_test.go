@@ -286,6 +286,7 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 				serveRewardStatuses(t, e, do, func(d time.Duration) { clock.Add(d.Microseconds()) })
 			})
 			t.Run("browser", func(t *testing.T) { serveBrowserStatuses(t, e, do) })
+			t.Run("webhooks", func(t *testing.T) { serveWebhookStatuses(t, e, do) })
 			// After the widget steps, which sign with the first secret.
 			t.Run("rotate widget secret", func(t *testing.T) {
 				rotate := "/v1/program/widget_secret/rotate"
@@ -343,6 +344,12 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 				{method: "POST", path: "/v1/discount_codes/GIFT-NOSUCH/redeem"},
 				{method: "GET", path: "/v1/sdk/config"},
 				{method: "GET", path: "/v1/widget?customer_key=cust_123"},
+				{method: "GET", path: "/v1/webhook_endpoints"},
+				{method: "POST", path: "/v1/webhook_endpoints", body: map[string]any{"url": "https://example.com/", "events": []string{"*"}}},
+				{method: "GET", path: "/v1/webhook_endpoints/we_nosuch"},
+				{method: "PUT", path: "/v1/webhook_endpoints/we_nosuch", body: map[string]any{}},
+				{method: "DELETE", path: "/v1/webhook_endpoints/we_nosuch"},
+				{method: "POST", path: "/v1/webhook_endpoints/we_nosuch/rotate_secret"},
 			}
 			// On e's database, so on e's clock too.
 			limited := newEnv(t, db, httpapi.Config{RateLimit: 1, RateBurst: 1, IPRateLimit: 1, IPRateBurst: 1})
@@ -684,4 +691,46 @@ func serveBrowserStatuses(t *testing.T, e *env, do func(*testing.T, *env, req) *
 	step("widget with a wrong hash", req{method: "GET", path: "/v1/widget?customer_key=cust_123&customer_hash=" + strings.Repeat("0", 64), key: e.pk}, 403)
 	step("widget of an unknown customer", req{method: "GET", path: "/v1/widget?customer_key=nobody&customer_hash=" + e.program.CustomerHash("nobody"), key: e.pk}, 404)
 	step("widget without a customer", req{method: "GET", path: "/v1/widget", key: e.pk}, 422)
+}
+
+// serveWebhookStatuses drives the webhook endpoints through every status
+// api/openapi.yaml documents for them.
+func serveWebhookStatuses(t *testing.T, e *env, do func(*testing.T, *env, req) *response) {
+	step := func(name string, r req, status int) *response {
+		t.Helper()
+		var resp *response
+		t.Run(name, func(t *testing.T) {
+			r.key = e.sk
+			resp = do(t, e, r)
+			if resp.Status != status {
+				t.Errorf("%s %s: status %d, want %d: %s", r.method, r.path, resp.Status, status, resp.Body)
+			}
+		})
+		return resp
+	}
+	const list = "/v1/webhook_endpoints"
+	ep := map[string]any{"url": "https://example.com/webhooks/advocate", "events": []string{"reward.created", "reward.available"}, "description": "Fulfilment"}
+	var created struct {
+		Endpoint struct{ ID string } `json:"webhook_endpoint"`
+	}
+	step("create endpoint", req{method: "POST", path: list, body: ep}, 201).json(t, &created)
+	one := list + "/" + created.Endpoint.ID
+	step("create endpoint for all events", req{method: "POST", path: list, body: map[string]any{"url": "http://example.org:8080/", "events": []string{"*"}}}, 201)
+	step("create endpoint malformed", req{method: "POST", path: list, body: `{"url":`}, 400)
+	step("create endpoint unknown event", req{method: "POST", path: list, body: map[string]any{"url": "https://example.com/", "events": []string{"reward.paid"}}}, 422)
+	step("list endpoints", req{method: "GET", path: list + "?limit=1"}, 200)
+	step("list endpoints bad cursor", req{method: "GET", path: list + "?cursor=bm9wZQ"}, 400)
+	step("list endpoints bad limit", req{method: "GET", path: list + "?limit=0"}, 422)
+	step("get endpoint", req{method: "GET", path: one}, 200)
+	step("get unknown endpoint", req{method: "GET", path: list + "/we_nosuch"}, 404)
+	step("update endpoint", req{method: "PUT", path: one, body: map[string]any{"active": false, "events": []string{"*"}}}, 200)
+	step("update endpoint malformed", req{method: "PUT", path: one, body: `[`}, 400)
+	step("update endpoint with credentials", req{method: "PUT", path: one, body: map[string]any{"url": "https://u:p@example.com/"}}, 422)
+	step("update unknown endpoint", req{method: "PUT", path: list + "/we_nosuch", body: map[string]any{}}, 404)
+	step("rotate secret", req{method: "POST", path: one + "/rotate_secret"}, 200)
+	step("rotate secret malformed", req{method: "POST", path: one + "/rotate_secret", body: `{"x":`}, 400)
+	step("rotate secret with a field", req{method: "POST", path: one + "/rotate_secret", body: map[string]any{"secret": "whsec_x"}}, 422)
+	step("rotate unknown secret", req{method: "POST", path: list + "/we_nosuch/rotate_secret"}, 404)
+	step("delete endpoint", req{method: "DELETE", path: one}, 204)
+	step("delete deleted endpoint", req{method: "DELETE", path: one}, 404)
 }

@@ -64,6 +64,13 @@ var API = []APIRoute{
 	{"GET /v1/customers/{key}/discount_codes", httpapi.SecretKey, (*httpapi.Server).ListDiscountCodes},
 	{"POST /v1/discount_codes/{code}/redeem", httpapi.SecretKey, (*httpapi.Server).RedeemDiscountCode},
 
+	{"GET /v1/webhook_endpoints", httpapi.SecretKey, (*httpapi.Server).ListWebhookEndpoints},
+	{"POST /v1/webhook_endpoints", httpapi.SecretKey, (*httpapi.Server).CreateWebhookEndpoint},
+	{"GET /v1/webhook_endpoints/{id}", httpapi.SecretKey, (*httpapi.Server).GetWebhookEndpoint},
+	{"PUT /v1/webhook_endpoints/{id}", httpapi.SecretKey, (*httpapi.Server).UpdateWebhookEndpoint},
+	{"DELETE /v1/webhook_endpoints/{id}", httpapi.SecretKey, (*httpapi.Server).DeleteWebhookEndpoint},
+	{"POST /v1/webhook_endpoints/{id}/rotate_secret", httpapi.SecretKey, (*httpapi.Server).RotateWebhookSecret},
+
 	{"GET /r/{code}", httpapi.Visitor, (*httpapi.Server).ShortLink},
 	{"GET /js/po.js", httpapi.Public, (*httpapi.Server).PoJS},
 	{"GET /v1/sdk/config", httpapi.PublishableKey, (*httpapi.Server).SDKConfig},
