@@ -7,4 +7,8 @@
 // database transaction as the change they announce), so a receiver hears of
 // nothing that did not commit and of everything that did, retried until it
 // answers 2xx. Any Standard Webhooks library can verify what we send.
+//
+// It knows nothing of HTTP handlers or SQL: the store keeps endpoints, and
+// the API and the dashboard change them through the store's operations,
+// which check them here.
 package webhooks

@@ -1,8 +1,3 @@
-// Package webhooks delivers a program's events to the URLs its business
-// registers, signed as the Standard Webhooks specification describes
-// (https://www.standardwebhooks.com). It knows nothing of HTTP handlers or
-// SQL: the store keeps endpoints, and the API and the dashboard change them
-// through the store's operations, which check them here.
 package webhooks
 
 import (
