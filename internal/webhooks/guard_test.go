@@ -109,15 +109,15 @@ func TestIsPublic(t *testing.T) {
 	}
 }
 
-// resolverFunc is a fake DNS server.
-type resolverFunc func(ctx context.Context, network, host string) ([]netip.Addr, error)
+// fakeDNS is a fake DNS server.
+type fakeDNS func(ctx context.Context, network, host string) ([]netip.Addr, error)
 
-func (f resolverFunc) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+func (f fakeDNS) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
 	return f(ctx, network, host)
 }
 
 // zone answers from a fixed table, as NXDOMAIN for a name not in it.
-func zone(names map[string][]string) resolverFunc {
+func dnsZone(names map[string][]string) fakeDNS {
 	return func(_ context.Context, _, host string) ([]netip.Addr, error) {
 		addrs, ok := names[host]
 		if !ok {
@@ -167,8 +167,8 @@ func TestCheckHost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lookup := zone(names)
-			g := webhooks.Guard{AllowPrivate: tt.allow, Resolver: resolverFunc(func(ctx context.Context, network, host string) ([]netip.Addr, error) {
+			lookup := dnsZone(names)
+			g := webhooks.Guard{AllowPrivate: tt.allow, Resolver: fakeDNS(func(ctx context.Context, network, host string) ([]netip.Addr, error) {
 				if _, err := netip.ParseAddr(host); err == nil {
 					t.Errorf("an IP literal was looked up: %s", host)
 				}
@@ -195,7 +195,7 @@ func TestCheckHost(t *testing.T) {
 	}
 }
 
-// A failing lookup is unresolvable too, saying whether it timed out.
+// A failingReader lookup is unresolvable too, saying whether it timed out.
 func TestCheckHostLookupFails(t *testing.T) {
 	tests := []struct {
 		err  error
@@ -207,7 +207,7 @@ func TestCheckHostLookupFails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.err.Error(), func(t *testing.T) {
-			g := webhooks.Guard{Resolver: resolverFunc(func(context.Context, string, string) ([]netip.Addr, error) { return nil, tt.err })}
+			g := webhooks.Guard{Resolver: fakeDNS(func(context.Context, string, string) ([]netip.Addr, error) { return nil, tt.err })}
 			err := g.CheckHost(t.Context(), "slow.example")
 			if e, ok := referral.AsError(err); !ok || e.Code != "webhook_url_unresolvable" || !strings.Contains(e.Message, tt.want) {
 				t.Errorf("CheckHost = %v, want webhook_url_unresolvable saying %q", err, tt.want)
@@ -217,7 +217,7 @@ func TestCheckHostLookupFails(t *testing.T) {
 }
 
 // receiver is a webhook receiver on 127.0.0.1 that counts its requests.
-func receiver(t *testing.T, h http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
+func loopbackReceiver(t *testing.T, h http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
@@ -227,7 +227,7 @@ func receiver(t *testing.T, h http.HandlerFunc) (*httptest.Server, *atomic.Int32
 	return srv, &n
 }
 
-func post(t *testing.T, c *http.Client, url string) (*http.Response, error) {
+func postHook(t *testing.T, c *http.Client, url string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(t.Context(), "POST", url, strings.NewReader(`{"type":"test"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -240,9 +240,9 @@ func post(t *testing.T, c *http.Client, url string) (*http.Response, error) {
 }
 
 func TestClientLoopback(t *testing.T) {
-	srv, hits := receiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	srv, hits := loopbackReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 
-	_, err := post(t, webhooks.Guard{}.Client(15*time.Second), srv.URL)
+	_, err := postHook(t, webhooks.Guard{}.Client(15*time.Second), srv.URL)
 	if e, ok := referral.AsError(err); !ok || e.Code != "webhook_url_not_public" || !strings.Contains(err.Error(), "127.0.0.1") {
 		t.Errorf("delivery to %s: %v; want webhook_url_not_public naming 127.0.0.1", srv.URL, err)
 	}
@@ -250,7 +250,7 @@ func TestClientLoopback(t *testing.T) {
 		t.Errorf("the receiver got %d requests, want 0", n)
 	}
 
-	res, err := post(t, webhooks.Guard{AllowPrivate: true}.Client(15*time.Second), srv.URL)
+	res, err := postHook(t, webhooks.Guard{AllowPrivate: true}.Client(15*time.Second), srv.URL)
 	if err != nil {
 		t.Fatalf("delivery with private addresses allowed: %v", err)
 	}
@@ -263,11 +263,11 @@ func TestClientLoopback(t *testing.T) {
 // points at 127.0.0.1 when the delivery dials it. The dial-time check must
 // refuse it.
 func TestClientRebinding(t *testing.T) {
-	srv, hits := receiver(t, func(w http.ResponseWriter, r *http.Request) {})
+	srv, hits := loopbackReceiver(t, func(w http.ResponseWriter, r *http.Request) {})
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 
 	var lookups atomic.Int32
-	g := webhooks.Guard{Resolver: resolverFunc(func(_ context.Context, _, host string) ([]netip.Addr, error) {
+	g := webhooks.Guard{Resolver: fakeDNS(func(_ context.Context, _, host string) ([]netip.Addr, error) {
 		if host != "rebind.example" {
 			return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 		}
@@ -279,7 +279,7 @@ func TestClientRebinding(t *testing.T) {
 	if err := g.CheckHost(t.Context(), "rebind.example"); err != nil {
 		t.Fatalf("CheckHost at creation: %v", err)
 	}
-	_, err := post(t, g.Client(15*time.Second), "http://rebind.example:"+port+"/hook")
+	_, err := postHook(t, g.Client(15*time.Second), "http://rebind.example:"+port+"/hook")
 	if e, ok := referral.AsError(err); !ok || e.Code != "webhook_url_not_public" || !strings.Contains(err.Error(), "127.0.0.1") {
 		t.Errorf("delivery after rebinding: %v; want webhook_url_not_public naming 127.0.0.1", err)
 	}
@@ -293,7 +293,7 @@ func TestClientRebinding(t *testing.T) {
 	// The same resolver with private addresses allowed reaches the
 	// receiver through the name, so the refusal above was the check's.
 	g.AllowPrivate = true
-	res, err := post(t, g.Client(15*time.Second), "http://rebind.example:"+port+"/hook")
+	res, err := postHook(t, g.Client(15*time.Second), "http://rebind.example:"+port+"/hook")
 	if err != nil || res.StatusCode != http.StatusOK || hits.Load() != 1 {
 		t.Errorf("with private allowed: %v, %d requests; want 200 after 1", err, hits.Load())
 	}
@@ -302,14 +302,14 @@ func TestClientRebinding(t *testing.T) {
 // A redirect is the receiver's answer, not a place to go.
 func TestClientRedirect(t *testing.T) {
 	var followed atomic.Bool
-	srv, _ := receiver(t, func(w http.ResponseWriter, r *http.Request) {
+	srv, _ := loopbackReceiver(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/elsewhere" {
 			followed.Store(true)
 			return
 		}
 		http.Redirect(w, r, "/elsewhere", http.StatusFound)
 	})
-	res, err := post(t, webhooks.Guard{AllowPrivate: true}.Client(15*time.Second), srv.URL+"/hook")
+	res, err := postHook(t, webhooks.Guard{AllowPrivate: true}.Client(15*time.Second), srv.URL+"/hook")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestClientRedirect(t *testing.T) {
 // A receiver that never answers is given up on at the timeout.
 func TestClientTimeout(t *testing.T) {
 	release := make(chan struct{})
-	srv, _ := receiver(t, func(w http.ResponseWriter, r *http.Request) { <-release })
+	srv, _ := loopbackReceiver(t, func(w http.ResponseWriter, r *http.Request) { <-release })
 	t.Cleanup(func() { close(release) }) // before the server closes
 	start := time.Now()
 	c := webhooks.Guard{AllowPrivate: true}.Client(100 * time.Millisecond)
@@ -360,11 +360,11 @@ func TestReadLimited(t *testing.T) {
 	}
 	// An error before the limit is the reader's error.
 	boom := errors.New("connection reset")
-	if _, err := webhooks.ReadLimited(&failing{err: boom}, webhooks.MaxResponse); !errors.Is(err, boom) {
-		t.Errorf("ReadLimited of a failing body = %v, want %v", err, boom)
+	if _, err := webhooks.ReadLimited(&failingReader{err: boom}, webhooks.MaxResponse); !errors.Is(err, boom) {
+		t.Errorf("ReadLimited of a failingReader body = %v, want %v", err, boom)
 	}
 }
 
-type failing struct{ err error }
+type failingReader struct{ err error }
 
-func (f *failing) Read([]byte) (int, error) { return 0, f.err }
+func (f *failingReader) Read([]byte) (int, error) { return 0, f.err }
