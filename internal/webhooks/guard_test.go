@@ -116,7 +116,7 @@ func (f fakeDNS) LookupNetIP(ctx context.Context, network, host string) ([]netip
 	return f(ctx, network, host)
 }
 
-// zone answers from a fixed table, as NXDOMAIN for a name not in it.
+// dnsZone answers from a fixed table, as NXDOMAIN for a name not in it.
 func dnsZone(names map[string][]string) fakeDNS {
 	return func(_ context.Context, _, host string) ([]netip.Addr, error) {
 		addrs, ok := names[host]
@@ -216,7 +216,7 @@ func TestCheckHostLookupFails(t *testing.T) {
 	}
 }
 
-// receiver is a webhook receiver on 127.0.0.1 that counts its requests.
+// loopbackReceiver is a webhook receiver on 127.0.0.1 that counts its requests.
 func loopbackReceiver(t *testing.T, h http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
