@@ -35,8 +35,11 @@ type config struct {
 	MetricsAddr       string // a private listener for /metrics; "" for none
 	MetricsToken      string // bearer token for /metrics on Addr; "" keeps it off there
 	TrustedProxies    string
-	SQLiteWALVFS      bool             // the SQLite writer's log through internal/walvfs
-	proxies           clientip.Proxies // TrustedProxies or TrustForwardedFor, parsed by validate
+	SQLiteWALVFS      bool // the SQLite writer's log through internal/walvfs
+	// WebhookAllowPrivate lets webhook endpoints resolve to private,
+	// loopback and link-local addresses (webhooks.Guard.AllowPrivate).
+	WebhookAllowPrivate bool
+	proxies             clientip.Proxies // TrustedProxies or TrustForwardedFor, parsed by validate
 
 	envErrs []error // malformed ADVOCATE_* values, reported by validate
 }
@@ -68,6 +71,7 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.TrustForwardedFor, "trust-forwarded-for", env("TRUST_FORWARDED_FOR", "") == "true", "shorthand for --trusted-proxies=1: one proxy in front (ADVOCATE_TRUST_FORWARDED_FOR=true)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "serve /metrics without a token on this private address, e.g. 127.0.0.1:9090 (ADVOCATE_METRICS_ADDR; default none)")
 	fs.StringVar(&c.MetricsToken, "metrics-token", env("METRICS_TOKEN", ""), "serve /metrics on --addr to requests with this bearer token (ADVOCATE_METRICS_TOKEN; default: not served there)")
+	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", c.envBool("WEBHOOK_ALLOW_PRIVATE", false), "let webhook endpoints resolve to private, loopback and link-local addresses, for internal receivers and tests; off to prevent SSRF (ADVOCATE_WEBHOOK_ALLOW_PRIVATE)")
 	fs.StringVar(&c.AdminEmail, "admin-email", env("ADMIN_EMAIL", "admin@advocate.localhost"), "email of the first admin, made on an empty database (ADVOCATE_ADMIN_EMAIL)")
 }
 
@@ -125,7 +129,7 @@ func (c *config) String() string {
 	case c.MetricsToken != "":
 		metrics = "token"
 	}
-	return fmt.Sprintf("addr=%s db=%s base_url=%s rate_limit=%d/s burst=%d trusted_proxies=%q metrics=%s sqlite_wal_vfs=%t", c.Addr, store.Redacted(c.DB), c.BaseURL, c.RateLimit, c.RateBurst, c.proxies, metrics, c.SQLiteWALVFS)
+	return fmt.Sprintf("addr=%s db=%s base_url=%s rate_limit=%d/s burst=%d trusted_proxies=%q metrics=%s sqlite_wal_vfs=%t webhook_allow_private=%t", c.Addr, store.Redacted(c.DB), c.BaseURL, c.RateLimit, c.RateBurst, c.proxies, metrics, c.SQLiteWALVFS, c.WebhookAllowPrivate)
 }
 
 func env(name, def string) string {

@@ -3,6 +3,9 @@ package main
 import (
 	"flag"
 	"io"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -48,6 +51,50 @@ func TestTrustedProxiesSetting(t *testing.T) {
 				t.Errorf("validate() = %v", err)
 			case tt.want != "error" && c.proxies.String() != tt.want:
 				t.Errorf("trusted proxies %q, want %q", c.proxies, tt.want)
+			}
+		})
+	}
+}
+
+// Webhooks stay off private addresses unless the operator says otherwise,
+// by flag or environment.
+func TestWebhookAllowPrivateSetting(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string // ADVOCATE_WEBHOOK_ALLOW_PRIVATE; "" for unset
+		args []string
+		want string // "true", "false", or "error" when start-up must fail
+	}{
+		{name: "default refuses", want: "false"},
+		{name: "flag", args: []string{"--webhook-allow-private"}, want: "true"},
+		{name: "environment", env: "true", want: "true"},
+		{name: "environment off", env: "false", want: "false"},
+		{name: "flag over environment", env: "true", args: []string{"--webhook-allow-private=false"}, want: "false"},
+		{name: "not a boolean", env: "yes please", want: "error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("ADVOCATE_WEBHOOK_ALLOW_PRIVATE", tt.env)
+			if tt.env == "" {
+				os.Unsetenv("ADVOCATE_WEBHOOK_ALLOW_PRIVATE")
+			}
+			var c config
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			c.serveFlags(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			err := c.validate()
+			switch {
+			case tt.want == "error" && err == nil:
+				t.Errorf("validate() = nil, allow private %t; want an error", c.WebhookAllowPrivate)
+			case tt.want != "error" && err != nil:
+				t.Errorf("validate() = %v", err)
+			case tt.want != "error" && strconv.FormatBool(c.WebhookAllowPrivate) != tt.want:
+				t.Errorf("allow private %t, want %s", c.WebhookAllowPrivate, tt.want)
+			case tt.want != "error" && !strings.Contains(c.String(), "webhook_allow_private="+tt.want):
+				t.Errorf("start-up log %q does not show webhook_allow_private=%s", c.String(), tt.want)
 			}
 		})
 	}
