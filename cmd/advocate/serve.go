@@ -18,6 +18,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/web"
+	"github.com/advocate-oss/advocate/internal/webhooks"
 )
 
 func parse(name string, args []string, stderr io.Writer, bind func(*flag.FlagSet)) error {
@@ -96,7 +97,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	now := time.Now
 	api := httpapi.New(db, log, httpapi.Config{BaseURL: c.BaseURL, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
 		IPRateLimit: c.IPRateLimit, IPRateBurst: c.IPRateBurst, Proxies: c.proxies,
-		MetricsToken: c.MetricsToken, Now: now})
+		MetricsToken: c.MetricsToken, Now: now,
+		CheckWebhookHost: webhooks.Guard{AllowPrivate: c.WebhookAllowPrivate}.CheckHost})
 	dash := dashboard.New(db, log, dashboard.Config{BaseURL: c.BaseURL, Proxies: c.proxies, Now: now})
 	dash.OnLinksChanged = api.ForgetLinks
 	srv := &http.Server{

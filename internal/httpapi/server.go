@@ -47,9 +47,11 @@ type Config struct {
 	// Unset, /metrics is not served there (404); web.MetricsHandler serves
 	// it on a separate, private listener instead.
 	MetricsToken string
-	// CheckWebhookHost, when set, refuses a webhook endpoint whose host is
-	// not a public address (webhooks.Guard.CheckHost), on creation and
-	// when its URL changes; unset, any host is accepted.
+	// CheckWebhookHost refuses a webhook endpoint whose host is not a
+	// public address (webhooks.Guard.CheckHost), on creation and when its
+	// URL changes. serve always sets it (with --webhook-allow-private
+	// carried in the Guard); unset, as in tests that do not look at
+	// hosts, any host is accepted.
 	CheckWebhookHost func(ctx context.Context, host string) error
 	// Now is the clock (default time.Now); tests pass one they move, the
 	// same one the store stamps rows with.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +14,6 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/advocate-oss/advocate/internal/httpapi"
-	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
 	"github.com/advocate-oss/advocate/internal/webhooks"
@@ -32,14 +32,22 @@ type webhookEndpoint struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 }
 
-// refusePrivate stands in for webhooks.Guard.CheckHost: it refuses the
-// hosts a test names as private.
-func refusePrivate(_ context.Context, host string) error {
-	if host == "private.example" || host == "localhost" || host == "127.0.0.1" || host == "::1" {
-		return referral.FieldError("url_not_public", "url", "The URL's host is not a public address.")
+// names is the DNS of the webhook tests: private.example and localhost
+// resolve to private addresses, any other name to a public one.
+type names struct{}
+
+func (names) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	switch host {
+	case "private.example":
+		return []netip.Addr{netip.MustParseAddr("10.1.2.3")}, nil
+	case "localhost":
+		return []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}, nil
 	}
-	return nil
+	return []netip.Addr{netip.MustParseAddr("93.184.215.14")}, nil
 }
+
+// refusePrivate is the server's own check (webhooks.Guard) over names.
+var refusePrivate = webhooks.Guard{Resolver: names{}}.CheckHost
 
 // eachWebhookEngine runs fn against an API that checks webhook hosts.
 func eachWebhookEngine(t *testing.T, fn func(t *testing.T, e *env)) {
@@ -257,10 +265,10 @@ func TestWebhookEndpointRefused(t *testing.T) {
 			{"url without host", with("url", "https:///hooks"), "invalid_url", "url", true},
 			{"url with credentials", with("url", "https://user:secret@example.com/"), "url_credentials_not_allowed", "url", true},
 			{"url with fragment", with("url", "https://example.com/#hooks"), "url_fragment_not_allowed", "url", true},
-			{"private host", with("url", "https://private.example/hooks"), "url_not_public", "url", true},
-			{"loopback", with("url", "http://127.0.0.1:8080/"), "url_not_public", "url", true},
-			{"localhost", with("url", "http://localhost/"), "url_not_public", "url", true},
-			{"loopback v6", with("url", "http://[::1]:9000/"), "url_not_public", "url", true},
+			{"private host", with("url", "https://private.example/hooks"), "webhook_url_not_public", "url", true},
+			{"loopback", with("url", "http://127.0.0.1:8080/"), "webhook_url_not_public", "url", true},
+			{"localhost", with("url", "http://localhost/"), "webhook_url_not_public", "url", true},
+			{"loopback v6", with("url", "http://[::1]:9000/"), "webhook_url_not_public", "url", true},
 			{"no events", with("events", nil), "events_required", "events", false},
 			{"empty events", with("events", []string{}), "events_required", "events", true},
 			{"too many events", with("events", events(51)), "too_many_events", "events", true},
