@@ -488,3 +488,33 @@ func TestBinarySIGKILL(t *testing.T) {
 	}
 	t.Logf("%d payments answered before the kill, %d stored", len(answered), len(stored))
 }
+
+// TestServeWebhookHosts: serve refuses webhook endpoints on private
+// addresses (SSRF), unless started with --webhook-allow-private.
+func TestServeWebhookHosts(t *testing.T) {
+	t.Parallel()
+	const body = `{"url": "http://127.0.0.1:9/hooks", "events": ["*"]}`
+	for _, allow := range []bool{false, true} {
+		t.Run(fmt.Sprint("allow private ", allow), func(t *testing.T) {
+			args := []string{"--db", storetest.DSN(t, store.SQLite)}
+			if allow {
+				args = append(args, "--webhook-allow-private")
+			}
+			s := startServe(t, args...)
+			sk := secretRe.FindStringSubmatch(s.stdout.String())
+			if sk == nil {
+				t.Fatalf("first start printed no secret key:\n%s", s.stdout.String())
+			}
+			status, resp := call(t, "POST", s.url+"/v1/webhook_endpoints", sk[1], body)
+			switch {
+			case !allow && (status != 422 || !strings.Contains(resp, `"webhook_url_not_public"`)):
+				t.Errorf("a loopback endpoint = %d %s, want 422 webhook_url_not_public", status, resp)
+			case allow && status != 201:
+				t.Errorf("a loopback endpoint with --webhook-allow-private = %d %s, want 201", status, resp)
+			}
+			if err := s.stop(t); err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		})
+	}
+}
