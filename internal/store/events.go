@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 )
 
 // AddEvent records an event in the same transaction as the change it
@@ -27,24 +29,37 @@ func (tx *Tx) addEventJSON(programID, typ string, data []byte) {
 // The columns of one event row, in the order appendRows holds their values.
 const eventColumnNames = "id, program_id, type, data, created_at"
 
-// Event is one row of the outbox.
+// Event is one row of the outbox. Data is what the change recorded (ids
+// and amounts); the webhook body is rendered from it when it is sent.
 type Event struct {
-	ID   string
-	Type string
-	Data map[string]any
+	ID        string
+	ProgramID string
+	Type      string
+	Data      map[string]any
+	CreatedAt time.Time
+}
+
+// eventColumns are the columns scanEvent reads.
+const eventColumns = "id, program_id, type, data, created_at"
+
+func scanEvent(row scanner) (Event, error) {
+	var e Event
+	var data string
+	var created int64
+	if err := row.Scan(&e.ID, &e.ProgramID, &e.Type, &data, &created); err != nil {
+		return e, err
+	}
+	e.CreatedAt = fromMicros(created)
+	dec := json.NewDecoder(strings.NewReader(data))
+	dec.UseNumber() // amounts stay exact
+	if err := dec.Decode(&e.Data); err != nil {
+		return e, fmt.Errorf("event %s: %w", e.ID, err)
+	}
+	return e, nil
 }
 
 // Events lists a program's events, oldest first, after the given id.
 func (db *DB) Events(ctx context.Context, programID, after string, limit int) ([]Event, error) {
-	return queryAll(ctx, db.read, "list events", func(row scanner) (Event, error) {
-		var e Event
-		var data string
-		if err := row.Scan(&e.ID, &e.Type, &data); err != nil {
-			return e, err
-		}
-		if err := json.Unmarshal([]byte(data), &e.Data); err != nil {
-			return e, fmt.Errorf("event %s: %w", e.ID, err)
-		}
-		return e, nil
-	}, `SELECT id, type, data FROM events WHERE program_id = $1 AND id > $2 ORDER BY id LIMIT $3`, programID, after, limit)
+	return queryAll(ctx, db.read, "list events", scanEvent,
+		`SELECT `+eventColumns+` FROM events WHERE program_id = $1 AND id > $2 ORDER BY id LIMIT $3`, programID, after, limit)
 }

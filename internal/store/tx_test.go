@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -140,7 +142,7 @@ func TestAppendedRowsInManyStatements(t *testing.T) {
 			t.Fatalf("%d events, want %d", len(evs), credits+extra)
 		}
 		for i, e := range evs[credits:] {
-			if e.Type != "test.event" || e.Data["n"] != float64(i) {
+			if e.Type != "test.event" || e.Data["n"] != json.Number(strconv.Itoa(i)) {
 				t.Fatalf("event %d is %s %v, want test.event n=%d", credits+i, e.Type, e.Data, i)
 			}
 		}
