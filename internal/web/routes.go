@@ -64,6 +64,9 @@ var API = []APIRoute{
 	{"GET /v1/customers/{key}/discount_codes", httpapi.SecretKey, (*httpapi.Server).ListDiscountCodes},
 	{"POST /v1/discount_codes/{code}/redeem", httpapi.SecretKey, (*httpapi.Server).RedeemDiscountCode},
 
+	{"GET /v1/events", httpapi.SecretKey, (*httpapi.Server).ListEvents},
+	{"GET /v1/events/{id}", httpapi.SecretKey, (*httpapi.Server).GetEvent},
+
 	{"GET /v1/webhook_endpoints", httpapi.SecretKey, (*httpapi.Server).ListWebhookEndpoints},
 	{"POST /v1/webhook_endpoints", httpapi.SecretKey, (*httpapi.Server).CreateWebhookEndpoint},
 	{"GET /v1/webhook_endpoints/{id}", httpapi.SecretKey, (*httpapi.Server).GetWebhookEndpoint},
