@@ -287,6 +287,7 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 			})
 			t.Run("browser", func(t *testing.T) { serveBrowserStatuses(t, e, do) })
 			t.Run("webhooks", func(t *testing.T) { serveWebhookStatuses(t, e, do) })
+			t.Run("events", func(t *testing.T) { serveEventStatuses(t, e, do) })
 			// After the widget steps, which sign with the first secret.
 			t.Run("rotate widget secret", func(t *testing.T) {
 				rotate := "/v1/program/widget_secret/rotate"
@@ -350,6 +351,8 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 				{method: "PUT", path: "/v1/webhook_endpoints/we_nosuch", body: map[string]any{}},
 				{method: "DELETE", path: "/v1/webhook_endpoints/we_nosuch"},
 				{method: "POST", path: "/v1/webhook_endpoints/we_nosuch/rotate_secret"},
+				{method: "GET", path: "/v1/events"},
+				{method: "GET", path: "/v1/events/evt_nosuch"},
 			}
 			// On e's database, so on e's clock too.
 			limited := newEnv(t, db, httpapi.Config{RateLimit: 1, RateBurst: 1, IPRateLimit: 1, IPRateBurst: 1})
@@ -733,4 +736,31 @@ func serveWebhookStatuses(t *testing.T, e *env, do func(*testing.T, *env, req) *
 	step("rotate unknown secret", req{method: "POST", path: list + "/we_nosuch/rotate_secret"}, 404)
 	step("delete endpoint", req{method: "DELETE", path: one}, 204)
 	step("delete deleted endpoint", req{method: "DELETE", path: one}, 404)
+}
+
+// serveEventStatuses drives the events API through every status
+// api/openapi.yaml documents for it; the steps before made events.
+func serveEventStatuses(t *testing.T, e *env, do func(*testing.T, *env, req) *response) {
+	step := func(name string, r req, status int) *response {
+		t.Helper()
+		var resp *response
+		t.Run(name, func(t *testing.T) {
+			r.key = e.sk
+			resp = do(t, e, r)
+			if resp.Status != status {
+				t.Errorf("%s %s: status %d, want %d: %s", r.method, r.path, resp.Status, status, resp.Body)
+			}
+		})
+		return resp
+	}
+	var events page[struct{ ID string }]
+	step("list events", req{method: "GET", path: "/v1/events?limit=1"}, 200).json(t, &events)
+	if len(events.Data) != 1 {
+		t.Fatalf("no event listed after the other steps: %+v", events)
+	}
+	step("list events of a type", req{method: "GET", path: "/v1/events?type=customer.created"}, 200)
+	step("list events bad cursor", req{method: "GET", path: "/v1/events?cursor=bm9wZQ"}, 400)
+	step("list events unknown type", req{method: "GET", path: "/v1/events?type=reward.paid"}, 422)
+	step("get event", req{method: "GET", path: "/v1/events/" + events.Data[0].ID}, 200)
+	step("get unknown event", req{method: "GET", path: "/v1/events/evt_nosuch"}, 404)
 }
