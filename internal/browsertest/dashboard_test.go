@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -296,6 +297,38 @@ func TestDashboardEndToEnd(t *testing.T) {
 		t.Fatalf("new key %q", sk)
 	}
 
+	t.Log("add a webhook endpoint: ticking All events greys out the single types")
+	allTicked := `document.getElementById('events-all').checked`
+	singlesDisabled := `[...document.querySelectorAll('#webhook-form input[name=events]:not(#events-all)')].map(c => c.disabled)`
+	if got := eval[[]bool](b, singlesDisabled); len(got) == 0 || slices.Contains(got, true) || eval[bool](b, allTicked) {
+		t.Fatalf("before ticking All events: single types disabled %v", got)
+	}
+	b.do(chromedp.Click(chromedp.CSS(`#events-all`)))
+	if got := eval[[]bool](b, singlesDisabled); slices.Contains(got, false) {
+		t.Errorf("with All events ticked, single types disabled: %v", got)
+	}
+	b.do(chromedp.Click(chromedp.CSS(`#events-all`)))
+	if got := eval[[]bool](b, singlesDisabled); slices.Contains(got, true) {
+		t.Errorf("with All events unticked again, single types disabled: %v", got)
+	}
+	b.fill("#url", "https://hooks.acme.example/advocate", "#description", "CRM sync")
+	b.do(chromedp.Click(chromedp.CSS(`#webhook-form input[value="reward.created"]`)), chromedp.Click(chromedp.CSS(`#events-all`)))
+	b.submit(`#webhook-form button[type=submit]`, `!!document.getElementById('new-webhook-secret')`)
+	if whsec := eval[string](b, `document.getElementById('new-webhook-secret').value`); !strings.HasPrefix(whsec, "whsec_") {
+		t.Errorf("new webhook secret %q", whsec)
+	}
+	var hooks struct {
+		Data []struct {
+			URL    string   `json:"url"`
+			Events []string `json:"events"`
+			Active bool     `json:"active"`
+		} `json:"data"`
+	}
+	s.api(sk, "GET", "/v1/webhook_endpoints", nil, 200, &hooks)
+	if len(hooks.Data) != 1 || hooks.Data[0].URL != "https://hooks.acme.example/advocate" || !slices.Equal(hooks.Data[0].Events, []string{"*"}) || !hooks.Data[0].Active {
+		t.Errorf("the API's endpoints after adding one with All events: %+v", hooks.Data)
+	}
+
 	t.Log("through the API: a customer, a friend they refer, and the friend's purchase")
 	var jane, fred struct{ Customer customer }
 	s.api(sk, "POST", "/v1/customers", map[string]any{"key": "jane", "email": "jane@example.com", "name": "Jane Cooper"}, 201, &jane)
@@ -405,6 +438,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 		"/dashboard/team":                                          {"email": "mallory@example.com", "role": "owner"},
 		"/dashboard/p/" + pid + "/developers/keys":                 {"kind": "secret"},
 		"/dashboard/p/" + pid + "/developers/widget_secret/rotate": {},
+		"/dashboard/p/" + pid + "/developers/webhooks":             {"url": "https://evil.example/", "events": "*"},
 	}
 	// The same forced POST works for an owner (fetch follows the redirect
 	// to the saved page), so the viewer's 403 is about the role.
@@ -438,6 +472,10 @@ func TestDashboardEndToEnd(t *testing.T) {
 	s.api(sk, "GET", "/v1/program", nil, 200, &prog)
 	if prog.Program.Name != "Acme Referrals" || prog.Program.WebsiteURL != "https://shop.acme.example" {
 		t.Errorf("program after the refused posts: %+v", prog.Program)
+	}
+	s.api(sk, "GET", "/v1/webhook_endpoints", nil, 200, &hooks)
+	if len(hooks.Data) != 1 {
+		t.Errorf("%d webhook endpoints after the refused posts, want 1", len(hooks.Data))
 	}
 	s.api(sk, "GET", "/v1/customers/jane/balance", nil, 200, &balance)
 	if minor, _ := money.Parse(balance.Balance, "USD"); minor != 1500 {

@@ -518,6 +518,10 @@ func (e *env) snapshot() string {
 				b.WriteString(" revoked:" + k.ID)
 			}
 		}
+		hooks, _, _ := e.db.WebhookEndpoints(ctx, p.ID, store.Page{Limit: store.MaxLimit})
+		for _, h := range hooks {
+			fmt.Fprintf(&b, " hook:%s %s %q %v %v %s", h.ID, h.URL, h.Description, h.Events, h.Active, h.Secret)
+		}
 	}
 	admins, _ := e.db.Admins(ctx)
 	b.WriteString(" admins:" + strconv.Itoa(len(admins)))

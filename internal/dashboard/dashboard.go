@@ -43,6 +43,8 @@ type Dashboard struct {
 	// OnLinksChanged is told of codes whose links changed, so that the
 	// API's short-link cache forgets them.
 	OnLinksChanged func(codes ...string)
+	// checkWebhookHost is Config's.
+	checkWebhookHost func(ctx context.Context, host string) error
 }
 
 // Config holds what the dashboard needs beyond its store and logger.
@@ -55,6 +57,10 @@ type Config struct {
 	// Now is the clock (default time.Now); tests pass one they move, the
 	// same one the store stamps rows with.
 	Now func() time.Time
+	// CheckWebhookHost refuses a webhook endpoint whose host is not a
+	// public address, as httpapi.Config's does for the API (serve passes
+	// both webhooks.Guard.CheckHost); nil checks nothing.
+	CheckWebhookHost func(ctx context.Context, host string) error
 }
 
 // New returns the dashboard.
@@ -64,7 +70,8 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Dashboard {
 	}
 	return &Dashboard{DB: db, Log: log, BaseURL: strings.TrimRight(cfg.BaseURL, "/"), Proxies: cfg.Proxies, now: cfg.Now,
 		pages: mustParsePages(), assets: assets(),
-		signIns: newAttempts(5, 2*time.Second, 5*time.Minute, time.Hour, cfg.Now), OnLinksChanged: func(...string) {}}
+		signIns: newAttempts(5, 2*time.Second, 5*time.Minute, time.Hour, cfg.Now), OnLinksChanged: func(...string) {},
+		checkWebhookHost: cfg.CheckWebhookHost}
 }
 
 // ctxKey keys request-scoped values.

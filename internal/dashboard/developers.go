@@ -7,6 +7,7 @@ import (
 
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
+	"github.com/advocate-oss/advocate/internal/webhooks"
 )
 
 // developersData is what the API keys and widget page shows.
@@ -23,6 +24,33 @@ type developersData struct {
 	// PreviousExpires is when the widget secret before the last rotation
 	// stops verifying, if it still does.
 	PreviousExpires string
+
+	Webhooks   []*webhooks.Endpoint
+	EventTypes []webhooks.EventType
+	// Ticked are the event types ticked in the endpoint form.
+	Ticked map[string]bool
+	// Editing is the id of the endpoint the form edits, or "".
+	Editing string
+	// NewSecret is an endpoint's secret just made, shown this once.
+	NewSecret *newSecret
+}
+
+// developersShown is what one response of the developers page adds to
+// the page as stored: a key or secret made by the request, or the
+// endpoint form as posted with its errors.
+type developersShown struct {
+	status    int // 200 when zero
+	newKey    string
+	newSecret *newSecret
+	form      url.Values
+	errs      map[string]string
+	editing   string
+}
+
+// newSecret is an endpoint's signing secret, just created or rotated.
+type newSecret struct {
+	Endpoint *webhooks.Endpoint
+	Rotated  bool
 }
 
 func (d *Dashboard) DevelopersPage(w http.ResponseWriter, r *http.Request) {
@@ -30,20 +58,31 @@ func (d *Dashboard) DevelopersPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d.renderDevelopers(w, r, p, "")
+	d.renderDevelopers(w, r, p, developersShown{})
 }
 
-func (d *Dashboard) renderDevelopers(w http.ResponseWriter, r *http.Request, p *referral.Program, newKey string) {
+func (d *Dashboard) renderDevelopers(w http.ResponseWriter, r *http.Request, p *referral.Program, shown developersShown) {
 	keys, err := d.DB.APIKeys(r.Context(), p.ID)
 	if err != nil {
 		d.serverError(w, r, err)
 		return
 	}
+	// A program has at most webhooks.MaxEndpoints: one page holds them all.
+	hooks, _, err := d.DB.WebhookEndpoints(r.Context(), p.ID, store.Page{Limit: webhooks.MaxEndpoints})
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	newKey := shown.newKey
 	pk := "pk_…"
 	if strings.HasPrefix(newKey, "pk_") {
 		pk = newKey
 	}
-	data := developersData{Keys: keys, NewKey: newKey, BaseURL: d.BaseURL, Example: "cust_123", Publishable: pk}
+	data := developersData{Keys: keys, NewKey: newKey, BaseURL: d.BaseURL, Example: "cust_123", Publishable: pk,
+		Webhooks: hooks, EventTypes: webhooks.EventTypes, Ticked: map[string]bool{}, Editing: shown.editing, NewSecret: shown.newSecret}
+	for _, typ := range shown.form["events"] {
+		data.Ticked[typ] = true
+	}
 	data.Hash = p.CustomerHash(data.Example)
 	if exp := p.PreviousSecretExpires(); exp.After(d.now()) {
 		data.PreviousExpires = exp.UTC().Format("2006-01-02 15:04")
@@ -66,7 +105,12 @@ po('init', {publishable_key: '` + pk + `'});
 const crypto = require('crypto');
 const customerHash = crypto.createHmac('sha256', process.env.ADVOCATE_WIDGET_SECRET)
   .update(customer.key).digest('hex');`
-	d.render(w, r, http.StatusOK, "developers", &view{Title: "API keys & widget", Nav: "developers", Program: p, Data: data})
+	status := shown.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	d.render(w, r, status, "developers", &view{Title: "API keys & widget", Nav: "developers", Program: p,
+		Form: shown.form, Errors: shown.errs, Data: data})
 }
 
 // KeyCreate makes an API key and shows it once; only its hash is kept.
@@ -85,7 +129,7 @@ func (d *Dashboard) KeyCreate(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, r, err)
 		return
 	}
-	d.renderDevelopers(w, r, p, k.Plain)
+	d.renderDevelopers(w, r, p, developersShown{newKey: k.Plain})
 }
 
 func (d *Dashboard) KeyRevoke(w http.ResponseWriter, r *http.Request) {

@@ -23,6 +23,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
 	"github.com/advocate-oss/advocate/internal/web"
+	"github.com/advocate-oss/advocate/internal/webhooks"
 )
 
 // The admins every env has, and the password they share.
@@ -81,7 +82,8 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	done := make(chan struct{})
 	go func() { api.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	e.dash = dashboard.New(db, log, dashboard.Config{BaseURL: base, Now: e.clock.Now})
+	e.dash = dashboard.New(db, log, dashboard.Config{BaseURL: base, Now: e.clock.Now,
+		CheckWebhookHost: webhooks.Guard{Resolver: names{}}.CheckHost})
 	e.dash.OnLinksChanged = api.ForgetLinks
 	e.srv.Config.Handler = web.Handler(api, e.dash)
 	e.srv.Start()

@@ -125,6 +125,13 @@ var Dashboard = []DashboardRoute{
 	{"POST /dashboard/p/{pid}/developers/keys", dashboard.Admin, (*dashboard.Dashboard).KeyCreate},
 	{"POST /dashboard/p/{pid}/developers/keys/{id}/revoke", dashboard.Admin, (*dashboard.Dashboard).KeyRevoke},
 	{"POST /dashboard/p/{pid}/developers/widget_secret/rotate", dashboard.Admin, (*dashboard.Dashboard).WidgetSecretRotate},
+	{"POST /dashboard/p/{pid}/developers/webhooks", dashboard.Admin, (*dashboard.Dashboard).WebhookSave},
+	{"GET /dashboard/p/{pid}/developers/webhooks/{id}", dashboard.Admin, (*dashboard.Dashboard).WebhookEdit},
+	{"POST /dashboard/p/{pid}/developers/webhooks/{id}", dashboard.Admin, (*dashboard.Dashboard).WebhookSave},
+	{"POST /dashboard/p/{pid}/developers/webhooks/{id}/pause", dashboard.Admin, (*dashboard.Dashboard).WebhookPause},
+	{"POST /dashboard/p/{pid}/developers/webhooks/{id}/resume", dashboard.Admin, (*dashboard.Dashboard).WebhookResume},
+	{"POST /dashboard/p/{pid}/developers/webhooks/{id}/rotate_secret", dashboard.Admin, (*dashboard.Dashboard).WebhookRotate},
+	{"POST /dashboard/p/{pid}/developers/webhooks/{id}/delete", dashboard.Admin, (*dashboard.Dashboard).WebhookDelete},
 
 	{"GET /dashboard/team", dashboard.Admin, (*dashboard.Dashboard).TeamPage},
 	{"POST /dashboard/team", dashboard.Admin, (*dashboard.Dashboard).Invite},

@@ -13,6 +13,15 @@
       document.querySelectorAll('input[name="' + name + '"]').forEach(function (c) { c.checked = all.checked; });
     });
   });
+  // "All events": while it is ticked the single event types mean nothing,
+  // so they are greyed out (and, disabled, not posted).
+  document.querySelectorAll('input[data-all-events]').forEach(function (all) {
+    var sync = function () {
+      all.form.querySelectorAll('input[name="' + all.name + '"]').forEach(function (c) { if (c !== all) c.disabled = all.checked; });
+    };
+    all.addEventListener('change', sync);
+    sync();
+  });
   // Copy buttons: data-copy holds the id of the element whose text or value to copy.
   document.querySelectorAll('button[data-copy]').forEach(function (b) {
     b.addEventListener('click', function () {
