@@ -95,11 +95,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The clock of the API, the dashboard and the workers; tests of those
 	// parts pass their own.
 	now := time.Now
+	// Webhook endpoints must resolve to public addresses (SSRF), in the API
+	// and the dashboard alike, unless the operator allows private ones.
+	guard := webhooks.Guard{AllowPrivate: c.WebhookAllowPrivate}
 	api := httpapi.New(db, log, httpapi.Config{BaseURL: c.BaseURL, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
 		IPRateLimit: c.IPRateLimit, IPRateBurst: c.IPRateBurst, Proxies: c.proxies,
-		MetricsToken: c.MetricsToken, Now: now,
-		CheckWebhookHost: webhooks.Guard{AllowPrivate: c.WebhookAllowPrivate}.CheckHost})
-	dash := dashboard.New(db, log, dashboard.Config{BaseURL: c.BaseURL, Proxies: c.proxies, Now: now})
+		MetricsToken: c.MetricsToken, Now: now, CheckWebhookHost: guard.CheckHost})
+	dash := dashboard.New(db, log, dashboard.Config{BaseURL: c.BaseURL, Proxies: c.proxies, Now: now, CheckWebhookHost: guard.CheckHost})
 	dash.OnLinksChanged = api.ForgetLinks
 	srv := &http.Server{
 		Handler:           web.Handler(api, dash),
