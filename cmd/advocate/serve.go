@@ -118,6 +118,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var workers sync.WaitGroup
 	workers.Go(func() { purgeIdempotencyKeys(workCtx, db, log, now) })
 	workers.Go(func() { releaseRewards(workCtx, db, log, now, time.Minute) })
+	// Webhooks: events from the outbox to the endpoints, signed, through
+	// the Guard's client (the address actually dialled must be public).
+	deliverer := &webhooks.Deliverer{Store: db, Client: guard.Client(webhooks.Timeout), Render: api.EventBody, Now: now, Log: log}
+	workers.Go(func() { deliverer.Run(workCtx) })
 	// Clicks are written until the HTTP server has drained, then flushed.
 	clicksCtx, stopClicks := context.WithCancel(context.WithoutCancel(ctx))
 	workers.Go(func() { api.Run(clicksCtx) })

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
+	"github.com/advocate-oss/advocate/internal/webhooks"
 )
 
 var (
@@ -516,5 +518,69 @@ func TestServeWebhookHosts(t *testing.T) {
 				t.Errorf("serve returned %v", err)
 			}
 		})
+	}
+}
+
+// TestServeDeliversWebhooks: what serve wires together sends an event
+// from the outbox to an endpoint, signed with the endpoint's secret, its
+// body the API's own rendering.
+func TestServeDeliversWebhooks(t *testing.T) {
+	t.Parallel()
+	got := make(chan *http.Request, 10)
+	bodies := make(chan []byte, 10)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r
+		bodies <- b
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+
+	s := startServe(t, "--db", storetest.DSN(t, store.SQLite), "--webhook-allow-private")
+	sk := secretRe.FindStringSubmatch(s.stdout.String())
+	if sk == nil {
+		t.Fatalf("first start printed no secret key:\n%s", s.stdout.String())
+	}
+	status, resp := call(t, "POST", s.url+"/v1/webhook_endpoints", sk[1],
+		`{"url": "`+receiver.URL+`/hooks", "events": ["customer.created"]}`)
+	if status != 201 {
+		t.Fatalf("create endpoint = %d %s", status, resp)
+	}
+	var created struct {
+		Endpoint struct {
+			Secret string `json:"secret"`
+		} `json:"webhook_endpoint"`
+	}
+	json.Unmarshal([]byte(resp), &created)
+	secret, err := webhooks.ParseSecret(created.Endpoint.Secret)
+	if err != nil {
+		t.Fatalf("secret %q: %v", created.Endpoint.Secret, err)
+	}
+	if status, resp := call(t, "POST", s.url+"/v1/customers", sk[1], `{"key": "cus_1", "email": "jane@x.com", "name": "Jane Doe"}`); status != 201 {
+		t.Fatalf("create customer = %d %s", status, resp)
+	}
+	select {
+	case r := <-got:
+		body := <-bodies
+		if err := webhooks.Verify(secret, r.Header, body, time.Now(), 0); err != nil {
+			t.Errorf("signature: %v (headers %v)", err, r.Header)
+		}
+		var ev struct {
+			Type string `json:"type"`
+			Data struct {
+				Customer struct {
+					Key string `json:"key"`
+				} `json:"customer"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(body, &ev); err != nil || ev.Type != "customer.created" || ev.Data.Customer.Key != "cus_1" ||
+			r.URL.Path != "/hooks" || !strings.HasPrefix(r.Header.Get("webhook-id"), "evt_") {
+			t.Errorf("delivered %s %s %s (%v)", r.URL.Path, r.Header.Get("webhook-id"), body, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no webhook delivered within 10 s")
+	}
+	if err := s.stop(t); err != nil {
+		t.Errorf("serve returned %v", err)
 	}
 }

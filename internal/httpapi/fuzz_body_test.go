@@ -87,6 +87,7 @@ var fuzzEndpoints = []fuzzEndpoint{
 	{"POST", "/v1/webhook_endpoints", false},
 	{"PUT", "/v1/webhook_endpoints/{webhook}", false},
 	{"POST", "/v1/webhook_endpoints/{webhook}/rotate_secret", false},
+	{"POST", "/v1/webhook_deliveries/whd_nosuch/retry", false},
 }
 
 // fuzzSeeds are bodies for each endpoint, by index: a valid one and the
@@ -117,6 +118,7 @@ func fuzzSeeds() map[int][]string {
 			`{"url":"https://example.com/","events":[1]}`, `{"url":"https://example.com/","events":{}}`},
 		16: {`{"active":false}`, `{"url":"ftp://example.com/"}`, `{"events":[]}`, `{"description":"` + huge + `"}`},
 		17: {`{}`},
+		18: {`{}`},
 	}
 	for _, m := range meta {
 		seeds[0] = append(seeds[0], `{"email":"x@example.com","key":"evil","metadata":`+m+`}`)
@@ -198,6 +200,9 @@ func TestFuzzEndpointsCoverEveryRoute(t *testing.T) {
 		}
 		if strings.HasPrefix(path, "/v1/webhook_endpoints/") {
 			concrete = strings.Replace(path, "{id}", "{webhook}", 1)
+		}
+		if strings.HasPrefix(path, "/v1/webhook_deliveries/") {
+			concrete = strings.Replace(path, "{id}", "whd_nosuch", 1)
 		}
 		if strings.HasPrefix(path, "/v1/customers/{key}/balance") {
 			concrete = strings.Replace(path, "{key}", "ann", 1)

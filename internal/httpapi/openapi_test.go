@@ -353,6 +353,8 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 				{method: "POST", path: "/v1/webhook_endpoints/we_nosuch/rotate_secret"},
 				{method: "GET", path: "/v1/events"},
 				{method: "GET", path: "/v1/events/evt_nosuch"},
+				{method: "GET", path: "/v1/webhook_endpoints/we_nosuch/deliveries"},
+				{method: "POST", path: "/v1/webhook_deliveries/whd_nosuch/retry"},
 			}
 			// On e's database, so on e's clock too.
 			limited := newEnv(t, db, httpapi.Config{RateLimit: 1, RateBurst: 1, IPRateLimit: 1, IPRateBurst: 1})
@@ -718,7 +720,10 @@ func serveWebhookStatuses(t *testing.T, e *env, do func(*testing.T, *env, req) *
 	}
 	step("create endpoint", req{method: "POST", path: list, body: ep}, 201).json(t, &created)
 	one := list + "/" + created.Endpoint.ID
-	step("create endpoint for all events", req{method: "POST", path: list, body: map[string]any{"url": "http://example.org:8080/", "events": []string{"*"}}}, 201)
+	var all struct {
+		Endpoint struct{ ID string } `json:"webhook_endpoint"`
+	}
+	step("create endpoint for all events", req{method: "POST", path: list, body: map[string]any{"url": "http://example.org:8080/", "events": []string{"*"}}}, 201).json(t, &all)
 	step("create endpoint malformed", req{method: "POST", path: list, body: `{"url":`}, 400)
 	step("create endpoint unknown event", req{method: "POST", path: list, body: map[string]any{"url": "https://example.com/", "events": []string{"reward.paid"}}}, 422)
 	step("list endpoints", req{method: "GET", path: list + "?limit=1"}, 200)
@@ -734,6 +739,26 @@ func serveWebhookStatuses(t *testing.T, e *env, do func(*testing.T, *env, req) *
 	step("rotate secret malformed", req{method: "POST", path: one + "/rotate_secret", body: `{"x":`}, 400)
 	step("rotate secret with a field", req{method: "POST", path: one + "/rotate_secret", body: map[string]any{"secret": "whsec_x"}}, 422)
 	step("rotate unknown secret", req{method: "POST", path: list + "/we_nosuch/rotate_secret"}, 404)
+	step("create customer", req{method: "POST", path: "/v1/customers", body: map[string]any{"key": "hooked", "email": "hooked@example.com"}}, 201)
+	if _, err := e.db.DispatchEvents(t.Context(), e.db.Now(), 100); err != nil {
+		t.Fatal(err)
+	}
+	deliveries := list + "/" + all.Endpoint.ID + "/deliveries"
+	var log struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	step("list deliveries", req{method: "GET", path: deliveries}, 200).json(t, &log)
+	if len(log.Data) == 0 {
+		t.Fatal("no delivery to the endpoint for all events")
+	}
+	step("list deliveries bad cursor", req{method: "GET", path: deliveries + "?cursor=bm9wZQ"}, 400)
+	step("list deliveries bad limit", req{method: "GET", path: deliveries + "?limit=0"}, 422)
+	step("list deliveries of an unknown endpoint", req{method: "GET", path: list + "/we_nosuch/deliveries"}, 404)
+	retry := "/v1/webhook_deliveries/" + log.Data[0].ID + "/retry"
+	step("retry delivery", req{method: "POST", path: retry}, 200)
+	step("retry delivery malformed", req{method: "POST", path: retry, body: `{"x":`}, 400)
+	step("retry delivery with a field", req{method: "POST", path: retry, body: map[string]any{"now": true}}, 422)
+	step("retry unknown delivery", req{method: "POST", path: "/v1/webhook_deliveries/whd_nosuch/retry"}, 404)
 	step("delete endpoint", req{method: "DELETE", path: one}, 204)
 	step("delete deleted endpoint", req{method: "DELETE", path: one}, 404)
 }

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
+
+	"github.com/advocate-oss/advocate/internal/webhooks"
 )
 
 // AddEvent records an event in the same transaction as the change it
@@ -30,14 +31,10 @@ func (tx *Tx) addEventJSON(programID, typ string, data []byte) {
 const eventColumnNames = "id, program_id, type, data, created_at"
 
 // Event is one row of the outbox. Data is what the change recorded (ids
-// and amounts); the webhook body is rendered from it when it is sent.
-type Event struct {
-	ID        string
-	ProgramID string
-	Type      string
-	Data      map[string]any
-	CreatedAt time.Time
-}
+// and amounts); the webhook body is rendered from it when it is sent. It is
+// defined in package webhooks, whose deliverer reads it and which cannot
+// import the store.
+type Event = webhooks.Event
 
 // eventColumns are the columns scanEvent reads.
 const eventColumns = "id, program_id, type, data, created_at"

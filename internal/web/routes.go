@@ -73,6 +73,8 @@ var API = []APIRoute{
 	{"PUT /v1/webhook_endpoints/{id}", httpapi.SecretKey, (*httpapi.Server).UpdateWebhookEndpoint},
 	{"DELETE /v1/webhook_endpoints/{id}", httpapi.SecretKey, (*httpapi.Server).DeleteWebhookEndpoint},
 	{"POST /v1/webhook_endpoints/{id}/rotate_secret", httpapi.SecretKey, (*httpapi.Server).RotateWebhookSecret},
+	{"GET /v1/webhook_endpoints/{id}/deliveries", httpapi.SecretKey, (*httpapi.Server).ListWebhookDeliveries},
+	{"POST /v1/webhook_deliveries/{id}/retry", httpapi.SecretKey, (*httpapi.Server).RetryWebhookDelivery},
 
 	{"GET /r/{code}", httpapi.Visitor, (*httpapi.Server).ShortLink},
 	{"GET /js/po.js", httpapi.Public, (*httpapi.Server).PoJS},
