@@ -27,7 +27,10 @@
 #
 # BENCH_CONCURRENCY (default 32) and BENCH_DURATION (default 10s) tune the
 # load runs, BENCH_TX_CONCURRENCY (default 64), BENCH_TX_ROUNDS (default 3)
-# and BENCH_TX_ENGINES (default "sqlite postgres") those of 3. Installs and
+# and BENCH_TX_ENGINES (default "sqlite postgres") those of 3;
+# BENCH_TX_WEBHOOKS (default 0) subscribes that many webhook endpoints to
+# every event (a local receiver answering 204) during 3, so that a run with
+# 3 can be compared with one with 0 (the goal: at least 0.9). Installs and
 # starts PostgreSQL when missing, and wrk for 5 (needs root). BENCH_BIN
 # names an advocate binary to run instead of building one from this
 # checkout, so that builds can be alternated in one session, as the noise
@@ -85,7 +88,9 @@ trap cleanup EXIT
 # and key from what it prints on first start.
 start_server() {
   local name=$1 db=$2
-  "$out/advocate" serve --addr 127.0.0.1:0 --db "$db" --rate-limit 0 --metrics-token bench-metrics-token-0123 >"$out/$name.out" 2>"$out/$name.log" &
+  local extra=()
+  if ((${tx_webhooks:-0} > 0)); then extra=(--webhook-allow-private); fi
+  "$out/advocate" serve --addr 127.0.0.1:0 --db "$db" --rate-limit 0 --metrics-token bench-metrics-token-0123 "${extra[@]}" >"$out/$name.out" 2>"$out/$name.log" &
   server_pid=$!
   for _ in $(seq 1 100); do
     grep -q '^Advocate is running at' "$out/$name.out" 2>/dev/null && break
@@ -185,14 +190,26 @@ count_rows() {
 # discount code and five events. Afterwards the server is stopped, the
 # ledger verified and the rewards counted.
 tx_engine() {
-  local name=$1 db=$2
-  start_server "tx-$name" "$db"
+  local name=$1 db=$2 engine=$1
+  start_server "tx-$engine" "$db"
   local rule
   for rule in \
     '{"name":"Referrer credit","trigger":"purchase","recipient":"referrer","reward_type":"credit","amount":10,"unit":"fixed","currency":"USD","recurrence":"every"}' \
     '{"name":"Friend discount","trigger":"purchase","recipient":"friend","reward_type":"discount","amount":20,"unit":"percentage","recurrence":"every"}'; do
     curl -fsS -o /dev/null -X POST "$url/v1/reward_rules" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d "$rule"
   done
+  local i received=""
+  if ((tx_webhooks > 0)); then
+    "$out/loadgen" receive >"$out/receive.out" &
+    receiver_pid=$!
+    for _ in $(seq 1 50); do grep -q '^receive listening' "$out/receive.out" 2>/dev/null && break; sleep 0.1; done
+    received=$(awk '/^receive listening on/ {print $4}' "$out/receive.out")
+    for ((i = 1; i <= tx_webhooks; i++)); do
+      curl -fsS -o /dev/null -X POST "$url/v1/webhook_endpoints" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+        -d "{\"url\":\"$received/hooks/$i\",\"events\":[\"*\"]}"
+    done
+    name="$name, $tx_webhooks webhook endpoints"
+  fi
   "$out/loadgen" -url "$url/v1/customers" -key "$key" -n 200 -label "seed: 200 referrers ($name)" \
     -body '{"key":"referrer-{i}","email":"referrer-{i}@example.com","name":"Referrer {i}","referral_code":"REF{i}"}'
   "$out/loadgen" -url "$url/v1/customers" -key "$key" -n 2000 -label "seed: 2000 friends ($name)" \
@@ -206,11 +223,16 @@ tx_engine() {
     base=$("$out/loadgen" -url "$url/healthz" -c "$tx_concurrency" -d "$duration" -label "GET /healthz ($name $round)")
     echo "$base"
     cpu0=$(metric process_cpu_seconds_total) n0=$(metric "$created") io0=$(io_counts "$server_pid")
+    if [[ -n $received ]]; then d0=$(curl -fsS "$received/count"); fi
     post=$("$out/loadgen" -url "$url/v1/transactions" -key "$key" -c "$tx_concurrency" -d "$duration" \
       -label "POST /v1/transactions ($name $round)" -H 'Idempotency-Key: idem-{n}' \
       -body '{"customer_key":"friend-{i%2000}","key":"txn-{n}","type":"purchase","amount":50,"currency":"USD"}')
     echo "$post"
     cpu1=$(metric process_cpu_seconds_total) n1=$(metric "$created") io1=$(io_counts "$server_pid")
+    if [[ -n $received ]]; then
+      awk -v n="$name $round" -v a="$d0" -v b="$(curl -fsS "$received/count")" -v d="${duration%s}" \
+        'BEGIN {printf "webhook deliveries received during the round (%s): %d, %.0f/s\n", n, b - a, (b - a) / d}'
+    fi
     r=$(rate "$post")
     rates+=("$r") ratios+=("$(awk -v p="$r" -v b="$(rate "$base")" 'BEGIN {printf "%.3f", p / b}')")
     awk -v n="$name $round" -v c0="$cpu0" -v c1="$cpu1" -v k=$((n1 - n0)) \
@@ -221,10 +243,23 @@ tx_engine() {
   printf '%s\n' "${rates[@]}" | sort -n | awk -v n="$name" -v r="${ratios[*]}" '{v[NR] = $1}
     END {printf "POST /v1/transactions (%s): median %.0f/s of %d rounds (%.0f - %.0f/s); ratio to GET /healthz per round: %s\n",
          n, v[int((NR + 1) / 2)], NR, v[1], v[NR], r}'
+  if [[ -n $received ]]; then
+    # The backlog left when the load stops, and how long it takes to drain.
+    local before after waited=0
+    after=$(curl -fsS "$received/count")
+    while :; do
+      sleep 1
+      waited=$((waited + 1))
+      before=$after after=$(curl -fsS "$received/count")
+      ((after == before || waited >= 120)) && break
+    done
+    echo "webhook deliveries ($name): $after received in all; the backlog drained about ${waited}s after the load stopped"
+  fi
   stop_server
+  if [[ -n $received ]]; then kill "$receiver_pid"; fi
   "$out/advocate" verify --db "$db"
   local txns rewards codes
-  txns=$(count_rows "$name" "$db" transactions) rewards=$(count_rows "$name" "$db" rewards) codes=$(count_rows "$name" "$db" discount_codes)
+  txns=$(count_rows "$engine" "$db" transactions) rewards=$(count_rows "$engine" "$db" rewards) codes=$(count_rows "$engine" "$db" discount_codes)
   echo "rows ($name): $txns transactions, $rewards rewards, $codes discount codes"
   if ((rewards != 2 * txns || codes != txns)); then
     echo "FAIL: want two rewards and one discount code per transaction" >&2
@@ -238,6 +273,7 @@ if [[ $what == all || $what == transactions ]]; then
   go build -o "$out/loadgen" ./cmd/loadgen
   command -v sqlite3 >/dev/null || apt-get install -y sqlite3 >/dev/null
   tx_concurrency=${BENCH_TX_CONCURRENCY:-64} tx_rounds=${BENCH_TX_ROUNDS:-3} tx_engines=" ${BENCH_TX_ENGINES:-sqlite postgres} "
+  tx_webhooks=${BENCH_TX_WEBHOOKS:-0}
   echo "# transactions: $tx_rounds rounds of GET /healthz then POST /v1/transactions, $tx_concurrency workers for $duration after a 1s warm-up each; server and load generator share the machine"
 
   if [[ $tx_engines == *" sqlite "* ]]; then

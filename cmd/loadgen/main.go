@@ -61,6 +61,8 @@ func main() {
 	var err error
 	if len(os.Args) > 1 && os.Args[1] == "bare302" {
 		err = bare302(ctx, os.Args[2:], os.Stdout)
+	} else if len(os.Args) > 1 && os.Args[1] == "receive" {
+		err = receive(ctx, os.Args[2:], os.Stdout)
 	} else {
 		err = run(os.Args[1:], os.Stdout)
 	}
@@ -536,6 +538,43 @@ func bare302(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// receive is a webhook receiver for the benchmarks until ctx ends: it
+// answers 204 to every POST at once and counts them; GET /count says how
+// many arrived.
+func receive(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("loadgen receive", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: receiver(&atomic.Int64{}), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "receive listening on http://%s\n", ln.Addr())
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func receiver(n *atomic.Int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/count" {
+			fmt.Fprintln(w, n.Load())
+			return
+		}
+		io.Copy(io.Discard, r.Body)
+		n.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 func redirectTo(location string) http.Handler {

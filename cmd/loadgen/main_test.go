@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -203,5 +204,27 @@ func TestBare302(t *testing.T) {
 		resp.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("got %d Location %q Cache-Control %q, want 302 to the destination, not cached",
 			resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Cache-Control"))
+	}
+}
+
+// TestReceiver: the benchmark's webhook receiver answers 204 and counts.
+func TestReceiver(t *testing.T) {
+	srv := httptest.NewServer(receiver(&atomic.Int64{}))
+	defer srv.Close()
+	for range 3 {
+		resp, err := http.Post(srv.URL+"/hooks", "application/json", strings.NewReader(`{"type":"x"}`))
+		if err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("POST: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	resp, err := http.Get(srv.URL + "/count")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if strings.TrimSpace(string(b)) != "3" {
+		t.Errorf("count %q, want 3", b)
 	}
 }
