@@ -72,16 +72,7 @@ func (db *DB) CustomerByID(ctx context.Context, programID, customerID string) (*
 // TransactionByID returns a transaction by id with its rewards, as
 // Transaction does by key.
 func (db *DB) TransactionByID(ctx context.Context, programID, transactionID string) (*rewards.Transaction, error) {
-	t, err := scanTransaction(db.read.QueryRowContext(ctx, `SELECT `+transactionColumns+transactionFrom+
-		` WHERE t.program_id = $1 AND t.id = $2`, programID, transactionID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrTransactionNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get transaction: %w", err)
-	}
-	t.Rewards, err = db.transactionRewards(ctx, db.read, t)
-	return t, err
+	return db.transactionWhere(ctx, "t.id", programID, transactionID)
 }
 
 // DiscountCode returns one of a program's discount codes by its text.

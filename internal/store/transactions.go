@@ -225,8 +225,14 @@ func (tx *Tx) TransactionCurrency(ctx context.Context, programID, key string) (s
 
 // Transaction returns a transaction by key with its rewards.
 func (db *DB) Transaction(ctx context.Context, programID, key string) (*rewards.Transaction, error) {
+	return db.transactionWhere(ctx, "t.key", programID, key)
+}
+
+// transactionWhere reads a program's transaction by a unique column (its
+// key or its id) with its rewards.
+func (db *DB) transactionWhere(ctx context.Context, col, programID, value string) (*rewards.Transaction, error) {
 	t, err := scanTransaction(db.read.QueryRowContext(ctx, `SELECT `+transactionColumns+transactionFrom+
-		` WHERE t.program_id = $1 AND t.key = $2`, programID, key))
+		` WHERE t.program_id = $1 AND `+col+` = $2`, programID, value))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrTransactionNotFound
 	}
