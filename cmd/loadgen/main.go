@@ -524,12 +524,18 @@ func bare302(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	return serveUntil(ctx, *addr, redirectTo(*location), "bare302", stdout)
+}
+
+// serveUntil serves h on addr until ctx ends, first printing
+// "NAME listening on http://ADDR" for the script that started it.
+func serveUntil(ctx context.Context, addr string, h http.Handler, name string, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: redirectTo(*location), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stdout, "bare302 listening on http://%s\n", ln.Addr())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "%s listening on http://%s\n", name, ln.Addr())
 	go func() {
 		<-ctx.Done()
 		srv.Close()
@@ -549,20 +555,7 @@ func receive(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	srv := &http.Server{Handler: receiver(&atomic.Int64{}), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stdout, "receive listening on http://%s\n", ln.Addr())
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntil(ctx, *addr, receiver(&atomic.Int64{}), "receive", stdout)
 }
 
 func receiver(n *atomic.Int64) http.Handler {
