@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,7 +90,9 @@ func (db *DB) DispatchEvents(ctx context.Context, now time.Time, limit int) (int
 		// The endpoints of the batch's programs, read once.
 		var programs, ids []string
 		for _, e := range evs {
-			programs = append(programs, e.programID)
+			if !slices.Contains(programs, e.programID) { // a batch is mostly one program's
+				programs = append(programs, e.programID)
+			}
 			ids = append(ids, e.id)
 		}
 		w := where{}
