@@ -99,13 +99,30 @@ func (r *Rule) NeedsSuccessful() bool {
 // is successful once the friend did what the program rewards, whether or
 // not a cap stopped the reward.
 func (r *Rule) Qualifies(ev Event) bool {
-	if !r.Active || r.Recipient != Referrer || r.Trigger != ev.Trigger {
-		return false
+	return r.Active && r.Recipient == Referrer && r.Trigger == ev.Trigger && r.belowMinimum(ev) == ""
+}
+
+// option is the fixed rule's currency option for a payment in currency.
+func (r *Rule) option(currency string) (CurrencyOption, bool) {
+	opt, ok := r.CurrencyOptions[currency]
+	return opt, ok && r.Unit == Fixed
+}
+
+// belowMinimum says why ev is below the rule's minimum payment, or "": a
+// currency option's own minimum in its currency, else the rule's.
+func (r *Rule) belowMinimum(ev Event) string {
+	if opt, ok := r.option(ev.Currency); ok {
+		if ev.Amount < opt.MinAmount {
+			return "below the currency option's min_amount"
+		}
+		return ""
 	}
-	if opt, ok := r.CurrencyOptions[ev.Currency]; ok && r.Unit == Fixed {
-		return ev.Amount >= opt.MinAmount
+	// Amounts in different currencies are never compared: nothing is
+	// converted silently, so the minimum is not met.
+	if r.MinAmount > 0 && (ev.Currency != r.MinAmountCurrency || ev.Amount < r.MinAmount) {
+		return "below min_amount"
 	}
-	return r.MinAmount == 0 || (ev.Currency == r.MinAmountCurrency && ev.Amount >= r.MinAmount)
+	return ""
 }
 
 // tierAmount is the amount of a tiered rule for a referrer with n
@@ -150,20 +167,9 @@ func (r *Rule) Fire(ev Event, h History) (g Grant, ok bool, reason string) {
 	case r.Recurrence == Every && r.MaxMonths > 0 && !ev.OccurredAt.Before(ev.FirstAt.AddDate(0, r.MaxMonths, 0)):
 		return g, false, "max_months passed"
 	}
-	opt, inOption := r.CurrencyOptions[ev.Currency]
-	inOption = inOption && r.Unit == Fixed
-	switch {
-	case inOption:
-		// The option's own minimum, in the payment's currency.
-		if ev.Amount < opt.MinAmount {
-			return g, false, "below the currency option's min_amount"
-		}
-	case r.MinAmount > 0:
-		// Amounts in different currencies are never compared: nothing is
-		// converted silently, so the minimum is not met.
-		if ev.Currency != r.MinAmountCurrency || ev.Amount < r.MinAmount {
-			return g, false, "below min_amount"
-		}
+	opt, inOption := r.option(ev.Currency)
+	if reason := r.belowMinimum(ev); reason != "" {
+		return g, false, reason
 	}
 	amount := r.Amount
 	if len(r.Tiers) > 0 {
