@@ -317,13 +317,9 @@ func (tx *Tx) requalify(ctx context.Context, programID string, friend *referral.
 	if err != nil {
 		return rewards.Plan{}, err
 	}
-	var rules []*rewards.Rule
-	for _, trigger := range []string{rewards.Purchase, rewards.Subscription} {
-		rs, err := tx.activeRules(ctx, programID, trigger)
-		if err != nil {
-			return rewards.Plan{}, err
-		}
-		rules = append(rules, rs...)
+	rules, err := tx.activeRulesOf(ctx, programID, rewards.Purchase, rewards.Subscription)
+	if err != nil {
+		return rewards.Plan{}, err
 	}
 	l, err := tx.loss(ctx, programID, friend.ID, friend.ReferrerID)
 	if err != nil {

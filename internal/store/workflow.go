@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/id"
@@ -131,18 +132,26 @@ func (tx *Tx) lockReferral(ctx context.Context, friendID, referrerID string) err
 // referrerTriggers lists the triggers of the program's active referrer
 // rules other than milestones.
 func (tx *Tx) referrerTriggers(ctx context.Context, programID string) ([]string, error) {
+	rules, err := tx.activeRulesOf(ctx, programID, rewards.Signup, rewards.Purchase, rewards.Subscription)
 	var out []string
-	for _, trigger := range []string{rewards.Signup, rewards.Purchase, rewards.Subscription} {
+	for _, r := range rules {
+		if r.Recipient == rewards.Referrer && !slices.Contains(out, r.Trigger) {
+			out = append(out, r.Trigger)
+		}
+	}
+	return out, err
+}
+
+// activeRulesOf lists the program's active rules of the triggers, in that
+// order (activeRules per trigger, cached by the writer).
+func (tx *Tx) activeRulesOf(ctx context.Context, programID string, triggers ...string) ([]*rewards.Rule, error) {
+	var out []*rewards.Rule
+	for _, trigger := range triggers {
 		rules, err := tx.activeRules(ctx, programID, trigger)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range rules {
-			if r.Recipient == rewards.Referrer {
-				out = append(out, trigger)
-				break
-			}
-		}
+		out = append(out, rules...)
 	}
 	return out, nil
 }
