@@ -458,7 +458,7 @@ func TestDeliverAfterCrash(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, e *env) {
 		rc := newReceiver(t, nil)
-		e.endpoint(t, rc.URL)
+		ep := e.endpoint(t, rc.URL)
 		e.customers(t, 3)
 		// The worker that crashes: it dispatches and claims, then is gone.
 		if _, err := e.db.DispatchEvents(t.Context(), e.clk.Now(), 100); err != nil {
@@ -473,6 +473,18 @@ func TestDeliverAfterCrash(t *testing.T) {
 		d.Lease = time.Minute
 		run(t, d)
 		eventually(t, "the unclaimed", func() bool { return len(rc.ids()) == 3 })
+		// Recorded before the clock passes the lease: else a send whose
+		// success is still being written would be due again, as it must.
+		eventually(t, "the unclaimed recorded", func() bool {
+			ds, _, err := e.db.WebhookDeliveries(t.Context(), e.p.ID, ep.ID, store.Page{Limit: 10})
+			n := 0
+			for _, d := range ds {
+				if d.Status == webhooks.DeliverySucceeded {
+					n++
+				}
+			}
+			return err == nil && n == 3
+		})
 		time.Sleep(100 * time.Millisecond)
 		if n := len(rc.requests()); n != 3 {
 			t.Fatalf("%d requests during the dead worker's lease, want 3", n)
