@@ -99,7 +99,7 @@ func (s *Server) eventData(ctx context.Context, p *referral.Program, ev store.Ev
 		data, err = s.rewardEventData(ctx, p, ev.Type, rec)
 	case "transaction.created", "transaction.refunded":
 		data, err = s.transactionEventData(ctx, p, ev.Type, rec)
-	case "customer.created", "customer.updated", "referral.created", "referral.pending", "referral.rejected":
+	case "customer.created", "customer.updated", "referral.created", "referral.successful", "referral.pending", "referral.rejected":
 		var c *referral.Customer
 		if c, err = s.DB.CustomerByID(ctx, p.ID, rec.str("customer_id")); err == nil {
 			data = map[string]customerJSON{"customer": toCustomerJSON(p, c)}

@@ -230,6 +230,11 @@ func (e Env) Fire(f Firing) Plan {
 		by = f.Transaction.ID
 	}
 	p.Referral = &ReferralChange{FriendID: f.Friend.ID, State: ReferralSuccessful, By: by}
+	ok := map[string]any{"customer_id": f.Friend.ID, "referrer_id": f.Friend.ReferrerID}
+	if by != "" {
+		ok["transaction_id"] = by
+	}
+	p.Events = append(p.Events, OutboxEvent{"referral.successful", ok})
 	// A milestone is the referrer's, not the payment's: its source is its
 	// own, so that a refund of the payment claws it back only by taking
 	// the referrer below it.

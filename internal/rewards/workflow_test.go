@@ -116,17 +116,17 @@ func TestFireRules(t *testing.T) {
 			Firing{Friend: friend, Event: signup, Rules: []RuleState{rule("r1")}},
 			[]string{"new rwd_1 referrer cus_r credit 1000 USD available",
 				"post reward_earned program:rewards_expense-1000 cus_r:credit_available+1000",
-				"event reward.created", "event reward.available", "converted cus_f"}},
+				"event reward.created", "event reward.available", "event referral.successful", "converted cus_f"}},
 		{"a holding period keeps it pending",
 			Firing{Friend: friend, Event: signup, Rules: []RuleState{rule("r1", func(r *Rule) { r.HoldingDays = 30 })}},
 			[]string{"new rwd_1 referrer cus_r credit 1000 USD pending",
 				"post reward_earned program:rewards_expense-1000 cus_r:credit_pending+1000",
-				"event reward.created", "converted cus_f"}},
+				"event reward.created", "event referral.successful", "converted cus_f"}},
 		{"a program that requires approval holds every reward",
 			Firing{Friend: friend, Event: signup, RequireApproval: true, Rules: []RuleState{rule("r1", func(r *Rule) { r.RewardType = Cash })}},
 			[]string{"new rwd_1 referrer cus_r cash 1000 USD pending needs-approval",
 				"post reward_earned program:rewards_expense-1000 cus_r:cash_pending+1000",
-				"event reward.created", "converted cus_f"}},
+				"event reward.created", "event referral.successful", "converted cus_f"}},
 		{"a rule that never needs approval gives the friend's code at once in a program that approves rewards",
 			Firing{Friend: friend, Event: signup, RequireApproval: true, Rules: []RuleState{
 				rule("r1"),
@@ -137,18 +137,18 @@ func TestFireRules(t *testing.T) {
 			[]string{"new rwd_1 referrer cus_r credit 1000 USD pending needs-approval", "new rwd_2 friend cus_f discount 2000  available",
 				"code dc_1 for rwd_2",
 				"post reward_earned program:rewards_expense-1000 cus_r:credit_pending+1000",
-				"event reward.created", "event reward.created", "event reward.available", "converted cus_f"}},
+				"event reward.created", "event reward.created", "event reward.available", "event referral.successful", "converted cus_f"}},
 		{"a rule that always needs approval holds its rewards in a program that does not",
 			Firing{Friend: friend, Event: signup, Rules: []RuleState{rule("r1", func(r *Rule) { always := true; r.RequireApproval = &always })}},
 			[]string{"new rwd_1 referrer cus_r credit 1000 USD pending needs-approval",
 				"post reward_earned program:rewards_expense-1000 cus_r:credit_pending+1000",
-				"event reward.created", "converted cus_f"}},
+				"event reward.created", "event referral.successful", "converted cus_f"}},
 		{"a friend's percent-off discount is a code issued at once",
 			Firing{Friend: friend, Event: signup, Rules: []RuleState{rule("r1", func(r *Rule) {
 				r.Recipient, r.RewardType, r.Unit, r.Amount, r.Currency, r.DiscountExpiresDays = Friend, Discount, Percentage, 2000, "", 30
 			})}},
 			[]string{"new rwd_1 friend cus_f discount 2000  available", "code dc_1 for rwd_1 expires 2026-03-31",
-				"event reward.created", "event reward.available", "converted cus_f"}},
+				"event reward.created", "event reward.available", "event referral.successful", "converted cus_f"}},
 		{"a friend already converted stays converted",
 			Firing{Friend: FriendState{ID: "cus_f", ReferrerID: "cus_r", Converted: true}, Event: signup, Rules: []RuleState{rule("r1")}},
 			[]string{"new rwd_1 referrer cus_r credit 1000 USD available",
@@ -161,7 +161,7 @@ func TestFireRules(t *testing.T) {
 			[]string{"new rwd_1 referrer cus_r credit 1000 USD available", "new rwd_2 friend cus_f credit 500 USD available",
 				"post reward_earned program:rewards_expense-1000 cus_r:credit_available+1000",
 				"post reward_earned program:rewards_expense-500 cus_f:credit_available+500",
-				"event reward.created", "event reward.available", "event reward.created", "event reward.available", "converted cus_f"}},
+				"event reward.created", "event reward.available", "event reward.created", "event reward.available", "event referral.successful", "converted cus_f"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { check(t, testEnv().Fire(tt.in), tt.want) })
@@ -177,7 +177,7 @@ func TestPayment(t *testing.T) {
 		Transaction: txn, Rules: []RuleState{tenPercent}})
 	check(t, p, []string{"new rwd_1 referrer cus_r credit 800 EUR available",
 		"post reward_earned program:rewards_expense-800 cus_r:credit_available+800",
-		"event transaction.created", "event reward.created", "event reward.available", "converted cus_f by txn_1"})
+		"event transaction.created", "event reward.created", "event reward.available", "event referral.successful", "converted cus_f by txn_1"})
 	if rw := p.Rewards[0]; rw.Source != "txn_1" || rw.TransactionID != "txn_1" || rw.TransactionKey != "order-1" {
 		t.Errorf("reward of a payment: source %q, transaction %q %q", rw.Source, rw.TransactionID, rw.TransactionKey)
 	}
@@ -377,15 +377,15 @@ func TestReferrals(t *testing.T) {
 		{"in a program that rewards referrers for nothing, the signup does",
 			Firing{Friend: friend, Event: signup, Rules: []RuleState{welcome}},
 			[]string{"new rwd_1 friend cus_f discount 2000  available", "code dc_1 for rwd_1", "event reward.created", "event reward.available",
-				"converted cus_f"}},
+				"event referral.successful", "converted cus_f"}},
 		{"the qualifying purchase does, naming itself",
 			Firing{Friend: friend, Event: buy, Transaction: txn, Rules: []RuleState{perPurchase}},
 			[]string{"new rwd_1 referrer cus_r credit 1000 USD available",
 				"post reward_earned program:rewards_expense-1000 cus_r:credit_available+1000",
-				"event reward.created", "event reward.available", "converted cus_f by txn_1"}},
+				"event reward.created", "event reward.available", "event referral.successful", "converted cus_f by txn_1"}},
 		{"so does a purchase over the referrer's cap, with no reward",
 			Firing{Friend: friend, Event: buy, Transaction: txn, Rules: []RuleState{capped}},
-			[]string{"converted cus_f by txn_1"}},
+			[]string{"event referral.successful", "converted cus_f by txn_1"}},
 		{"a purchase below the referrer rule's minimum does not",
 			Firing{Friend: friend, Event: Event{Trigger: Purchase, Amount: 100, Currency: "USD", OccurredAt: now}, Transaction: txn,
 				Rules: []RuleState{rule("p", func(r *Rule) { r.Trigger, r.MinAmount, r.MinAmountCurrency = Purchase, 4000, "USD" })}}, nil},
@@ -396,11 +396,11 @@ func TestReferrals(t *testing.T) {
 				Milestones: []RuleState{milestone("m3", 3, 1000), milestone("m10", 10, 5000)}},
 			[]string{"new rwd_1 referrer cus_r credit 1000 USD available",
 				"post reward_earned program:rewards_expense-1000 cus_r:credit_available+1000",
-				"event reward.created", "event reward.available", "converted cus_f by txn_1"}},
+				"event referral.successful", "event reward.created", "event reward.available", "converted cus_f by txn_1"}},
 		{"a milestone the referrer already has is not given again",
 			Firing{Friend: friend, Event: buy, Transaction: txn, Rules: []RuleState{capped}, Successful: 5,
 				Milestones: []RuleState{{Rule: milestone("m3", 3, 1000).Rule, History: History{ForReferrer: 1}}}},
-			[]string{"converted cus_f by txn_1"}},
+			[]string{"event referral.successful", "converted cus_f by txn_1"}},
 		{"a friend already counted reaches no milestone",
 			Firing{Friend: converted, Event: buy, Transaction: txn, Successful: 3, Milestones: []RuleState{milestone("m3", 3, 1000)}}, nil},
 	}

@@ -127,8 +127,13 @@ func TestReferral(t *testing.T) {
 			t.Errorf("read back %+v (%v), want %+v", got, err, friend)
 		}
 		evs := events(t, db, p.ID)[before:]
-		if len(evs) != 2 || evs[0].Type != "customer.created" || evs[1].Type != "referral.created" {
-			t.Fatalf("events %+v, want customer.created and referral.created", evs)
+		// A program without rules rewards referrers for nothing, so the
+		// signup itself makes the referral successful (docs/rewards.md).
+		if len(evs) != 3 || evs[0].Type != "customer.created" || evs[1].Type != "referral.created" || evs[2].Type != "referral.successful" {
+			t.Fatalf("events %+v, want customer.created, referral.created and referral.successful", evs)
+		}
+		if want := map[string]any{"customer_id": friend.ID, "referrer_id": jane.ID}; !reflect.DeepEqual(evs[2].Data, want) {
+			t.Errorf("referral.successful data %v, want %v", evs[2].Data, want)
 		}
 		want := map[string]any{"customer_id": friend.ID, "customer_key": "friend", "referrer_id": jane.ID, "referrer_key": "jane", "referral_code": jane.ReferralCode}
 		if !reflect.DeepEqual(evs[1].Data, want) {
@@ -345,8 +350,8 @@ func TestUpdateCustomer(t *testing.T) {
 			if c.ReferrerID != john.ID || c.ReferrerKey != "john" || c.ReferredBy != john.ReferralCode {
 				t.Errorf("got %+v, want referred by john", c)
 			}
-			if types := eventTypes(t, db, p.ID)[n:]; !slices.Equal(types, []string{"customer.updated", "referral.created"}) {
-				t.Errorf("events %v, want customer.updated and referral.created", types)
+			if types := eventTypes(t, db, p.ID)[n:]; !slices.Equal(types, []string{"customer.updated", "referral.created", "referral.successful"}) {
+				t.Errorf("events %v, want customer.updated, referral.created and referral.successful (no rules: the signup counts)", types)
 			}
 			// The same referrer again is no change and no new referral.
 			n = len(events(t, db, p.ID))

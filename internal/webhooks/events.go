@@ -20,6 +20,7 @@ var EventTypes = []EventType{
 	{"customer.updated", "A customer's details changed."},
 	{"customer.deleted", "A customer was deleted."},
 	{"referral.created", "A customer signed up with a referral code."},
+	{"referral.successful", "A referral became successful: the friend did what an active referrer rule rewards."},
 	{"referral.pending", "A successful referral went back to pending: the payment that made it successful was refunded."},
 	{"referral.rejected", "A referral was judged fraudulent: its referrer's reward was rejected."},
 	{"transaction.created", "A payment was recorded."},
