@@ -93,6 +93,9 @@ type Server struct {
 	addr   string
 	client *tls.Config
 
+	ln     net.Listener
+	served chan struct{} // closed when Serve returns
+
 	mu      sync.Mutex
 	msgs    []Received
 	txns    int           // transactions that reached the end of DATA
@@ -132,8 +135,11 @@ func Start(t testing.TB, opts ...Option) *Server {
 			s.srv.TLSConfig = serverTLS
 		}
 	}
-	s.addr = ln.Addr().String()
-	go s.srv.Serve(ln)
+	s.addr, s.ln, s.served = ln.Addr().String(), ln, make(chan struct{})
+	go func() {
+		defer close(s.served)
+		s.srv.Serve(ln)
+	}()
 	t.Cleanup(s.Close)
 	return s
 }
@@ -197,7 +203,11 @@ func (s *Server) Close() {
 	s.closed = true
 	s.mu.Unlock()
 	if !closed {
+		// Closing the listener too stops a Serve that has not yet
+		// registered it with the server.
+		s.ln.Close()
 		s.srv.Close()
+		<-s.served
 	}
 }
 
