@@ -173,10 +173,12 @@ func (s *SMTP) message(m Message) (*gomail.Msg, error) {
 	if m.FromName != "" {
 		name = m.FromName
 	}
-	if err := msg.FromFormat(name, addr); err != nil {
+	// Names and the subject are made one line: a customer's name with a
+	// line break must neither add a header nor make the message unsendable.
+	if err := msg.FromFormat(oneLine(name), addr); err != nil {
 		return nil, fmt.Errorf("from address %q: %w", addr, err)
 	}
-	if err := msg.AddToFormat(m.ToName, m.To); err != nil {
+	if err := msg.AddToFormat(oneLine(m.ToName), m.To); err != nil {
 		return nil, fmt.Errorf("to address %q: %w", m.To, err)
 	}
 	if m.ReplyTo != "" {

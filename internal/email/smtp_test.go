@@ -321,3 +321,34 @@ func TestNewSMTP(t *testing.T) {
 		}
 	}
 }
+
+// TestSMTPHeaderInjection: line breaks in the subject or a name add no
+// header and no recipient.
+func TestSMTPHeaderInjection(t *testing.T) {
+	srv := emailtest.Start(t)
+	s := newSMTP(t, srv)
+	m := email.Message{
+		FromName: "Acme\r\nBcc: thief@evil.example", To: "jane@example.com", ToName: "Jane\r\nX-Evil: 1",
+		Content: email.Content{Subject: "Hi\r\nBcc: thief@evil.example", Text: "x", HTML: "<p>x</p>"},
+	}
+	if err := s.Send(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.WaitFor(t, 1, 5*time.Second)[0]
+	if len(got.To) != 1 || got.To[0] != "jane@example.com" {
+		t.Errorf("recipients %v", got.To)
+	}
+	for _, name := range []string{"Bcc", "X-Evil"} {
+		if v, ok := got.Header[name]; ok {
+			t.Errorf("header %s: %q injected", name, v)
+		}
+	}
+	if got.Subject != "Hi Bcc: thief@evil.example" {
+		t.Errorf("subject %q", got.Subject)
+	}
+	from, _ := got.Header.AddressList("From")
+	to, _ := got.Header.AddressList("To")
+	if len(from) != 1 || from[0].Name != "Acme Bcc: thief@evil.example" || len(to) != 1 || to[0].Name != "Jane X-Evil: 1" {
+		t.Errorf("From %v To %v", from, to)
+	}
+}
