@@ -226,9 +226,11 @@ func (e permanentError) Error() string { return e.err.Error() }
 func (e permanentError) Unwrap() error { return e.err }
 
 // Permanent reports whether err means retrying cannot help: a 5xx reply
-// to MAIL, RCPT or DATA (a refused recipient, a message refused), or an
-// invalid address. Connection failures, 4xx replies, failed
-// authentication (the operator may fix it) and timeouts are temporary.
+// to RCPT or DATA (a refused recipient, a refused message), or an invalid
+// address. Connection failures, 4xx replies and timeouts are temporary,
+// and so are failed authentication and a refused MAIL FROM: they are the
+// server's configuration, which the operator may fix, and every message
+// would fail with them.
 func Permanent(err error) bool {
 	if err == nil {
 		return false
@@ -243,7 +245,7 @@ func Permanent(err error) bool {
 	switch se.Reason {
 	case gomail.ErrGetSender, gomail.ErrGetRcpts:
 		return true
-	case gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
+	case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
 		return se.ErrorCode() >= 500 && se.ErrorCode() < 600
 	}
 	return false
