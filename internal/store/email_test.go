@@ -98,13 +98,14 @@ func TestDispatchEmails(t *testing.T) {
 		if diff := cmp.Diff(want, queued(t, db, f.p.ID)); diff != "" {
 			t.Fatalf("queued (-want +got):\n%s", diff)
 		}
-		// The held reward becomes available: one more email to bob.
+		// The held rewards become available: one more email to bob, and
+		// one to jane (her reward was earned while email was off).
 		f.jump(31 * 24 * time.Hour)
 		if _, err := db.ReleaseDueRewards(ctx, f.now(), 100); err != nil {
 			t.Fatal(err)
 		}
 		dispatch(t, db, f.now())
-		want = append(want, "reward_available → bob@example.com (pending)")
+		want = append(want, "reward_available → bob@example.com (pending)", "reward_available → jane@example.com (pending)")
 		slices.Sort(want)
 		if diff := cmp.Diff(want, queued(t, db, f.p.ID)); diff != "" {
 			t.Fatalf("after release (-want +got):\n%s", diff)
