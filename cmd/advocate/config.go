@@ -44,8 +44,8 @@ type config struct {
 	// (STARTTLS) or smtps://…:465; EmailFrom is their sender.
 	SMTPURL   string
 	EmailFrom string
-	smtp      *email.SMTP // SMTPURL, checked by validate
-	proxies             clientip.Proxies // TrustedProxies or TrustForwardedFor, parsed by validate
+	smtp      *email.SMTP      // SMTPURL, checked by validate
+	proxies   clientip.Proxies // TrustedProxies or TrustForwardedFor, parsed by validate
 
 	envErrs []error // malformed ADVOCATE_* values, reported by validate
 }

@@ -31,7 +31,7 @@ type Customer struct {
 	// EmailOptOut says the customer gets none of the program's emails.
 	EmailOptOut bool
 	CreatedAt   time.Time
-	UpdatedAt      time.Time
+	UpdatedAt   time.Time
 }
 
 // Limits on customer fields, chosen to match what billing systems allow.
