@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/clientip"
+	"github.com/advocate-oss/advocate/internal/email"
 	"github.com/advocate-oss/advocate/internal/httpapi"
 	"github.com/advocate-oss/advocate/internal/store"
 )
@@ -39,7 +40,12 @@ type config struct {
 	// WebhookAllowPrivate lets webhook endpoints resolve to private,
 	// loopback and link-local addresses (webhooks.Guard.AllowPrivate).
 	WebhookAllowPrivate bool
-	proxies             clientip.Proxies // TrustedProxies or TrustForwardedFor, parsed by validate
+	// SMTPURL turns email notifications on: smtp://user:pass@host:587
+	// (STARTTLS) or smtps://…:465; EmailFrom is their sender.
+	SMTPURL   string
+	EmailFrom string
+	smtp      *email.SMTP      // SMTPURL, checked by validate
+	proxies   clientip.Proxies // TrustedProxies or TrustForwardedFor, parsed by validate
 
 	envErrs []error // malformed ADVOCATE_* values, reported by validate
 }
@@ -72,6 +78,8 @@ func (c *config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "serve /metrics without a token on this private address, e.g. 127.0.0.1:9090 (ADVOCATE_METRICS_ADDR; default none)")
 	fs.StringVar(&c.MetricsToken, "metrics-token", env("METRICS_TOKEN", ""), "serve /metrics on --addr to requests with this bearer token (ADVOCATE_METRICS_TOKEN; default: not served there)")
 	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", c.envBool("WEBHOOK_ALLOW_PRIVATE", false), "let webhook endpoints resolve to private, loopback and link-local addresses, for internal receivers and tests; off to prevent SSRF (ADVOCATE_WEBHOOK_ALLOW_PRIVATE)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", env("SMTP_URL", ""), "send email notifications through this server: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465 (ADVOCATE_SMTP_URL; default: no email)")
+	fs.StringVar(&c.EmailFrom, "email-from", env("EMAIL_FROM", ""), "sender of email notifications, such as \"Acme <rewards@acme.example>\"; required with --smtp-url (ADVOCATE_EMAIL_FROM)")
 	fs.StringVar(&c.AdminEmail, "admin-email", env("ADMIN_EMAIL", "admin@advocate.localhost"), "email of the first admin, made on an empty database (ADVOCATE_ADMIN_EMAIL)")
 }
 
@@ -104,6 +112,16 @@ func (c *config) validate() error {
 		proxies = clientip.Hops(1)
 	}
 	c.proxies = proxies
+	if c.SMTPURL != "" {
+		if c.EmailFrom == "" {
+			return fmt.Errorf("--email-from (ADVOCATE_EMAIL_FROM) is required with --smtp-url: the address emails are sent from")
+		}
+		if c.smtp, err = email.NewSMTP(c.SMTPURL, c.EmailFrom); err != nil {
+			return fmt.Errorf("--smtp-url: %w", err)
+		}
+	} else if c.EmailFrom != "" {
+		return fmt.Errorf("--email-from needs --smtp-url (ADVOCATE_SMTP_URL): no email is sent without an SMTP server")
+	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	return nil
 }
@@ -129,7 +147,11 @@ func (c *config) String() string {
 	case c.MetricsToken != "":
 		metrics = "token"
 	}
-	return fmt.Sprintf("addr=%s db=%s base_url=%s rate_limit=%d/s burst=%d trusted_proxies=%q metrics=%s sqlite_wal_vfs=%t webhook_allow_private=%t", c.Addr, store.Redacted(c.DB), c.BaseURL, c.RateLimit, c.RateBurst, c.proxies, metrics, c.SQLiteWALVFS, c.WebhookAllowPrivate)
+	smtp := "off"
+	if c.smtp != nil {
+		smtp = c.smtp.String()
+	}
+	return fmt.Sprintf("addr=%s db=%s base_url=%s rate_limit=%d/s burst=%d trusted_proxies=%q metrics=%s sqlite_wal_vfs=%t webhook_allow_private=%t smtp=%s email_from=%q", c.Addr, store.Redacted(c.DB), c.BaseURL, c.RateLimit, c.RateBurst, c.proxies, metrics, c.SQLiteWALVFS, c.WebhookAllowPrivate, smtp, c.EmailFrom)
 }
 
 func env(name, def string) string {

@@ -99,3 +99,45 @@ func TestWebhookAllowPrivateSetting(t *testing.T) {
 		})
 	}
 }
+
+func TestEmailSettings(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // in the error, or "" for none
+	}{
+		{name: "off by default"},
+		{name: "smtp", args: []string{"--smtp-url", "smtp://u:secret@mail.example:587", "--email-from", "Acme <a@acme.example>"}},
+		{name: "smtps", args: []string{"--smtp-url", "smtps://mail.example", "--email-from", "a@acme.example"}},
+		{name: "no sender", args: []string{"--smtp-url", "smtp://mail.example"}, want: "--email-from"},
+		{name: "sender without server", args: []string{"--email-from", "a@acme.example"}, want: "--smtp-url"},
+		{name: "bad scheme", args: []string{"--smtp-url", "http://mail.example", "--email-from", "a@acme.example"}, want: "scheme"},
+		{name: "no host", args: []string{"--smtp-url", "smtp://", "--email-from", "a@acme.example"}, want: "host"},
+		{name: "bad sender", args: []string{"--smtp-url", "smtp://mail.example", "--email-from", "not an address"}, want: "from"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, e := range []string{"ADVOCATE_SMTP_URL", "ADVOCATE_EMAIL_FROM"} {
+				t.Setenv(e, "")
+				os.Unsetenv(e)
+			}
+			var c config
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			c.serveFlags(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			err := c.validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("validate() = %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("validate() = %v, want an error about %s", err, tt.want)
+			}
+			if strings.Contains(c.String(), "secret") {
+				t.Errorf("start-up log shows the SMTP password: %s", c.String())
+			}
+		})
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/dashboard"
+	"github.com/advocate-oss/advocate/internal/email"
 	"github.com/advocate-oss/advocate/internal/httpapi"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
@@ -122,6 +123,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// the Guard's client (the address actually dialled must be public).
 	deliverer := &webhooks.Deliverer{Store: db, Client: guard.Client(webhooks.Timeout), Render: api.EventBody, Now: now, Log: log}
 	workers.Go(func() { deliverer.Run(workCtx) })
+	// Email: queued by the deliverer's dispatch from the same outbox, sent
+	// by the mailer; without SMTP nothing is queued.
+	if c.smtp != nil {
+		db.Emails = true
+		mailer := &email.Mailer{Store: db, Sender: c.smtp, BaseURL: c.BaseURL, Now: now, Log: log}
+		workers.Go(func() { mailer.Run(workCtx) })
+	}
 	// Clicks are written until the HTTP server has drained, then flushed.
 	clicksCtx, stopClicks := context.WithCancel(context.WithoutCancel(ctx))
 	workers.Go(func() { api.Run(clicksCtx) })

@@ -28,16 +28,18 @@ type customerJSON struct {
 	// ReferralStatus is the customer's own referral as their referrer's
 	// stats count it (successful, pending, rejected), or null when not
 	// referred.
-	ReferralStatus *string   `json:"referral_status"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ReferralStatus *string `json:"referral_status"`
+	// EmailOptOut says the customer gets none of the program's emails.
+	EmailOptOut bool      `json:"email_opt_out"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 func toCustomerJSON(p *referral.Program, c *referral.Customer) customerJSON {
 	out := customerJSON{
 		Key: c.Key, Email: c.Email, Name: c.Name, Metadata: c.Metadata,
 		ReferralCode: c.ReferralCode, ReferralURL: referral.WithRef(p.WebsiteURL, p.RefParam, c.ReferralCode),
-		ReferralStatus: optString(c.ReferralStatus), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		ReferralStatus: optString(c.ReferralStatus), EmailOptOut: c.EmailOptOut, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 	if c.ReferredBy != "" {
 		out.ReferredBy = &c.ReferredBy
@@ -67,6 +69,7 @@ func (s *Server) CreateCustomer(w http.ResponseWriter, r *http.Request) error {
 		Metadata     json.RawMessage `json:"metadata"`
 		ReferralCode string          `json:"referral_code"`
 		ReferredBy   string          `json:"referred_by"`
+		EmailOptOut  bool            `json:"email_opt_out"`
 	}
 	if err := decode(body, &in); err != nil {
 		return err
@@ -86,7 +89,7 @@ func (s *Server) CreateCustomer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	nc := referral.NewCustomer{Key: in.Key, Email: in.Email, Name: in.Name, Metadata: meta,
-		ReferralCode: in.ReferralCode, ReferredBy: in.ReferredBy}
+		ReferralCode: in.ReferralCode, ReferredBy: in.ReferredBy, EmailOptOut: in.EmailOptOut}
 	browser := authFrom(r.Context()).Key.Kind == referral.PublishableKey
 	err = respond(w, r, func(ctx context.Context) (*referral.Customer, error) { return s.DB.CreateCustomer(ctx, p, nc) },
 		func(c *referral.Customer) (int, any) {
@@ -169,15 +172,16 @@ func (s *Server) UpdateCustomer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		Name       *string         `json:"name"`
-		Email      *string         `json:"email"`
-		Metadata   json.RawMessage `json:"metadata"`
-		ReferredBy *string         `json:"referred_by"`
+		Name        *string         `json:"name"`
+		Email       *string         `json:"email"`
+		Metadata    json.RawMessage `json:"metadata"`
+		ReferredBy  *string         `json:"referred_by"`
+		EmailOptOut *bool           `json:"email_opt_out"`
 	}
 	if err := decode(body, &in); err != nil {
 		return err
 	}
-	u := referral.CustomerUpdate{Name: in.Name, Email: in.Email, ReferredBy: in.ReferredBy}
+	u := referral.CustomerUpdate{Name: in.Name, Email: in.Email, ReferredBy: in.ReferredBy, EmailOptOut: in.EmailOptOut}
 	if len(in.Metadata) > 0 && string(in.Metadata) != "null" {
 		set, dels, err := referral.ParseMetadata(in.Metadata)
 		if err != nil {

@@ -133,6 +133,19 @@ func TestEvents(t *testing.T) {
 				e.want(e.do(req{method: "POST", path: "/v1/rewards/" + rw.ID + "/reject", key: e.sk, body: `{"reason": "fraud"}`}), 200, "reject")
 			}
 		}
+		// An endpoint answering 410 is disabled: webhook_endpoint.disabled.
+		e.want(e.do(req{method: "POST", path: "/v1/webhook_endpoints", key: e.sk,
+			body: `{"url": "https://gone.example.com/hooks", "events": ["customer.created"]}`}), 201, "create endpoint")
+		if _, err := e.db.DispatchEvents(t.Context(), e.clock.Now(), 1000); err != nil {
+			t.Fatal(err)
+		}
+		out, err := e.db.ClaimDeliveries(t.Context(), webhooks.Claim{Now: e.clock.Now().Add(time.Second), Limit: 1, Lease: time.Minute, PerEndpoint: 1})
+		if err != nil || len(out) != 1 {
+			t.Fatalf("claim deliveries: %v, %v", out, err)
+		}
+		if err := e.db.RecordAttempt(t.Context(), out[0].Delivery.ID, webhooks.Attempt{StatusCode: http.StatusGone}); err != nil {
+			t.Fatal(err)
+		}
 		// A customer who is then deleted: their events keep no personal data.
 		const goneKey, goneEmail, goneName = "erased-key-7q", "erased.person@example.org", "Erased Person"
 		e.createCustomer(map[string]any{"key": goneKey, "email": goneEmail, "name": goneName})
@@ -306,6 +319,21 @@ func (e *env) checkCurrent(ev event) {
 			}
 		}
 		t.Errorf("discount code %s not listed for %s", dc.Code, dc.CustomerKey)
+	case ev.Type == "webhook_endpoint.disabled":
+		// What the event recorded: the endpoint, its URL, and why.
+		resp := e.do(req{method: "GET", path: "/v1/webhook_endpoints/" + str(t, d["endpoint_id"]), key: e.sk})
+		e.want(resp, http.StatusOK, "endpoint")
+		var got struct {
+			Endpoint struct {
+				URL            string `json:"url"`
+				Active         bool   `json:"active"`
+				DisabledReason string `json:"disabled_reason"`
+			} `json:"webhook_endpoint"`
+		}
+		resp.json(t, &got)
+		if got.Endpoint.Active || got.Endpoint.URL != str(t, d["url"]) || got.Endpoint.DisabledReason != str(t, d["reason"]) {
+			t.Errorf("endpoint %+v, event data %s", got.Endpoint, ev.RawData)
+		}
 	default:
 		t.Errorf("unexpected type %s", ev.Type)
 	}

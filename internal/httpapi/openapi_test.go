@@ -417,6 +417,44 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 					t.Errorf("status %d, want 429: %s", r.Status, r.Body)
 				}
 			})
+			t.Run("unsubscribe links", func(t *testing.T) {
+				e := e.in(t)
+				e.db.Emails = true
+				ann := e.createCustomer(map[string]any{"key": "ann", "email": "ann@example.com"})
+				e.createCustomer(map[string]any{"key": "ann-friend", "email": "annf@example.com", "referred_by": ann.ReferralCode})
+				if _, err := e.db.DispatchEvents(t.Context(), time.UnixMicro(clock.Load()), 100); err != nil {
+					t.Fatal(err)
+				}
+				qs, err := e.db.ClaimEmails(t.Context(), time.UnixMicro(clock.Load()), 10, time.Minute)
+				if err != nil || len(qs) == 0 {
+					t.Fatalf("claim: %v %v", qs, err)
+				}
+				pr, err := e.db.PrepareEmail(t.Context(), qs[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				link := "/unsubscribe/" + pr.UnsubscribeToken
+				form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+				for _, c := range []struct {
+					e      *env
+					r      req
+					status int
+				}{
+					{e, req{method: "GET", path: link}, 200},
+					{e, req{method: "GET", path: "/unsubscribe/forged"}, 404},
+					{e, req{method: "POST", path: "/unsubscribe/forged", body: "List-Unsubscribe=One-Click", header: form}, 404},
+					{e, req{method: "POST", path: link, body: "List-Unsubscribe=Yes", header: form}, 422},
+					{e, req{method: "POST", path: link, body: strings.Repeat("x", 5000), header: form}, 400},
+					{e, req{method: "POST", path: link, body: "List-Unsubscribe=One-Click", header: form}, 200},
+					{limited, req{method: "GET", path: "/unsubscribe/forged"}, 404},
+					{limited, req{method: "GET", path: "/unsubscribe/forged"}, 429},
+					{limited, req{method: "POST", path: "/unsubscribe/forged", body: "List-Unsubscribe=One-Click", header: form}, 429},
+				} {
+					if r := do(t, c.e, c.r); r.Status != c.status {
+						t.Errorf("%s %s: status %d, want %d: %s", c.r.method, c.r.path, r.Status, c.status, r.Body)
+					}
+				}
+			})
 			t.Run("beacon with the database down", func(t *testing.T) {
 				if r := do(t, broken, beacon(broken.pk)); r.Status != http.StatusInternalServerError {
 					t.Errorf("status %d, want 500: %s", r.Status, r.Body)

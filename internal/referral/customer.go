@@ -28,8 +28,10 @@ type Customer struct {
 	// referrer's stats count it: successful, pending or rejected ("" when
 	// not referred).
 	ReferralStatus string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// EmailOptOut says the customer gets none of the program's emails.
+	EmailOptOut bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Limits on customer fields, chosen to match what billing systems allow.
@@ -121,6 +123,7 @@ type NewCustomer struct {
 	Metadata     map[string]any
 	ReferralCode string // optional custom code
 	ReferredBy   string // optional code of the referrer
+	EmailOptOut  bool
 }
 
 // Normalize validates every field, naming each bad one, and puts the values
@@ -166,6 +169,7 @@ type CustomerUpdate struct {
 	MetadataSet map[string]any
 	MetadataDel []string
 	ReferredBy  *string
+	EmailOptOut *bool
 }
 
 // Normalize validates the fields that are present.

@@ -15,7 +15,7 @@ import (
 
 const customerColumns = `c.id, c.program_id, c.key, c.email, c.name, c.metadata, c.referral_code,
 	c.referred_by, c.referrer_id, r.key, c.created_at, c.updated_at, c.paid_before_referral,
-	c.converted_at IS NOT NULL, c.referral_rejected_at IS NOT NULL`
+	c.converted_at IS NOT NULL, c.referral_rejected_at IS NOT NULL, c.email_opt_out`
 
 const customerFrom = ` FROM customers c LEFT JOIN customers r ON r.id = c.referrer_id`
 
@@ -26,7 +26,7 @@ func scanCustomer(row scanner) (*referral.Customer, error) {
 	var created, updated int64
 	var converted, rejected bool
 	err := row.Scan(&c.ID, &c.ProgramID, &key, &email, &c.Name, &meta, &c.ReferralCode,
-		&referredBy, &referrerID, &referrerKey, &created, &updated, &c.PaidBeforeReferral, &converted, &rejected)
+		&referredBy, &referrerID, &referrerKey, &created, &updated, &c.PaidBeforeReferral, &converted, &rejected, &c.EmailOptOut)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (tx *Tx) CreateCustomer(ctx context.Context, p *referral.Program, in referr
 	}
 	c := &referral.Customer{
 		ID: id.New("cus", tx.now), ProgramID: p.ID, Key: in.Key, Email: in.Email, Name: in.Name,
-		Metadata: in.Metadata, CreatedAt: tx.now, UpdatedAt: tx.now,
+		Metadata: in.Metadata, EmailOptOut: in.EmailOptOut, CreatedAt: tx.now, UpdatedAt: tx.now,
 	}
 	if in.ReferredBy != "" {
 		if err := tx.attachReferrer(ctx, p.ID, c, in.ReferredBy); err != nil {
@@ -68,11 +68,11 @@ func (tx *Tx) CreateCustomer(ctx context.Context, p *referral.Program, in referr
 	c.ReferralCode = code
 	meta, _ := json.Marshal(c.Metadata)
 	_, err := tx.tx.ExecContext(ctx, `INSERT INTO customers (id, program_id, key, email, email_key, email_identity,
-		name, metadata, referral_code, referred_by, referrer_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		name, metadata, referral_code, referred_by, referrer_id, created_at, updated_at, email_opt_out)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		c.ID, p.ID, c.Key, c.Email, referral.EmailKey(c.Email), referral.EmailIdentity(c.Email),
 		c.Name, string(meta), c.ReferralCode, nullString(c.ReferredBy), nullString(c.ReferrerID),
-		micros(tx.now), micros(tx.now))
+		micros(tx.now), micros(tx.now), c.EmailOptOut)
 	if name, ok := uniqueViolation(err); ok {
 		if strings.Contains(name, "email") {
 			return nil, referral.ErrCustomerEmailTaken
@@ -238,6 +238,9 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, p *referral.Program, key strin
 		}
 		c.Metadata = merged
 	}
+	if u.EmailOptOut != nil {
+		c.EmailOptOut = *u.EmailOptOut
+	}
 	newReferral := false
 	if u.ReferredBy != nil {
 		switch {
@@ -256,9 +259,10 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, p *referral.Program, key strin
 	c.UpdatedAt = tx.now
 	meta, _ := json.Marshal(c.Metadata)
 	_, err = tx.tx.ExecContext(ctx, `UPDATE customers SET email = $2, email_key = $3, email_identity = $4,
-		name = $5, metadata = $6, referred_by = $7, referrer_id = $8, updated_at = $9, paid_before_referral = $10 WHERE id = $1`,
+		name = $5, metadata = $6, referred_by = $7, referrer_id = $8, updated_at = $9, paid_before_referral = $10,
+		email_opt_out = $11 WHERE id = $1`,
 		c.ID, c.Email, referral.EmailKey(c.Email), referral.EmailIdentity(c.Email), c.Name, string(meta),
-		nullString(c.ReferredBy), nullString(c.ReferrerID), micros(tx.now), c.PaidBeforeReferral)
+		nullString(c.ReferredBy), nullString(c.ReferrerID), micros(tx.now), c.PaidBeforeReferral, c.EmailOptOut)
 	if _, ok := uniqueViolation(err); ok {
 		return nil, referral.ErrCustomerEmailTaken
 	}

@@ -55,6 +55,9 @@ type DB struct {
 	read   *readPool
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Emails makes DispatchEvents queue email notifications too; serve
+	// turns it on when SMTP is configured. Set it before use.
+	Emails bool
 	// writes counts committed write transactions (WriteTransactions).
 	writes atomic.Int64
 	// batch group-commits SQLite write transactions; nil on PostgreSQL.

@@ -123,6 +123,9 @@ func (db *DB) DispatchEvents(ctx context.Context, now time.Time, limit int) (int
 		if _, err := tx.tx.ExecContext(ctx, `UPDATE events SET dispatched_at = $1`+mark.sql(), mark.args...); err != nil {
 			return 0, fmt.Errorf("mark events dispatched: %w", err)
 		}
+		if err := tx.dispatchEmails(ctx, ids); err != nil {
+			return 0, err
+		}
 		return len(evs), nil
 	})
 }
@@ -275,22 +278,31 @@ func (tx *Tx) recordAttempt(ctx context.Context, deliveryID string, a webhooks.A
 	if err != nil {
 		return fmt.Errorf("record webhook attempt: %w", err)
 	}
-	if _, err := tx.tx.ExecContext(ctx, endpoint, args...); err != nil {
+	res, err := tx.tx.ExecContext(ctx, endpoint, args...)
+	if err != nil {
 		return fmt.Errorf("record webhook attempt: endpoint: %w", err)
 	}
-	if a.Succeeded() || a.StatusCode == http.StatusGone {
+	if a.StatusCode == http.StatusGone {
+		if n, _ := res.RowsAffected(); n > 0 {
+			return tx.endpointDisabled(ctx, endpointID, url, args[2].(string))
+		}
+		return nil
+	}
+	if a.Succeeded() {
 		return nil
 	}
 	// Every attempt failed for FailingLimit: disable the endpoint, so that
-	// a receiver gone for good does not cost retries for ever. Its admins
-	// are told by email once email exists (issue 17, email part): send it
-	// here, when the UPDATE below changed a row.
-	_, err = tx.tx.ExecContext(ctx, `UPDATE webhook_endpoints SET active = FALSE, disabled_reason = $2,
+	// a receiver gone for good does not cost retries for ever; its admins
+	// are told (webhook_endpoint.disabled) when the UPDATE changed a row.
+	reason := "Every delivery failed for 5 days; the last to " + url + ": " + attemptSummary(a)
+	res, err = tx.tx.ExecContext(ctx, `UPDATE webhook_endpoints SET active = FALSE, disabled_reason = $2,
 		failing_since = NULL, updated_at = $3 WHERE id = $1 AND active = TRUE AND failing_since <= $4`,
-		endpointID, "Every delivery failed for 5 days; the last to "+url+": "+attemptSummary(a),
-		now, micros(tx.now.Add(-webhooks.FailingLimit)))
+		endpointID, reason, now, micros(tx.now.Add(-webhooks.FailingLimit)))
 	if err != nil {
 		return fmt.Errorf("record webhook attempt: disable endpoint: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return tx.endpointDisabled(ctx, endpointID, url, reason)
 	}
 	return nil
 }

@@ -77,6 +77,10 @@ var API = []APIRoute{
 	{"POST /v1/webhook_deliveries/{id}/retry", httpapi.SecretKey, (*httpapi.Server).RetryWebhookDelivery},
 
 	{"GET /r/{code}", httpapi.Visitor, (*httpapi.Server).ShortLink},
+	// Unsubscribe links of emails (RFC 8058): the signed token is the
+	// authority; mail providers POST from anywhere.
+	{"GET /unsubscribe/{token}", httpapi.Public, (*httpapi.Server).UnsubscribePage},
+	{"POST /unsubscribe/{token}", httpapi.Public, (*httpapi.Server).Unsubscribe},
 	{"GET /js/po.js", httpapi.Public, (*httpapi.Server).PoJS},
 	{"GET /v1/sdk/config", httpapi.PublishableKey, (*httpapi.Server).SDKConfig},
 	{"POST /v1/track/click", httpapi.BrowserPublic, (*httpapi.Server).TrackClick},
