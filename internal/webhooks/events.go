@@ -31,6 +31,7 @@ var EventTypes = []EventType{
 	{"balance.credited", "A customer's balance was credited by hand."},
 	{"balance.debited", "A customer's balance was spent or debited by hand."},
 	{"discount_code.redeemed", "A discount code was redeemed."},
+	{"webhook_endpoint.test", "A test event, sent only when asked for, to one endpoint whatever it subscribes to."},
 }
 
 // KnownEvent reports whether typ is an event type an endpoint may list:
