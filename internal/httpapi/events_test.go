@@ -133,6 +133,8 @@ func TestEvents(t *testing.T) {
 				e.want(e.do(req{method: "POST", path: "/v1/rewards/" + rw.ID + "/reject", key: e.sk, body: `{"reason": "fraud"}`}), 200, "reject")
 			}
 		}
+		hook := e.createEndpoint(map[string]any{"url": "https://example.com/hooks", "events": []string{"reward.created"}})
+		e.want(e.do(req{method: "POST", path: "/v1/webhook_endpoints/" + hook.ID + "/test", key: e.sk}), 202, "send test event")
 		// A customer who is then deleted: their events keep no personal data.
 		const goneKey, goneEmail, goneName = "erased-key-7q", "erased.person@example.org", "Erased Person"
 		e.createCustomer(map[string]any{"key": goneKey, "email": goneEmail, "name": goneName})
@@ -306,6 +308,12 @@ func (e *env) checkCurrent(ev event) {
 			}
 		}
 		t.Errorf("discount code %s not listed for %s", dc.Code, dc.CustomerKey)
+	case ev.Type == "webhook_endpoint.test":
+		var we struct{ ID string }
+		if err := json.Unmarshal(d["webhook_endpoint"], &we); err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, "webhook endpoint", d["webhook_endpoint"], e.field("/v1/webhook_endpoints/"+we.ID, "webhook_endpoint"))
 	default:
 		t.Errorf("unexpected type %s", ev.Type)
 	}

@@ -73,6 +73,7 @@ var API = []APIRoute{
 	{"PUT /v1/webhook_endpoints/{id}", httpapi.SecretKey, (*httpapi.Server).UpdateWebhookEndpoint},
 	{"DELETE /v1/webhook_endpoints/{id}", httpapi.SecretKey, (*httpapi.Server).DeleteWebhookEndpoint},
 	{"POST /v1/webhook_endpoints/{id}/rotate_secret", httpapi.SecretKey, (*httpapi.Server).RotateWebhookSecret},
+	{"POST /v1/webhook_endpoints/{id}/test", httpapi.SecretKey, (*httpapi.Server).SendTestWebhook},
 	{"GET /v1/webhook_endpoints/{id}/deliveries", httpapi.SecretKey, (*httpapi.Server).ListWebhookDeliveries},
 	{"POST /v1/webhook_deliveries/{id}/retry", httpapi.SecretKey, (*httpapi.Server).RetryWebhookDelivery},
 
