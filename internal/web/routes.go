@@ -135,6 +135,9 @@ var Dashboard = []DashboardRoute{
 	{"POST /dashboard/p/{pid}/developers/webhooks/{id}/resume", dashboard.Admin, (*dashboard.Dashboard).WebhookResume},
 	{"POST /dashboard/p/{pid}/developers/webhooks/{id}/rotate_secret", dashboard.Admin, (*dashboard.Dashboard).WebhookRotate},
 	{"POST /dashboard/p/{pid}/developers/webhooks/{id}/delete", dashboard.Admin, (*dashboard.Dashboard).WebhookDelete},
+	{"GET /dashboard/p/{pid}/developers/webhooks/{id}/deliveries", dashboard.Admin, (*dashboard.Dashboard).WebhookDeliveries},
+	{"POST /dashboard/p/{pid}/developers/webhooks/{id}/test", dashboard.Admin, (*dashboard.Dashboard).WebhookTest},
+	{"POST /dashboard/p/{pid}/developers/deliveries/{id}/retry", dashboard.Admin, (*dashboard.Dashboard).WebhookRetry},
 
 	{"GET /dashboard/team", dashboard.Admin, (*dashboard.Dashboard).TeamPage},
 	{"POST /dashboard/team", dashboard.Admin, (*dashboard.Dashboard).Invite},
