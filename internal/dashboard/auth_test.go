@@ -521,6 +521,10 @@ func (e *env) snapshot() string {
 		hooks, _, _ := e.db.WebhookEndpoints(ctx, p.ID, store.Page{Limit: store.MaxLimit})
 		for _, h := range hooks {
 			fmt.Fprintf(&b, " hook:%s %s %q %v %v %s", h.ID, h.URL, h.Description, h.Events, h.Active, h.Secret)
+			deliveries, _, _ := e.db.WebhookDeliveries(ctx, p.ID, h.ID, store.Page{Limit: store.MaxLimit})
+			for _, d := range deliveries {
+				fmt.Fprintf(&b, " delivery:%s %s %d %v", d.ID, d.Status, d.Attempts, d.NextAttemptAt.UnixMicro())
+			}
 		}
 	}
 	admins, _ := e.db.Admins(ctx)

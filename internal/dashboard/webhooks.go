@@ -195,14 +195,19 @@ func (d *Dashboard) WebhookRotate(w http.ResponseWriter, r *http.Request) {
 // the list with flash, a 404 for an unknown endpoint, or the reason a
 // stored endpoint could not be changed.
 func (d *Dashboard) endpointDone(w http.ResponseWriter, r *http.Request, pid string, err error, flash string) {
+	d.endpointDoneAt(w, r, developersPath(pid)+"#webhooks", err, flash)
+}
+
+// endpointDoneAt is endpointDone going back to the page at to.
+func (d *Dashboard) endpointDoneAt(w http.ResponseWriter, r *http.Request, to string, err error, flash string) {
 	e, isClient := referral.AsError(err)
 	switch {
 	case err == nil:
-		d.redirect(w, r, developersPath(pid)+"#webhooks", flash)
+		d.redirect(w, r, to, flash)
 	case errors.Is(err, webhooks.ErrEndpointNotFound):
 		d.fail(w, r, http.StatusNotFound, noEndpoint)
 	case isClient && e.Kind != referral.KindInternal:
-		d.redirect(w, r, developersPath(pid)+"#webhooks", "!"+e.Message)
+		d.redirect(w, r, to, "!"+e.Message)
 	default:
 		d.serverError(w, r, err)
 	}

@@ -270,12 +270,13 @@ func TestWebhookEndpointsRefused(t *testing.T) {
 		viewer := e.asViewer(t)
 		page := viewer.get(e.path("developers")).want(t, http.StatusOK)
 		page.has(t, "https://hooks.acme.example/advocate", "Only owners can add or change endpoints.")
-		for _, s := range []string{secret, `id="webhook-form"`, "developers/webhooks/" + h.ID} {
+		hook := e.path("developers/webhooks/" + h.ID)
+		for _, s := range []string{secret, `id="webhook-form"`, hook + "#webhook-form", `action="` + hook} {
 			if strings.Contains(page.Body, s) {
 				t.Errorf("a viewer's page holds %q", s)
 			}
 		}
-		hook := e.path("developers/webhooks/" + h.ID)
+		page.has(t, `href="`+hook+`/deliveries"`)
 		posts := []struct {
 			path string
 			form url.Values

@@ -67,6 +67,11 @@ type discountCodeEventData struct {
 	DiscountCode discountCodeJSON `json:"discount_code"`
 }
 
+type webhookTestEventData struct {
+	Endpoint webhookEndpointJSON `json:"webhook_endpoint"`
+	Message  string              `json:"message"`
+}
+
 // EventBody is the webhook body of an outbox event: {"type", "timestamp",
 // "data"}. A missing object (a deleted customer) is rendered from what the
 // event recorded, without personal data; only the database failing is an
@@ -110,6 +115,11 @@ func (s *Server) eventData(ctx context.Context, p *referral.Program, ev store.Ev
 		data, err = s.balanceEventData(ctx, p, rec)
 	case "discount_code.redeemed":
 		data, err = s.discountCodeEventData(ctx, p, rec)
+	case "webhook_endpoint.test":
+		var e *webhooks.Endpoint
+		if e, err = s.DB.WebhookEndpoint(ctx, p.ID, rec.str("webhook_endpoint_id")); err == nil {
+			data = webhookTestEventData{Endpoint: toWebhookEndpointJSON(e), Message: rec.str("message")}
+		}
 	default:
 		return ev.Data, nil
 	}

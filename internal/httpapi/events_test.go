@@ -146,6 +146,8 @@ func TestEvents(t *testing.T) {
 		if err := e.db.RecordAttempt(t.Context(), out[0].Delivery.ID, webhooks.Attempt{StatusCode: http.StatusGone}); err != nil {
 			t.Fatal(err)
 		}
+		hook := e.createEndpoint(map[string]any{"url": "https://example.com/hooks", "events": []string{"reward.created"}})
+		e.want(e.do(req{method: "POST", path: "/v1/webhook_endpoints/" + hook.ID + "/test", key: e.sk}), 202, "send test event")
 		// A customer who is then deleted: their events keep no personal data.
 		const goneKey, goneEmail, goneName = "erased-key-7q", "erased.person@example.org", "Erased Person"
 		e.createCustomer(map[string]any{"key": goneKey, "email": goneEmail, "name": goneName})
@@ -334,6 +336,12 @@ func (e *env) checkCurrent(ev event) {
 		if got.Endpoint.Active || got.Endpoint.URL != str(t, d["url"]) || got.Endpoint.DisabledReason != str(t, d["reason"]) {
 			t.Errorf("endpoint %+v, event data %s", got.Endpoint, ev.RawData)
 		}
+	case ev.Type == "webhook_endpoint.test":
+		var we struct{ ID string }
+		if err := json.Unmarshal(d["webhook_endpoint"], &we); err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, "webhook endpoint", d["webhook_endpoint"], e.field("/v1/webhook_endpoints/"+we.ID, "webhook_endpoint"))
 	default:
 		t.Errorf("unexpected type %s", ev.Type)
 	}

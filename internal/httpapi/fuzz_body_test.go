@@ -87,6 +87,7 @@ var fuzzEndpoints = []fuzzEndpoint{
 	{"POST", "/v1/webhook_endpoints", false},
 	{"PUT", "/v1/webhook_endpoints/{webhook}", false},
 	{"POST", "/v1/webhook_endpoints/{webhook}/rotate_secret", false},
+	{"POST", "/v1/webhook_endpoints/{webhook}/test", false},
 	{"POST", "/v1/webhook_deliveries/whd_nosuch/retry", false},
 }
 
@@ -119,6 +120,7 @@ func fuzzSeeds() map[int][]string {
 		16: {`{"active":false}`, `{"url":"ftp://example.com/"}`, `{"events":[]}`, `{"description":"` + huge + `"}`},
 		17: {`{}`},
 		18: {`{}`},
+		19: {`{}`},
 	}
 	for _, m := range meta {
 		seeds[0] = append(seeds[0], `{"email":"x@example.com","key":"evil","metadata":`+m+`}`)

@@ -355,6 +355,7 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 				{method: "GET", path: "/v1/events/evt_nosuch"},
 				{method: "GET", path: "/v1/webhook_endpoints/we_nosuch/deliveries"},
 				{method: "POST", path: "/v1/webhook_deliveries/whd_nosuch/retry"},
+				{method: "POST", path: "/v1/webhook_endpoints/we_nosuch/test"},
 			}
 			// On e's database, so on e's clock too.
 			limited := newEnv(t, db, httpapi.Config{RateLimit: 1, RateBurst: 1, IPRateLimit: 1, IPRateBurst: 1})
@@ -797,6 +798,12 @@ func serveWebhookStatuses(t *testing.T, e *env, do func(*testing.T, *env, req) *
 	step("retry delivery malformed", req{method: "POST", path: retry, body: `{"x":`}, 400)
 	step("retry delivery with a field", req{method: "POST", path: retry, body: map[string]any{"now": true}}, 422)
 	step("retry unknown delivery", req{method: "POST", path: "/v1/webhook_deliveries/whd_nosuch/retry"}, 404)
+	test := list + "/" + all.Endpoint.ID + "/test"
+	step("send test event", req{method: "POST", path: test}, 202)
+	step("send test event malformed", req{method: "POST", path: test, body: `{"x":`}, 400)
+	step("send test event with a field", req{method: "POST", path: test, body: map[string]any{"x": 1}}, 422)
+	step("send test event to a paused endpoint", req{method: "POST", path: one + "/test"}, 409)
+	step("send test event to an unknown endpoint", req{method: "POST", path: list + "/we_nosuch/test"}, 404)
 	step("delete endpoint", req{method: "DELETE", path: one}, 204)
 	step("delete deleted endpoint", req{method: "DELETE", path: one}, 404)
 }

@@ -72,3 +72,18 @@ func (s *Server) RetryWebhookDelivery(w http.ResponseWriter, r *http.Request) er
 		return http.StatusOK, webhookDeliveryEnvelope{toWebhookDeliveryJSON(d)}
 	})
 }
+
+// SendTestWebhook sends a webhook_endpoint.test event to the endpoint
+// alone, signed and retried like any other: 202, for it is sent by the
+// deliverer, which the delivery's log then shows.
+func (s *Server) SendTestWebhook(w http.ResponseWriter, r *http.Request) error {
+	if err := readNoFields(r); err != nil {
+		return err
+	}
+	p := program(r)
+	return respond(w, r, func(ctx context.Context) (*webhooks.Delivery, error) {
+		return s.DB.SendTestWebhook(ctx, p.ID, r.PathValue("id"))
+	}, func(d *webhooks.Delivery) (int, any) {
+		return http.StatusAccepted, webhookDeliveryEnvelope{toWebhookDeliveryJSON(d)}
+	})
+}

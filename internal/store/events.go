@@ -27,6 +27,24 @@ func (tx *Tx) addEventJSON(programID, typ string, data []byte) {
 	tx.appends[appendEvents] = append(tx.appends[appendEvents], tx.ids.New("evt", tx.now), programID, typ, string(data), micros(tx.now))
 }
 
+// addDispatchedEvent writes an event at once, already dispatched, and
+// returns its id: for an event whose deliveries the caller writes itself,
+// in the same transaction (their rows refer to it, so it cannot wait for
+// the appended rows). TestEventTypesListed reads its type argument as it
+// reads AddEvent's.
+func (tx *Tx) addDispatchedEvent(ctx context.Context, programID, typ string, data any) (string, error) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return "", fmt.Errorf("event %s: %w", typ, err)
+	}
+	id, at := tx.ids.New("evt", tx.now), micros(tx.now)
+	if _, err := tx.tx.ExecContext(ctx, `INSERT INTO events (`+eventColumnNames+`, dispatched_at) VALUES ($1, $2, $3, $4, $5, $5)`,
+		id, programID, typ, string(b), at); err != nil {
+		return "", fmt.Errorf("event %s: %w", typ, err)
+	}
+	return id, nil
+}
+
 // The columns of one event row, in the order appendRows holds their values.
 const eventColumnNames = "id, program_id, type, data, created_at"
 

@@ -368,3 +368,31 @@ func (db *DB) RetryWebhookDelivery(ctx context.Context, programID, deliveryID st
 		return webhookDelivery(ctx, tx.tx, programID, deliveryID)
 	})
 }
+
+// SendTestWebhook sends a webhook_endpoint.test event to one active
+// endpoint (see webhooks.TestEvent) and returns its delivery, due now.
+// The event is written already dispatched, with its one delivery, so that
+// DispatchEvents never offers it to the program's other endpoints.
+func (db *DB) SendTestWebhook(ctx context.Context, programID, endpointID string) (*webhooks.Delivery, error) {
+	return run(ctx, db, func(tx *Tx) (*webhooks.Delivery, error) {
+		e, err := webhookEndpoint(ctx, tx.tx, programID, endpointID, tx.db.forUpdate())
+		if err != nil {
+			return nil, err
+		}
+		data, err := webhooks.TestEvent(e)
+		if err != nil {
+			return nil, err
+		}
+		eventID, err := tx.addDispatchedEvent(ctx, programID, "webhook_endpoint.test", data)
+		if err != nil {
+			return nil, err
+		}
+		deliveryID := tx.ids.New("whd", tx.now)
+		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, program_id, endpoint_id, event_id,
+			status, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5, $5)`,
+			deliveryID, programID, e.ID, eventID, micros(tx.now)); err != nil {
+			return nil, fmt.Errorf("send test webhook: %w", err)
+		}
+		return webhookDelivery(ctx, tx.tx, programID, deliveryID)
+	})
+}

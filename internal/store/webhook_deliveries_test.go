@@ -343,3 +343,71 @@ func TestWebhookDeliveryLog(t *testing.T) {
 		}
 	})
 }
+
+// TestSendTestWebhook: a test event reaches the one endpoint asked for,
+// whatever it subscribes to, through the normal claim; the program's other
+// endpoints never see it, even after dispatch runs. Unknown, deleted and
+// another program's endpoints are not found; a paused one is refused and
+// nothing is written.
+func TestSendTestWebhook(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		stepClock(db, time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC))
+		p, other := newProgram(t, db), newProgram(t, db)
+		target := newEndpoint(t, db, p.ID, "https://a.example.com/", "reward.created")
+		bystander := newEndpoint(t, db, p.ID, "https://b.example.com/", "*")
+
+		d, err := db.SendTestWebhook(ctx, p.ID, target.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.EndpointID != target.ID || d.ProgramID != p.ID || d.EventType != "webhook_endpoint.test" ||
+			d.Status != webhooks.DeliveryPending || d.Attempts != 0 || d.NextAttemptAt.IsZero() {
+			t.Errorf("delivery %+v", d)
+		}
+		if n := dispatch(t, db, db.Now()); n != 0 {
+			t.Errorf("dispatched %d events: the test event was not written dispatched", n)
+		}
+		out := claim(t, db, db.Now())
+		if len(out) != 1 || out[0].Delivery.ID != d.ID || out[0].URL != target.URL {
+			t.Fatalf("claimed %+v, want the one test delivery", out)
+		}
+		ev := out[0].Event
+		if ev.Type != "webhook_endpoint.test" || ev.Data["webhook_endpoint_id"] != target.ID || ev.Data["message"] != webhooks.TestMessage {
+			t.Errorf("event %+v", ev)
+		}
+		if log, _, err := db.WebhookDeliveries(ctx, p.ID, bystander.ID, store.Page{}); err != nil || len(log) != 0 {
+			t.Errorf("the other endpoint's log: %v, %v", log, err)
+		}
+		if log, _, err := db.WebhookDeliveries(ctx, p.ID, target.ID, store.Page{}); err != nil || len(log) != 1 || log[0].ID != d.ID {
+			t.Errorf("the endpoint's log: %v, %v", log, err)
+		}
+
+		paused := newEndpoint(t, db, p.ID, "https://c.example.com/", "*")
+		if _, err := db.UpdateWebhookEndpoint(ctx, p.ID, paused.ID, webhooks.EndpointInput{Active: ptr(false)}); err != nil {
+			t.Fatal(err)
+		}
+		deleted := newEndpoint(t, db, p.ID, "https://d.example.com/", "*")
+		if err := db.DeleteWebhookEndpoint(ctx, p.ID, deleted.ID); err != nil {
+			t.Fatal(err)
+		}
+		events, deliveries := count(t, db, "events"), count(t, db, "webhook_deliveries")
+		for _, c := range []struct {
+			name, program, endpoint string
+			want                    error
+		}{
+			{"paused", p.ID, paused.ID, webhooks.ErrEndpointPaused},
+			{"deleted", p.ID, deleted.ID, webhooks.ErrEndpointNotFound},
+			{"unknown", p.ID, "we_unknown", webhooks.ErrEndpointNotFound},
+			{"another program's", other.ID, target.ID, webhooks.ErrEndpointNotFound},
+		} {
+			if _, err := db.SendTestWebhook(ctx, c.program, c.endpoint); !errors.Is(err, c.want) {
+				t.Errorf("%s endpoint: %v, want %v", c.name, err, c.want)
+			}
+		}
+		if e, d := count(t, db, "events"), count(t, db, "webhook_deliveries"); e != events || d != deliveries {
+			t.Errorf("refused requests wrote %d events and %d deliveries", e-events, d-deliveries)
+		}
+	})
+}

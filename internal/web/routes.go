@@ -73,6 +73,7 @@ var API = []APIRoute{
 	{"PUT /v1/webhook_endpoints/{id}", httpapi.SecretKey, (*httpapi.Server).UpdateWebhookEndpoint},
 	{"DELETE /v1/webhook_endpoints/{id}", httpapi.SecretKey, (*httpapi.Server).DeleteWebhookEndpoint},
 	{"POST /v1/webhook_endpoints/{id}/rotate_secret", httpapi.SecretKey, (*httpapi.Server).RotateWebhookSecret},
+	{"POST /v1/webhook_endpoints/{id}/test", httpapi.SecretKey, (*httpapi.Server).SendTestWebhook},
 	{"GET /v1/webhook_endpoints/{id}/deliveries", httpapi.SecretKey, (*httpapi.Server).ListWebhookDeliveries},
 	{"POST /v1/webhook_deliveries/{id}/retry", httpapi.SecretKey, (*httpapi.Server).RetryWebhookDelivery},
 
@@ -138,6 +139,9 @@ var Dashboard = []DashboardRoute{
 	{"POST /dashboard/p/{pid}/developers/webhooks/{id}/resume", dashboard.Admin, (*dashboard.Dashboard).WebhookResume},
 	{"POST /dashboard/p/{pid}/developers/webhooks/{id}/rotate_secret", dashboard.Admin, (*dashboard.Dashboard).WebhookRotate},
 	{"POST /dashboard/p/{pid}/developers/webhooks/{id}/delete", dashboard.Admin, (*dashboard.Dashboard).WebhookDelete},
+	{"GET /dashboard/p/{pid}/developers/webhooks/{id}/deliveries", dashboard.Admin, (*dashboard.Dashboard).WebhookDeliveries},
+	{"POST /dashboard/p/{pid}/developers/webhooks/{id}/test", dashboard.Admin, (*dashboard.Dashboard).WebhookTest},
+	{"POST /dashboard/p/{pid}/developers/deliveries/{id}/retry", dashboard.Admin, (*dashboard.Dashboard).WebhookRetry},
 
 	{"GET /dashboard/team", dashboard.Admin, (*dashboard.Dashboard).TeamPage},
 	{"POST /dashboard/team", dashboard.Admin, (*dashboard.Dashboard).Invite},

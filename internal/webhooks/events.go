@@ -33,6 +33,7 @@ var EventTypes = []EventType{
 	{"balance.debited", "A customer's balance was spent or debited by hand."},
 	{"discount_code.redeemed", "A discount code was redeemed."},
 	{"webhook_endpoint.disabled", "A webhook endpoint was disabled: it answered 410 Gone, or every delivery to it failed for 5 days."},
+	{"webhook_endpoint.test", "A test event, sent only when asked for, to one endpoint whatever it subscribes to."},
 }
 
 // KnownEvent reports whether typ is an event type an endpoint may list:
