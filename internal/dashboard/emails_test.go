@@ -49,7 +49,7 @@ func TestEmailsViewer(t *testing.T) {
 			t.Errorf("a viewer is offered changes: %s", p.text())
 		}
 		for _, k := range email.Kinds {
-			p := v.get(e.path("emails/" + k.Name)).want(t, http.StatusOK)
+			p := v.get(e.path("emails/"+k.Name)).want(t, http.StatusOK)
 			p.has(t, html.EscapeString(k.Subject))
 			if strings.Contains(p.Body, "Reset to default") {
 				t.Errorf("%s: a viewer is offered a reset", k.Name)
@@ -226,23 +226,27 @@ func TestEmailToggle(t *testing.T) {
 func TestEmailsSMTPNotice(t *testing.T) {
 	t.Parallel()
 	const notice = "Emails are not sent: start Advocate with --smtp-url and --email-from (ADVOCATE_SMTP_URL, ADVOCATE_EMAIL_FROM)"
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		e := newEnv(t, db)
-		p := e.asOwner(t).get(e.path("emails")).want(t, http.StatusOK)
-		// The page sets the flags as code, so text() spaces them out.
-		squeeze := strings.NewReplacer(" ", "")
-		if !strings.Contains(squeeze.Replace(p.text()), squeeze.Replace(notice)) || !strings.Contains(p.Body, "docs/email.md") {
-			t.Errorf("SMTP off: %s", p.text())
-		}
-		p.has(t, "Save sender") // still usable
+	t.Run("off", func(t *testing.T) {
+		storetest.Each(t, func(t *testing.T, db *store.DB) {
+			e := newEnv(t, db)
+			p := e.asOwner(t).get(e.path("emails")).want(t, http.StatusOK)
+			// The page sets the flags as code, so text() spaces them out.
+			squeeze := strings.NewReplacer(" ", "")
+			if !strings.Contains(squeeze.Replace(p.text()), squeeze.Replace(notice)) || !strings.Contains(p.Body, "docs/email.md") {
+				t.Errorf("SMTP off: %s", p.text())
+			}
+			p.has(t, "Save sender") // still usable
+		})
 	})
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		e := newEnv(t, db, func(c *dashboard.Config) { c.EmailEnabled, c.EmailFrom = true, "Acme <rewards@acme.example>" })
-		p := e.asOwner(t).get(e.path("emails")).want(t, http.StatusOK)
-		if strings.Contains(p.text(), "Emails are not sent") {
-			t.Errorf("SMTP on: %s", p.text())
-		}
-		p.has(t, "Acme &lt;rewards@acme.example&gt;")
+	t.Run("on", func(t *testing.T) {
+		storetest.Each(t, func(t *testing.T, db *store.DB) {
+			e := newEnv(t, db, func(c *dashboard.Config) { c.EmailEnabled, c.EmailFrom = true, "Acme <rewards@acme.example>" })
+			p := e.asOwner(t).get(e.path("emails")).want(t, http.StatusOK)
+			if strings.Contains(p.text(), "Emails are not sent") {
+				t.Errorf("SMTP on: %s", p.text())
+			}
+			p.has(t, "Acme &lt;rewards@acme.example&gt;")
+		})
 	})
 }
 
