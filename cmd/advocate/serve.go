@@ -102,7 +102,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	api := httpapi.New(db, log, httpapi.Config{BaseURL: c.BaseURL, RateLimit: c.RateLimit, RateBurst: c.RateBurst,
 		IPRateLimit: c.IPRateLimit, IPRateBurst: c.IPRateBurst, Proxies: c.proxies,
 		MetricsToken: c.MetricsToken, Now: now, CheckWebhookHost: guard.CheckHost})
-	dash := dashboard.New(db, log, dashboard.Config{BaseURL: c.BaseURL, Proxies: c.proxies, Now: now, CheckWebhookHost: guard.CheckHost})
+	dash := dashboard.New(db, log, dashboard.Config{BaseURL: c.BaseURL, Proxies: c.proxies, Now: now, CheckWebhookHost: guard.CheckHost,
+		EmailEnabled: c.smtp != nil, EmailFrom: c.EmailFrom})
 	dash.OnLinksChanged = api.ForgetLinks
 	srv := &http.Server{
 		Handler:           web.Handler(api, dash),

@@ -45,6 +45,9 @@ type Dashboard struct {
 	OnLinksChanged func(codes ...string)
 	// checkWebhookHost is Config's.
 	checkWebhookHost func(ctx context.Context, host string) error
+	// emailEnabled and emailFrom are Config's EmailEnabled and EmailFrom.
+	emailEnabled bool
+	emailFrom    string
 }
 
 // Config holds what the dashboard needs beyond its store and logger.
@@ -61,6 +64,11 @@ type Config struct {
 	// public address, as httpapi.Config's does for the API (serve passes
 	// both webhooks.Guard.CheckHost); nil checks nothing.
 	CheckWebhookHost func(ctx context.Context, host string) error
+	// EmailEnabled says emails are sent (serve's --smtp-url); without it
+	// the Emails page says how to turn them on. EmailFrom is the
+	// --email-from sender, shown there.
+	EmailEnabled bool
+	EmailFrom    string
 }
 
 // New returns the dashboard.
@@ -71,7 +79,7 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Dashboard {
 	return &Dashboard{DB: db, Log: log, BaseURL: strings.TrimRight(cfg.BaseURL, "/"), Proxies: cfg.Proxies, now: cfg.Now,
 		pages: mustParsePages(), assets: assets(),
 		signIns: newAttempts(5, 2*time.Second, 5*time.Minute, time.Hour, cfg.Now), OnLinksChanged: func(...string) {},
-		checkWebhookHost: cfg.CheckWebhookHost}
+		checkWebhookHost: cfg.CheckWebhookHost, emailEnabled: cfg.EmailEnabled, emailFrom: cfg.EmailFrom}
 }
 
 // ctxKey keys request-scoped values.

@@ -113,7 +113,8 @@ func FuzzDashboard(f *testing.F) {
 				} {
 					var form url.Values
 					if method == "POST" {
-						form = url.Values{"name": {value}, "note": {value}, "amount": {value}, "email": {value}, "reason": {value}}
+						form = url.Values{"name": {value}, "note": {value}, "amount": {value}, "email": {value}, "reason": {value},
+							"subject": {value}, "body": {value}, "brand_color": {value}, "reply_to": {value}, "email_opt_out": {value}}
 					}
 					before := storetest.Fingerprint(t, fd.db)
 					status := fd.serve(method, target, form)

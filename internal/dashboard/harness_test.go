@@ -63,7 +63,8 @@ func (c *clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.L
 // advance moves the clock forward by d.
 func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
-func newEnv(t *testing.T, db *store.DB) *env {
+// newEnv starts an env; opts change the dashboard's Config.
+func newEnv(t *testing.T, db *store.DB, opts ...func(*dashboard.Config)) *env {
 	t.Helper()
 	e := &env{t: t, db: db, clock: &clock{}}
 	// The clock is set before anything reads it.
@@ -82,8 +83,11 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	done := make(chan struct{})
 	go func() { api.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	e.dash = dashboard.New(db, log, dashboard.Config{BaseURL: base, Now: e.clock.Now,
-		CheckWebhookHost: webhooks.Guard{Resolver: names{}}.CheckHost})
+	cfg := dashboard.Config{BaseURL: base, Now: e.clock.Now, CheckWebhookHost: webhooks.Guard{Resolver: names{}}.CheckHost}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e.dash = dashboard.New(db, log, cfg)
 	e.dash.OnLinksChanged = api.ForgetLinks
 	e.srv.Config.Handler = web.Handler(api, e.dash)
 	e.srv.Start()

@@ -168,3 +168,17 @@ func (tx *Tx) ResetEmailTemplate(ctx context.Context, programID, kind string) (e
 	}
 	return emailTemplate(ctx, tx.tx, programID, kind)
 }
+
+// SetEmailEnabled switches a program's emails of one kind on or off,
+// keeping their subject and body.
+func (tx *Tx) SetEmailEnabled(ctx context.Context, programID, kind string, enabled bool) (email.Template, error) {
+	if _, ok := email.KindByName(kind); !ok {
+		return email.Template{}, ErrUnknownEmailKind
+	}
+	if _, err := tx.tx.ExecContext(ctx, `INSERT INTO email_templates (program_id, kind, enabled, subject, body, updated_at)
+		VALUES ($1, $2, $3, NULL, NULL, $4) ON CONFLICT (program_id, kind) DO UPDATE SET enabled = excluded.enabled,
+		updated_at = excluded.updated_at`, programID, kind, enabled, micros(tx.now)); err != nil {
+		return email.Template{}, fmt.Errorf("set email enabled: %w", err)
+	}
+	return emailTemplate(ctx, tx.tx, programID, kind)
+}

@@ -410,3 +410,39 @@ func TestUnsubscribe(t *testing.T) {
 		}
 	})
 }
+
+// TestSetEmailEnabled: switching a kind off and on keeps its texts,
+// whether it was ever saved or not; a reset keeps it off; an unknown kind
+// is refused.
+func TestSetEmailEnabled(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		p := newProgram(t, db)
+		off, err := db.SetEmailEnabled(ctx, p.ID, email.RewardEarned, false)
+		want := email.Default(email.RewardEarned)
+		want.Enabled = false
+		if err != nil || off != want {
+			t.Fatalf("a default kind switched off: %+v, %v", off, err)
+		}
+		custom := email.Template{Kind: email.RewardEarned, Subject: "{{reward_amount}}!", Body: "Thanks."}
+		if _, err := db.SaveEmailTemplate(ctx, p.ID, custom); err != nil {
+			t.Fatal(err)
+		}
+		on, err := db.SetEmailEnabled(ctx, p.ID, email.RewardEarned, true)
+		custom.Enabled = true
+		if err != nil || on != custom {
+			t.Fatalf("switched on: %+v, %v; want %+v", on, err, custom)
+		}
+		if _, err := db.SetEmailEnabled(ctx, p.ID, email.RewardEarned, false); err != nil {
+			t.Fatal(err)
+		}
+		reset, err := db.ResetEmailTemplate(ctx, p.ID, email.RewardEarned)
+		if err != nil || reset != want {
+			t.Errorf("reset while off: %+v, %v; want %+v", reset, err, want)
+		}
+		if _, err := db.SetEmailEnabled(ctx, p.ID, "nope", false); !errors.Is(err, store.ErrUnknownEmailKind) {
+			t.Errorf("unknown kind: %v", err)
+		}
+	})
+}

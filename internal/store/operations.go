@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/advocate-oss/advocate/internal/email"
 	"github.com/advocate-oss/advocate/internal/money"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/rewards"
@@ -332,4 +333,26 @@ func (db *DB) FirstStart(ctx context.Context, email, password string, first *ref
 		sk, pk, err := tx.CreateProgramWithKeys(ctx, first)
 		return NewProgram{first, sk, pk}, err
 	})
+}
+
+// UpdateEmailSettings changes a program's sender name, reply-to address
+// and brand colour.
+func (db *DB) UpdateEmailSettings(ctx context.Context, programID string, in EmailSettings) (*EmailSettings, error) {
+	return run(ctx, db, func(tx *Tx) (*EmailSettings, error) { return tx.UpdateEmailSettings(ctx, programID, in) })
+}
+
+// SaveEmailTemplate changes a program's subject and body of one kind of
+// email, and whether it is sent.
+func (db *DB) SaveEmailTemplate(ctx context.Context, programID string, t email.Template) (email.Template, error) {
+	return run(ctx, db, func(tx *Tx) (email.Template, error) { return tx.SaveEmailTemplate(ctx, programID, t) })
+}
+
+// ResetEmailTemplate puts a kind's subject and body back to the defaults.
+func (db *DB) ResetEmailTemplate(ctx context.Context, programID, kind string) (email.Template, error) {
+	return run(ctx, db, func(tx *Tx) (email.Template, error) { return tx.ResetEmailTemplate(ctx, programID, kind) })
+}
+
+// SetEmailEnabled switches a kind of email on or off.
+func (db *DB) SetEmailEnabled(ctx context.Context, programID, kind string, enabled bool) (email.Template, error) {
+	return run(ctx, db, func(tx *Tx) (email.Template, error) { return tx.SetEmailEnabled(ctx, programID, kind, enabled) })
 }

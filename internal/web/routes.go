@@ -116,6 +116,7 @@ var Dashboard = []DashboardRoute{
 	{"GET /dashboard/p/{pid}/customers/{key}", dashboard.Admin, (*dashboard.Dashboard).CustomerPage},
 	{"POST /dashboard/p/{pid}/customers/{key}/credit", dashboard.Admin, (*dashboard.Dashboard).CustomerCredit},
 	{"POST /dashboard/p/{pid}/customers/{key}/debit", dashboard.Admin, (*dashboard.Dashboard).CustomerDebit},
+	{"POST /dashboard/p/{pid}/customers/{key}/email_opt_out", dashboard.Admin, (*dashboard.Dashboard).CustomerEmailOptOut},
 	{"POST /dashboard/p/{pid}/transactions/{key}/refund", dashboard.Admin, (*dashboard.Dashboard).TransactionRefund},
 
 	{"GET /dashboard/p/{pid}/rewards", dashboard.Admin, (*dashboard.Dashboard).RewardsPage},
@@ -142,6 +143,15 @@ var Dashboard = []DashboardRoute{
 	{"GET /dashboard/p/{pid}/developers/webhooks/{id}/deliveries", dashboard.Admin, (*dashboard.Dashboard).WebhookDeliveries},
 	{"POST /dashboard/p/{pid}/developers/webhooks/{id}/test", dashboard.Admin, (*dashboard.Dashboard).WebhookTest},
 	{"POST /dashboard/p/{pid}/developers/deliveries/{id}/retry", dashboard.Admin, (*dashboard.Dashboard).WebhookRetry},
+
+	{"GET /dashboard/p/{pid}/emails", dashboard.Admin, (*dashboard.Dashboard).EmailsPage},
+	{"POST /dashboard/p/{pid}/emails/settings", dashboard.Admin, (*dashboard.Dashboard).EmailSettingsSave},
+	{"GET /dashboard/p/{pid}/emails/{kind}", dashboard.Admin, (*dashboard.Dashboard).EmailEdit},
+	{"POST /dashboard/p/{pid}/emails/{kind}", dashboard.Admin, (*dashboard.Dashboard).EmailSave},
+	{"POST /dashboard/p/{pid}/emails/{kind}/preview", dashboard.Admin, (*dashboard.Dashboard).EmailPreview},
+	{"POST /dashboard/p/{pid}/emails/{kind}/reset", dashboard.Admin, (*dashboard.Dashboard).EmailReset},
+	{"POST /dashboard/p/{pid}/emails/{kind}/enable", dashboard.Admin, (*dashboard.Dashboard).EmailEnable},
+	{"POST /dashboard/p/{pid}/emails/{kind}/disable", dashboard.Admin, (*dashboard.Dashboard).EmailDisable},
 
 	{"GET /dashboard/team", dashboard.Admin, (*dashboard.Dashboard).TeamPage},
 	{"POST /dashboard/team", dashboard.Admin, (*dashboard.Dashboard).Invite},

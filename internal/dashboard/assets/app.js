@@ -46,4 +46,11 @@
   document.querySelectorAll('[data-confirm]').forEach(function (b) {
     b.addEventListener('click', function (e) { if (!window.confirm(b.getAttribute('data-confirm'))) e.preventDefault(); });
   });
+  // A colour picker beside the text field it fills, both ways.
+  document.querySelectorAll('[data-color-for]').forEach(function (pick) {
+    var text = document.getElementById(pick.getAttribute('data-color-for'));
+    if (!text) return;
+    pick.addEventListener('input', function () { text.value = pick.value; });
+    text.addEventListener('input', function () { if (/^#[0-9a-fA-F]{6}$/.test(text.value)) pick.value = text.value.toLowerCase(); });
+  });
 })();

@@ -148,10 +148,10 @@ func Fingerprint(t testing.TB, db *store.DB) map[string]int64 {
 	var names, sel []string
 	for _, table := range []string{"programs", "api_keys", "customers", "referral_links", "idempotency_keys", "events",
 		"admins", "sessions", "reward_rules", "transactions", "refunds", "rewards", "discount_codes",
-		"ledger_accounts", "ledger_entries", "clicks", "webhook_endpoints"} {
+		"ledger_accounts", "ledger_entries", "clicks", "webhook_endpoints", "email_settings", "email_templates"} {
 		names, sel = append(names, table), append(sel, "SELECT count(*) FROM "+table)
 	}
-	for _, table := range []string{"programs", "customers", "reward_rules", "transactions", "rewards", "webhook_endpoints"} {
+	for _, table := range []string{"programs", "customers", "reward_rules", "transactions", "rewards", "webhook_endpoints", "email_settings", "email_templates"} {
 		names, sel = append(names, table+" updated"), append(sel, "SELECT COALESCE(MAX(updated_at), 0) FROM "+table)
 	}
 	names, sel = append(names, "balances"), append(sel, "SELECT COALESCE(SUM(balance), 0) FROM ledger_accounts")
