@@ -46,8 +46,8 @@ type Deliverer struct {
 	Concurrency int
 	PerEndpoint int
 	// Batch bounds the deliveries claimed and not yet sent (default 256).
-	// An endpoint gets only as many as it can be sent well within their
-	// lease, at the pace its sends have taken so far.
+	// An endpoint gets only as many as its sends get through until the
+	// next poll, at the pace they have taken so far (see depth).
 	Batch int
 	// Interval is how often the outbox is polled (default a second);
 	// Notify polls at once.
@@ -204,18 +204,19 @@ func (d *Deliverer) timeout() time.Duration {
 	return Timeout
 }
 
-// depth returns how many deliveries to endpoint may be held: as many as
-// its sends, at the pace they have taken, get through in the part of the
-// lease that leaves room for the last one; PerEndpoint for an endpoint
-// not sent to yet.
+// depth returns how many deliveries to an endpoint may be held: as many
+// as its sends, at the pace they have taken, get through until the next
+// poll claims more (or through the part of the lease that leaves room
+// for the last send, if shorter), on top of PerEndpoint. A slow endpoint
+// thus holds few, and its held deliveries are sent well within their lease.
 func (p *pump) depth(pc pace) int {
 	d := p.d
-	budget := d.Lease - 2*d.timeout()
-	if budget <= 0 {
+	window := min(d.Interval, d.Lease-2*d.timeout())
+	if window <= 0 {
 		return d.PerEndpoint
 	}
-	n := int64(d.PerEndpoint) * int64(budget/max(pc.took, time.Millisecond))
-	return int(min(max(n, int64(d.PerEndpoint)), int64(d.Batch)))
+	n := int64(d.PerEndpoint) * (1 + int64(window/max(pc.took, time.Millisecond)))
+	return int(min(n, int64(d.Batch)))
 }
 
 // claim claims what the batch has room for and queues it; it reports

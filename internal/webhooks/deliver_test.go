@@ -557,3 +557,76 @@ func TestDeliverSlowEndpoint(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliverSlowEndpointBacklog: with many deliveries due to an endpoint
+// that never answers and to a fast one, and claims of a few dozen, the
+// slow endpoint holds no more than PerEndpoint sends, and the fast one
+// gets every delivery meanwhile.
+func TestDeliverSlowEndpointBacklog(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		release := make(chan struct{})
+		slow := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		})
+		fast := newReceiver(t, nil)
+		e.endpoint(t, slow.URL) // older: its deliveries come first
+		e.endpoint(t, fast.URL)
+		const events = 150
+		e.customers(t, events)
+		d := e.deliverer(e.db, 10*time.Second)
+		d.Concurrency, d.PerEndpoint, d.Batch = 8, 4, 32
+		run(t, d)
+		t.Cleanup(func() { close(release) }) // before run's cleanup waits for the sends
+		eventually(t, "the fast endpoint's deliveries", func() bool { return len(fast.ids()) == events })
+		if n := len(slow.requests()); n != d.PerEndpoint {
+			t.Errorf("the slow endpoint got %d requests, want %d (PerEndpoint)", n, d.PerEndpoint)
+		}
+		for id, n := range fast.ids() {
+			if n != 1 {
+				t.Errorf("%s received %d times", id, n)
+			}
+		}
+	})
+}
+
+// TestDeliverFlushOnShutdown: attempts wait for Flush to be recorded
+// together, and those still waiting when Run is stopped are recorded
+// before it returns.
+func TestDeliverFlushOnShutdown(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		rc := newReceiver(t, nil)
+		ep := e.endpoint(t, rc.URL)
+		e.customers(t, 5)
+		d := e.deliverer(e.db, 5*time.Second)
+		d.Flush = time.Hour
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		eventually(t, "the sends", func() bool { return len(rc.ids()) == 5 })
+		statuses := func() map[string]int {
+			ds, _, err := e.db.WebhookDeliveries(t.Context(), e.p.ID, ep.ID, store.Page{Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]int{}
+			for _, d := range ds {
+				out[d.Status]++
+			}
+			return out
+		}
+		if got := statuses(); got[webhooks.DeliveryPending] != 5 {
+			t.Fatalf("before the flush: %v, want 5 pending", got)
+		}
+		cancel()
+		<-done
+		if got := statuses(); got[webhooks.DeliverySucceeded] != 5 {
+			t.Errorf("after Run returned: %v, want 5 succeeded", got)
+		}
+	})
+}
