@@ -243,6 +243,30 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c webhooks.Claim) ([]webhooks
 	})
 }
 
+// ReleaseDeliveries makes claimed deliveries that were not sent due again
+// at now, as a worker that stops does with those it still held, rather
+// than leave them to their lease. A delivery claimed again since (its
+// lease ran out) is left alone.
+func (db *DB) ReleaseDeliveries(ctx context.Context, now time.Time, held []webhooks.Outgoing) error {
+	byLease := map[time.Time][]string{}
+	for _, o := range held {
+		byLease[o.Delivery.NextAttemptAt] = append(byLease[o.Delivery.NextAttemptAt], o.Delivery.ID)
+	}
+	_, err := run(ctx, db, func(tx *Tx) (struct{}, error) {
+		for lease, ids := range byLease {
+			u := where{args: []any{micros(now), micros(tx.now)}}
+			u.cond("status = 'pending'")
+			u.add("next_attempt_at = ", micros(lease))
+			u.addInPadded("id", ids)
+			if _, err := tx.tx.ExecContext(ctx, `UPDATE webhook_deliveries SET next_attempt_at = $1, updated_at = $2`+u.sql(), u.args...); err != nil {
+				return struct{}{}, fmt.Errorf("release webhook deliveries: %w", err)
+			}
+		}
+		return struct{}{}, nil
+	})
+	return err
+}
+
 // RecordAttempt records the outcome of an attempt to send a delivery, at
 // the store's now. A 2xx finishes it; a 410 Gone fails it and disables
 // the endpoint; anything else is retried after webhooks.RetryDelay, until

@@ -17,6 +17,7 @@ type DeliveryStore interface {
 	DispatchEvents(ctx context.Context, now time.Time, limit int) (int, error)
 	ClaimDeliveries(ctx context.Context, c Claim) ([]Outgoing, error)
 	RecordAttempts(ctx context.Context, outcomes []Outcome) error
+	ReleaseDeliveries(ctx context.Context, now time.Time, held []Outgoing) error
 }
 
 // Timeout is how long a receiver has to answer a delivery.
@@ -112,7 +113,7 @@ func (d *Deliverer) Notify() {
 
 // Run delivers until ctx is done, then waits for the sends in flight,
 // which finish and are recorded whatever ctx says (at most Timeout).
-// Deliveries claimed but not yet sent are left to their lease.
+// Deliveries claimed but not yet sent are released: due again at once.
 func (d *Deliverer) Run(ctx context.Context) {
 	d.init()
 	results := make(chan sent, d.Batch)
@@ -181,6 +182,7 @@ func (p *pump) run(ctx context.Context) {
 		poll = false
 		select {
 		case <-ctx.Done():
+			p.releaseQueued(context.WithoutCancel(ctx))
 			for p.sending > 0 {
 				p.finish(<-p.done)
 			}
@@ -321,6 +323,22 @@ func (p *pump) release(endpoint string) {
 		delete(p.held, endpoint)
 	}
 	p.holding--
+}
+
+// releaseQueued gives back the deliveries queued and not sent, so that
+// they need not wait for their lease (a restart would delay a batch of
+// them by a minute).
+func (p *pump) releaseQueued(ctx context.Context) {
+	var held []Outgoing
+	for _, q := range p.queued {
+		held = append(held, q...)
+	}
+	if len(held) == 0 {
+		return
+	}
+	if err := p.d.Store.ReleaseDeliveries(ctx, p.d.Now(), held); err != nil {
+		p.d.Log.Error("release webhook deliveries", "deliveries", len(held), "err", err)
+	}
 }
 
 // forget drops the pace of endpoints not sent to for a while, so that

@@ -630,3 +630,57 @@ func TestDeliverFlushOnShutdown(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliverReleaseOnShutdown: deliveries claimed but still queued behind
+// a slow send when Run stops are due again at once, not after their
+// lease; the one in flight is recorded.
+func TestDeliverReleaseOnShutdown(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		release := make(chan struct{})
+		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
+			if n > 0 {
+				<-release
+			}
+		})
+		ep := e.endpoint(t, rc.URL)
+		d := e.deliverer(e.db, 10*time.Second)
+		d.PerEndpoint = 1
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		// A first delivery, answered at once, shows the endpoint fast:
+		// the next claim takes more than PerEndpoint for it.
+		e.customers(t, 1)
+		eventually(t, "the first delivery", func() bool { return e.only(t, ep.ID).Status == webhooks.DeliverySucceeded })
+		e.customers(t, 5)
+		eventually(t, "the second send", func() bool { return len(rc.requests()) == 2 })
+		eventually(t, "the deliveries", func() bool {
+			ds, _, err := e.db.WebhookDeliveries(t.Context(), e.p.ID, ep.ID, store.Page{Limit: 10})
+			return err == nil && len(ds) == 6
+		})
+		time.Sleep(100 * time.Millisecond) // polls every 20 ms: all claimed
+		cancel()
+		close(release)
+		<-done
+		ds, _, err := e.db.WebhookDeliveries(t.Context(), e.p.ID, ep.ID, store.Page{Limit: 10})
+		succeeded := 0
+		for _, d := range ds {
+			if d.Status == webhooks.DeliverySucceeded {
+				succeeded++
+			}
+		}
+		if err != nil || len(ds) != 6 || succeeded != 2 {
+			t.Fatalf("%d deliveries, %d succeeded (%v); want 6, the 2 sent", len(ds), succeeded, err)
+		}
+		out, err := e.db.ClaimDeliveries(t.Context(), webhooks.Claim{Now: e.clk.Now(), Limit: 10, Lease: time.Minute, PerEndpoint: 10})
+		if err != nil || len(out) != 4 {
+			t.Fatalf("due after the stop: %d (%v), want the 4 not sent", len(out), err)
+		}
+		for _, o := range out {
+			if o.Delivery.Attempts != 0 {
+				t.Errorf("released %+v", o.Delivery)
+			}
+		}
+	})
+}
