@@ -123,7 +123,8 @@ func (d *Deliverer) Run(ctx context.Context) {
 		d.record(context.WithoutCancel(ctx), results)
 	}()
 	p := &pump{d: d, results: results, done: make(chan finished, d.Concurrency),
-		queued: map[string][]Outgoing{}, inFlight: map[string]int{}, held: map[string]int{}, took: map[string]pace{}}
+		queued: map[string][]Outgoing{}, inFlight: map[string]int{}, held: map[string]int{}, took: map[string]pace{},
+		bodies: bodies{d: d, m: map[string]*body{}}}
 	p.run(ctx)
 	close(results)
 	<-recorded
@@ -160,6 +161,7 @@ type pump struct {
 	held     map[string]int // queued and in flight, by endpoint
 	holding  int
 	took     map[string]pace
+	bodies   bodies
 	sends    sync.WaitGroup
 }
 
@@ -244,6 +246,7 @@ func (p *pump) claim(ctx context.Context) bool {
 			p.order = append(p.order, ep)
 		}
 		p.queued[ep] = append(p.queued[ep], o)
+		p.bodies.hold(o.Event.ID)
 		p.held[ep]++
 		p.holding++
 	}
@@ -276,6 +279,7 @@ func (p *pump) start(ctx context.Context) {
 			progress = true
 			if d.Now().Add(min(d.timeout(), d.Lease/2)).After(o.Delivery.NextAttemptAt) {
 				d.Log.Warn("webhook delivery left to its lease", "delivery", o.Delivery.ID, "endpoint", ep)
+				p.bodies.drop(o.Event.ID)
 				p.release(ep)
 			} else {
 				p.send(ctx, o)
@@ -297,7 +301,8 @@ func (p *pump) send(ctx context.Context, o Outgoing) {
 	p.inFlight[ep]++
 	p.sending++
 	p.sends.Go(func() {
-		a := p.d.attempt(context.WithoutCancel(ctx), o)
+		a := p.d.attempt(context.WithoutCancel(ctx), o, p.bodies.get)
+		p.bodies.drop(o.Event.ID)
 		p.results <- sent{o, a}
 		p.done <- finished{ep, a.Duration}
 	})
@@ -338,6 +343,55 @@ func (p *pump) releaseQueued(ctx context.Context) {
 	}
 	if err := p.d.Store.ReleaseDeliveries(ctx, p.d.Now(), held); err != nil {
 		p.d.Log.Error("release webhook deliveries", "deliveries", len(held), "err", err)
+	}
+}
+
+// bodies renders each event once for all its deliveries the pump holds:
+// Render reads the database, and an event has a delivery to each
+// subscribed endpoint, mostly claimed together.
+type bodies struct {
+	d  *Deliverer
+	mu sync.Mutex
+	m  map[string]*body // by event id
+}
+
+type body struct {
+	once  sync.Once
+	b     []byte
+	err   error
+	users int // the deliveries held that send it
+}
+
+// hold notes a delivery of the event to send.
+func (bs *bodies) hold(eventID string) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	b := bs.m[eventID]
+	if b == nil {
+		b = &body{}
+		bs.m[eventID] = b
+	}
+	b.users++
+}
+
+// get returns the event's body, rendering it on first use.
+func (bs *bodies) get(ctx context.Context, ev Event) ([]byte, error) {
+	bs.mu.Lock()
+	b := bs.m[ev.ID]
+	bs.mu.Unlock()
+	b.once.Do(func() { b.b, b.err = bs.d.render(ctx, ev) })
+	return b.b, b.err
+}
+
+// drop notes a delivery of the event sent or let go; the body goes with
+// the last.
+func (bs *bodies) drop(eventID string) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if b := bs.m[eventID]; b != nil {
+		if b.users--; b.users == 0 {
+			delete(bs.m, eventID)
+		}
 	}
 }
 
@@ -427,12 +481,12 @@ func (d *Deliverer) render(ctx context.Context, ev Event) (body []byte, err erro
 	return d.Render(ctx, ev)
 }
 
-// attempt renders, signs and posts a delivery. Whatever goes wrong is a
-// failed attempt, retried on the schedule.
-func (d *Deliverer) attempt(ctx context.Context, o Outgoing) (a Attempt) {
+// attempt renders (with render), signs and posts a delivery. Whatever
+// goes wrong is a failed attempt, retried on the schedule.
+func (d *Deliverer) attempt(ctx context.Context, o Outgoing, render func(context.Context, Event) ([]byte, error)) (a Attempt) {
 	start := time.Now()
 	defer func() { a.Duration = time.Since(start) }()
-	body, err := d.render(ctx, o.Event)
+	body, err := render(ctx, o.Event)
 	if err != nil {
 		return Attempt{Error: "render: " + err.Error()}
 	}

@@ -684,3 +684,48 @@ func TestDeliverReleaseOnShutdown(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliverRenderOnce: an event's deliveries to several endpoints,
+// claimed together, are rendered once.
+func TestDeliverRenderOnce(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		var rcs []*receiver
+		for range 3 {
+			rc := newReceiver(t, nil)
+			e.endpoint(t, rc.URL)
+			rcs = append(rcs, rc)
+		}
+		const events = 20
+		e.customers(t, events)
+		d := e.deliverer(e.db, 5*time.Second)
+		d.PerEndpoint = events // the first claim takes every delivery
+		var mu sync.Mutex
+		rendered := map[string]int{}
+		d.Render = func(ctx context.Context, ev webhooks.Event) ([]byte, error) {
+			mu.Lock()
+			rendered[ev.ID]++
+			mu.Unlock()
+			return render(ctx, ev)
+		}
+		run(t, d)
+		eventually(t, "every delivery", func() bool {
+			for _, rc := range rcs {
+				if len(rc.ids()) != events {
+					return false
+				}
+			}
+			return true
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		if len(rendered) != events {
+			t.Errorf("%d events rendered, want %d", len(rendered), events)
+		}
+		for id, n := range rendered {
+			if n != 1 {
+				t.Errorf("%s rendered %d times", id, n)
+			}
+		}
+	})
+}
