@@ -178,6 +178,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c webhooks.Claim) ([]webhooks
 		}
 		type candidate struct {
 			out     webhooks.Outgoing
+			data    string // the event's, decoded only if claimed
 			deleted bool
 		}
 		// A few times the limit, so that an endpoint with little room
@@ -197,12 +198,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c webhooks.Claim) ([]webhooks
 				ep.SecretRotatedAt = fromMicros(rotated.Int64)
 			}
 			ev := webhooks.Event{ID: d.EventID, ProgramID: d.ProgramID, Type: d.EventType, CreatedAt: fromMicros(evCreated)}
-			dec := json.NewDecoder(strings.NewReader(data.String))
-			dec.UseNumber()
-			if err := dec.Decode(&ev.Data); err != nil {
-				return candidate{}, fmt.Errorf("event %s: %w", ev.ID, err)
-			}
-			return candidate{webhooks.Outgoing{Delivery: *d, URL: ep.URL, Secrets: ep.LiveSecrets(c.Now), Event: ev}, deleted.Valid}, nil
+			return candidate{webhooks.Outgoing{Delivery: *d, URL: ep.URL, Secrets: ep.LiveSecrets(c.Now), Event: ev}, data.String, deleted.Valid}, nil
 		}, `SELECT `+deliveryColumns+`, e.url, e.secret, e.previous_secret, e.secret_rotated_at, e.deleted_at, ev.data, ev.created_at`+
 			deliveryFrom+` JOIN webhook_endpoints e ON e.id = d.endpoint_id`+w.sql()+
 			` ORDER BY d.next_attempt_at LIMIT $`+fmt.Sprint(len(w.args)+1)+lock, append(w.args, 4*c.Limit)...)
@@ -219,6 +215,11 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c webhooks.Claim) ([]webhooks
 				gone = append(gone, cd.out.Delivery.ID)
 			case len(out) < c.Limit && taken[ep] < c.Room(ep):
 				taken[ep]++
+				dec := json.NewDecoder(strings.NewReader(cd.data))
+				dec.UseNumber()
+				if err := dec.Decode(&cd.out.Event.Data); err != nil {
+					return nil, fmt.Errorf("event %s: %w", cd.out.Event.ID, err)
+				}
 				cd.out.Delivery.NextAttemptAt = c.Now.Add(c.Lease).UTC().Truncate(time.Microsecond)
 				out = append(out, cd.out)
 				claimed = append(claimed, cd.out.Delivery.ID)
