@@ -36,6 +36,21 @@ func (w *where) addIn(expr string, vals []string) {
 	w.conds = append(w.conds, b.String()+")")
 }
 
+// addInPadded is addIn with vals padded to a power of two by repeating
+// the last: lists of any length then share a few query texts, so that
+// the statements kept prepared (stmtCache, bounded) stay few.
+func (w *where) addInPadded(expr string, vals []string) {
+	n := 1
+	for n < len(vals) {
+		n *= 2
+	}
+	padded := slices.Grow(slices.Clone(vals), n-len(vals))
+	for len(padded) < n {
+		padded = append(padded, vals[len(vals)-1])
+	}
+	w.addIn(expr, padded)
+}
+
 // cond appends a condition without an argument.
 func (w *where) cond(expr string) { w.conds = append(w.conds, expr) }
 

@@ -16,7 +16,7 @@ import (
 
 // Webhook deliveries: the deliverer (webhooks.Deliverer) turns new events
 // into deliveries (DispatchEvents), claims the due ones (ClaimDeliveries)
-// and records each attempt (RecordAttempt). Several nodes may run it at
+// and records the attempts (RecordAttempts, a batch at a time). Several nodes may run it at
 // once: on PostgreSQL each claims its rows with SKIP LOCKED, on SQLite the
 // single writer serializes them; a claimed delivery is not due again until
 // its lease ends, so it is sent once, and again only if its worker died.
@@ -96,7 +96,7 @@ func (db *DB) DispatchEvents(ctx context.Context, now time.Time, limit int) (int
 			ids = append(ids, e.id)
 		}
 		w := where{}
-		w.addIn("program_id", programs)
+		w.addInPadded("program_id", programs)
 		w.cond("active = TRUE AND deleted_at IS NULL")
 		endpoints, err := queryAll(ctx, tx.tx, "endpoints to dispatch to", scanEndpoint,
 			`SELECT `+endpointColumns+` FROM webhook_endpoints`+w.sql(), w.args...)
@@ -104,22 +104,44 @@ func (db *DB) DispatchEvents(ctx context.Context, now time.Time, limit int) (int
 			return 0, err
 		}
 		at := micros(now)
+		var rows [][]any
 		for _, ev := range evs {
 			for _, ep := range endpoints {
-				if ep.ProgramID != ev.programID || !ep.Subscribed(ev.typ) {
-					continue
+				if ep.ProgramID == ev.programID && ep.Subscribed(ev.typ) {
+					rows = append(rows, []any{tx.ids.New("whd", tx.now), ev.programID, ep.ID, ev.id})
 				}
-				if _, err := tx.tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, program_id, endpoint_id, event_id,
-					status, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $6)
-					ON CONFLICT (endpoint_id, event_id) DO NOTHING`,
-					tx.ids.New("whd", tx.now), ev.programID, ep.ID, ev.id, at, micros(tx.now)); err != nil {
-					return 0, fmt.Errorf("dispatch event %s: %w", ev.id, err)
+			}
+		}
+		// Many rows a statement: a payment's events to a few endpoints are a
+		// dozen rows, each a statement of its own on the single writer before.
+		for len(rows) > 0 {
+			// Chunks of a power of two rows: few query texts to prepare.
+			size := dispatchRows
+			for size > len(rows) {
+				size /= 2
+			}
+			chunk := rows[:size]
+			rows = rows[size:]
+			var b strings.Builder
+			args := []any{at, micros(tx.now)}
+			b.WriteString(`INSERT INTO webhook_deliveries (id, program_id, endpoint_id, event_id,
+				status, next_attempt_at, created_at, updated_at) VALUES `)
+			for i, r := range chunk {
+				if i > 0 {
+					b.WriteString(", ")
 				}
+				n := len(args)
+				fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, 'pending', $1, $2, $2)", n+1, n+2, n+3, n+4)
+				args = append(args, r...)
+			}
+			b.WriteString(` ON CONFLICT (endpoint_id, event_id) DO NOTHING`)
+			if _, err := tx.tx.ExecContext(ctx, b.String(), args...); err != nil {
+				return 0, fmt.Errorf("dispatch events: %w", err)
 			}
 		}
 		mark := where{args: []any{at}}
 		mark.cond("dispatched_at IS NULL")
-		mark.addIn("id", ids)
+		mark.addInPadded("id", ids)
 		if _, err := tx.tx.ExecContext(ctx, `UPDATE events SET dispatched_at = $1`+mark.sql(), mark.args...); err != nil {
 			return 0, fmt.Errorf("mark events dispatched: %w", err)
 		}
@@ -129,6 +151,10 @@ func (db *DB) DispatchEvents(ctx context.Context, now time.Time, limit int) (int
 		return len(evs), nil
 	})
 }
+
+// dispatchRows is the most deliveries one INSERT of DispatchEvents writes
+// (a power of two).
+const dispatchRows = 64
 
 // ClaimDeliveries returns up to c.Limit pending deliveries due at c.Now,
 // the longest due first, at most c.Room(endpoint) per endpoint, and makes
@@ -147,7 +173,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c webhooks.Claim) ([]webhooks
 			}
 		}
 		if len(full) > 0 {
-			w.addIn("d.endpoint_id NOT", full)
+			w.addInPadded("d.endpoint_id NOT", full)
 		}
 		lock := ""
 		if db.Engine == Postgres {
@@ -155,6 +181,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c webhooks.Claim) ([]webhooks
 		}
 		type candidate struct {
 			out     webhooks.Outgoing
+			data    string // the event's, decoded only if claimed
 			deleted bool
 		}
 		// A few times the limit, so that an endpoint with little room
@@ -174,15 +201,10 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c webhooks.Claim) ([]webhooks
 				ep.SecretRotatedAt = fromMicros(rotated.Int64)
 			}
 			ev := webhooks.Event{ID: d.EventID, ProgramID: d.ProgramID, Type: d.EventType, CreatedAt: fromMicros(evCreated)}
-			dec := json.NewDecoder(strings.NewReader(data.String))
-			dec.UseNumber()
-			if err := dec.Decode(&ev.Data); err != nil {
-				return candidate{}, fmt.Errorf("event %s: %w", ev.ID, err)
-			}
-			return candidate{webhooks.Outgoing{Delivery: *d, URL: ep.URL, Secrets: ep.LiveSecrets(c.Now), Event: ev}, deleted.Valid}, nil
+			return candidate{webhooks.Outgoing{Delivery: *d, URL: ep.URL, Secrets: ep.LiveSecrets(c.Now), Event: ev}, data.String, deleted.Valid}, nil
 		}, `SELECT `+deliveryColumns+`, e.url, e.secret, e.previous_secret, e.secret_rotated_at, e.deleted_at, ev.data, ev.created_at`+
 			deliveryFrom+` JOIN webhook_endpoints e ON e.id = d.endpoint_id`+w.sql()+
-			` ORDER BY d.next_attempt_at LIMIT `+fmt.Sprint(4*c.Limit)+lock, w.args...)
+			` ORDER BY d.next_attempt_at LIMIT $`+fmt.Sprint(len(w.args)+1)+lock, append(w.args, 4*c.Limit)...)
 		if err != nil {
 			return nil, err
 		}
@@ -196,6 +218,11 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c webhooks.Claim) ([]webhooks
 				gone = append(gone, cd.out.Delivery.ID)
 			case len(out) < c.Limit && taken[ep] < c.Room(ep):
 				taken[ep]++
+				dec := json.NewDecoder(strings.NewReader(cd.data))
+				dec.UseNumber()
+				if err := dec.Decode(&cd.out.Event.Data); err != nil {
+					return nil, fmt.Errorf("event %s: %w", cd.out.Event.ID, err)
+				}
 				cd.out.Delivery.NextAttemptAt = c.Now.Add(c.Lease).UTC().Truncate(time.Microsecond)
 				out = append(out, cd.out)
 				claimed = append(claimed, cd.out.Delivery.ID)
@@ -203,14 +230,14 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c webhooks.Claim) ([]webhooks
 		}
 		if len(claimed) > 0 {
 			u := where{args: []any{micros(c.Now.Add(c.Lease)), micros(tx.now)}}
-			u.addIn("id", claimed)
+			u.addInPadded("id", claimed)
 			if _, err := tx.tx.ExecContext(ctx, `UPDATE webhook_deliveries SET next_attempt_at = $1, updated_at = $2`+u.sql(), u.args...); err != nil {
 				return nil, fmt.Errorf("claim deliveries: %w", err)
 			}
 		}
 		if len(gone) > 0 {
 			u := where{args: []any{micros(tx.now), "The endpoint was deleted."}}
-			u.addIn("id", gone)
+			u.addInPadded("id", gone)
 			if _, err := tx.tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL,
 				last_error = $2, updated_at = $1`+u.sql(), u.args...); err != nil {
 				return nil, fmt.Errorf("fail deliveries to deleted endpoints: %w", err)
@@ -218,6 +245,30 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c webhooks.Claim) ([]webhooks
 		}
 		return out, nil
 	})
+}
+
+// ReleaseDeliveries makes claimed deliveries that were not sent due again
+// at now, as a worker that stops does with those it still held, rather
+// than leave them to their lease. A delivery claimed again since (its
+// lease ran out) is left alone.
+func (db *DB) ReleaseDeliveries(ctx context.Context, now time.Time, held []webhooks.Outgoing) error {
+	byLease := map[time.Time][]string{}
+	for _, o := range held {
+		byLease[o.Delivery.NextAttemptAt] = append(byLease[o.Delivery.NextAttemptAt], o.Delivery.ID)
+	}
+	_, err := run(ctx, db, func(tx *Tx) (struct{}, error) {
+		for lease, ids := range byLease {
+			u := where{args: []any{micros(now), micros(tx.now)}}
+			u.cond("status = 'pending'")
+			u.add("next_attempt_at = ", micros(lease))
+			u.addInPadded("id", ids)
+			if _, err := tx.tx.ExecContext(ctx, `UPDATE webhook_deliveries SET next_attempt_at = $1, updated_at = $2`+u.sql(), u.args...); err != nil {
+				return struct{}{}, fmt.Errorf("release webhook deliveries: %w", err)
+			}
+		}
+		return struct{}{}, nil
+	})
+	return err
 }
 
 // RecordAttempt records the outcome of an attempt to send a delivery, at
@@ -229,30 +280,85 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c webhooks.Claim) ([]webhooks
 // out) is ignored.
 func (db *DB) RecordAttempt(ctx context.Context, deliveryID string, a webhooks.Attempt) error {
 	_, err := run(ctx, db, func(tx *Tx) (struct{}, error) {
-		return struct{}{}, tx.recordAttempt(ctx, deliveryID, a)
+		found, err := tx.recordAttempts(ctx, []webhooks.Outcome{{DeliveryID: deliveryID, Attempt: a}})
+		if err == nil && found == 0 {
+			err = webhooks.ErrDeliveryNotFound
+		}
+		return struct{}{}, err
 	})
 	return err
 }
 
-func (tx *Tx) recordAttempt(ctx context.Context, deliveryID string, a webhooks.Attempt) error {
-	var status, endpointID, url string
-	var attempts int
-	err := tx.tx.QueryRowContext(ctx, `SELECT d.status, d.attempts, d.endpoint_id, e.url FROM webhook_deliveries d
-		JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = $1`+tx.db.forUpdate("d"), deliveryID).
-		Scan(&status, &attempts, &endpointID, &url)
-	if errors.Is(err, sql.ErrNoRows) {
-		return webhooks.ErrDeliveryNotFound
+// RecordAttempts records several attempts as RecordAttempt does, in order,
+// in one transaction: a deliverer's results of the last few moments, one
+// write transaction instead of one each. Unknown deliveries are skipped.
+func (db *DB) RecordAttempts(ctx context.Context, outcomes []webhooks.Outcome) error {
+	_, err := run(ctx, db, func(tx *Tx) (int, error) { return tx.recordAttempts(ctx, outcomes) })
+	return err
+}
+
+// attemptState is what recording an attempt reads of its delivery.
+type attemptState struct {
+	status, endpointID, url string
+	attempts                int
+}
+
+// recordAttempts reads the deliveries of outcomes in one query and records
+// each outcome; it returns how many were of known deliveries.
+func (tx *Tx) recordAttempts(ctx context.Context, outcomes []webhooks.Outcome) (int, error) {
+	var ids []string
+	for _, o := range outcomes {
+		ids = append(ids, o.DeliveryID)
 	}
+	w := where{}
+	w.addInPadded("d.id", ids)
+	type row struct {
+		id string
+		st attemptState
+	}
+	// In id order, so that workers recording at once on PostgreSQL lock
+	// rows in the same order.
+	rows, err := queryAll(ctx, tx.tx, "record webhook attempts", func(sc scanner) (row, error) {
+		var r row
+		return r, sc.Scan(&r.id, &r.st.status, &r.st.attempts, &r.st.endpointID, &r.st.url)
+	}, `SELECT d.id, d.status, d.attempts, d.endpoint_id, e.url FROM webhook_deliveries d
+		JOIN webhook_endpoints e ON e.id = d.endpoint_id`+w.sql()+` ORDER BY d.id`+tx.db.forUpdate("d"), w.args...)
 	if err != nil {
-		return fmt.Errorf("record webhook attempt: %w", err)
+		return 0, err
 	}
-	if status != webhooks.DeliveryPending {
+	states := make(map[string]*attemptState, len(rows))
+	for _, r := range rows {
+		states[r.id] = &r.st
+	}
+	// Endpoints in id order too, each one's outcomes in the order given.
+	byEndpoint := make([]webhooks.Outcome, 0, len(outcomes))
+	for _, o := range outcomes {
+		if states[o.DeliveryID] != nil {
+			byEndpoint = append(byEndpoint, o)
+		}
+	}
+	slices.SortStableFunc(byEndpoint, func(a, b webhooks.Outcome) int {
+		return strings.Compare(states[a.DeliveryID].endpointID, states[b.DeliveryID].endpointID)
+	})
+	for _, o := range byEndpoint {
+		if err := tx.recordAttempt(ctx, o.DeliveryID, states[o.DeliveryID], o.Attempt); err != nil {
+			return 0, err
+		}
+	}
+	return len(byEndpoint), nil
+}
+
+// recordAttempt records one attempt at a delivery in state st, and leaves
+// in st what it wrote.
+func (tx *Tx) recordAttempt(ctx context.Context, deliveryID string, st *attemptState, a webhooks.Attempt) error {
+	if st.status != webhooks.DeliveryPending {
 		return nil
 	}
-	attempts++
+	st.attempts++
+	endpointID, url := st.endpointID, st.url
 	now := micros(tx.now)
 	var next sql.NullInt64
-	status = webhooks.DeliveryFailed
+	status := webhooks.DeliveryFailed
 	// How the endpoint changes: a success ends its failing streak, a
 	// failure starts one if none is running.
 	endpoint, args := `UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $2) WHERE id = $1`, []any{endpointID, now}
@@ -265,15 +371,16 @@ func (tx *Tx) recordAttempt(ctx context.Context, deliveryID string, a webhooks.A
 			WHERE id = $1 AND active = TRUE`
 		args = append(args, "410 Gone from "+url)
 	default:
-		if delay, ok := webhooks.RetryDelay(attempts); ok {
+		if delay, ok := webhooks.RetryDelay(st.attempts); ok {
 			status = webhooks.DeliveryPending
 			next = sql.NullInt64{Int64: micros(tx.now.Add(delay)), Valid: true}
 		}
 	}
-	_, err = tx.tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4,
+	st.status = status
+	_, err := tx.tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4,
 		last_attempt_at = $5, last_status_code = $6, last_error = $7, last_response = $8, last_duration_ms = $9,
 		updated_at = $5 WHERE id = $1`,
-		deliveryID, status, attempts, next, now, nullInt(int64(a.StatusCode)), nullString(webhooks.Excerpt([]byte(a.Error))),
+		deliveryID, status, st.attempts, next, now, nullInt(int64(a.StatusCode)), nullString(webhooks.Excerpt([]byte(a.Error))),
 		nullString(webhooks.Excerpt(a.Response)), a.Duration.Milliseconds())
 	if err != nil {
 		return fmt.Errorf("record webhook attempt: %w", err)

@@ -295,6 +295,85 @@ func TestRecordAttempt(t *testing.T) {
 	})
 }
 
+// TestRecordAttempts: a batch of attempts with mixed outcomes is recorded
+// in one write transaction, each as RecordAttempt would: in order (a
+// second attempt at a delivery the batch finished is ignored, a success
+// after a failure ends the endpoint's streak), a 410 disables its
+// endpoint, an unknown delivery is skipped.
+func TestRecordAttempts(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		now := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+		db.Now = func() time.Time { return now }
+		p := newProgram(t, db)
+		ok := newEndpoint(t, db, p.ID, "https://ok.example.com/", "*")
+		flaky := newEndpoint(t, db, p.ID, "https://flaky.example.com/", "*")
+		recovers := newEndpoint(t, db, p.ID, "https://recovers.example.com/", "*")
+		gone := newEndpoint(t, db, p.ID, "https://gone.example.com/", "*")
+		namedCustomer(t, db, p, "c1")
+		namedCustomer(t, db, p, "c2")
+		dispatch(t, db, now)
+		out := claim(t, db, now)
+		if len(out) != 8 {
+			t.Fatalf("claimed %d, want 8", len(out))
+		}
+		of := map[string][]string{} // delivery ids by endpoint
+		for _, o := range out {
+			of[o.Delivery.EndpointID] = append(of[o.Delivery.EndpointID], o.Delivery.ID)
+		}
+		batch := []webhooks.Outcome{
+			{DeliveryID: of[ok.ID][0], Attempt: webhooks.Attempt{StatusCode: 200, Duration: time.Second}},
+			{DeliveryID: of[flaky.ID][0], Attempt: webhooks.Attempt{StatusCode: 500, Response: []byte("oops")}},
+			{DeliveryID: of[recovers.ID][0], Attempt: webhooks.Attempt{Error: "connection refused"}},
+			{DeliveryID: "whd_unknown", Attempt: webhooks.Attempt{StatusCode: 200}},
+			{DeliveryID: of[gone.ID][0], Attempt: webhooks.Attempt{StatusCode: 410}},
+			{DeliveryID: of[ok.ID][0], Attempt: webhooks.Attempt{StatusCode: 500}}, // finished above: ignored
+			{DeliveryID: of[recovers.ID][1], Attempt: webhooks.Attempt{StatusCode: 204}},
+			{DeliveryID: of[flaky.ID][1], Attempt: webhooks.Attempt{StatusCode: 503}},
+		}
+		writes := db.WriteTransactions()
+		if err := db.RecordAttempts(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		if n := db.WriteTransactions() - writes; n != 1 {
+			t.Errorf("%d write transactions, want 1", n)
+		}
+		tests := []struct {
+			id       string
+			status   string
+			attempts int
+			code     int
+			next     time.Time
+		}{
+			{of[ok.ID][0], webhooks.DeliverySucceeded, 1, 200, time.Time{}},
+			{of[ok.ID][1], webhooks.DeliveryPending, 0, 0, now.Add(time.Minute)},
+			{of[flaky.ID][0], webhooks.DeliveryPending, 1, 500, now.Add(5 * time.Second)},
+			{of[flaky.ID][1], webhooks.DeliveryPending, 1, 503, now.Add(5 * time.Second)},
+			{of[recovers.ID][0], webhooks.DeliveryPending, 1, 0, now.Add(5 * time.Second)},
+			{of[recovers.ID][1], webhooks.DeliverySucceeded, 1, 204, time.Time{}},
+			{of[gone.ID][0], webhooks.DeliveryFailed, 1, 410, time.Time{}},
+		}
+		for _, tt := range tests {
+			got, err := db.WebhookDelivery(ctx, p.ID, tt.id)
+			if err != nil || got.Status != tt.status || got.Attempts != tt.attempts || got.LastStatusCode != tt.code || !got.NextAttemptAt.Equal(tt.next) {
+				t.Errorf("%s: %+v (%v); want %s after %d attempts, %d, next %v", tt.id, got, err, tt.status, tt.attempts, tt.code, tt.next)
+			}
+		}
+		var failing int
+		if err := db.WriteStats().QueryRowContext(ctx, `SELECT count(*) FROM webhook_endpoints WHERE failing_since IS NOT NULL`).
+			Scan(&failing); err != nil || failing != 1 {
+			t.Errorf("%d endpoints failing (%v), want only the flaky one", failing, err)
+		}
+		if ep, err := db.WebhookEndpoint(ctx, p.ID, gone.ID); err != nil || ep.Active || ep.DisabledReason != "410 Gone from "+gone.URL {
+			t.Errorf("after a 410: %+v, %v", ep, err)
+		}
+		if err := db.RecordAttempt(ctx, "whd_unknown", webhooks.Attempt{StatusCode: 200}); !errors.Is(err, webhooks.ErrDeliveryNotFound) {
+			t.Errorf("one unknown delivery: %v", err)
+		}
+	})
+}
+
 // TestWebhookDeliveryLog: an endpoint's deliveries, newest first, page by
 // page; a retry makes any delivery due now; another program sees none.
 func TestWebhookDeliveryLog(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -15,7 +16,8 @@ import (
 type DeliveryStore interface {
 	DispatchEvents(ctx context.Context, now time.Time, limit int) (int, error)
 	ClaimDeliveries(ctx context.Context, c Claim) ([]Outgoing, error)
-	RecordAttempt(ctx context.Context, deliveryID string, a Attempt) error
+	RecordAttempts(ctx context.Context, outcomes []Outcome) error
+	ReleaseDeliveries(ctx context.Context, now time.Time, held []Outgoing) error
 }
 
 // Timeout is how long a receiver has to answer a delivery.
@@ -25,6 +27,11 @@ const Timeout = 15 * time.Second
 // them. Any number of Deliverers may run on one database, in one process
 // or on several nodes: each event reaches each endpoint once (more only
 // when a worker dies mid-send, after its lease).
+//
+// It claims due deliveries a batch at a time, queues them by endpoint and
+// sends them as slots free up; the attempts are recorded a batch at a time
+// too. Few write transactions thus carry many deliveries: on SQLite they
+// share the single writer with every other write.
 type Deliverer struct {
 	Store DeliveryStore
 	// Client sends the requests: Guard.Client(Timeout), which refuses
@@ -39,19 +46,30 @@ type Deliverer struct {
 	// delays the others.
 	Concurrency int
 	PerEndpoint int
+	// Batch bounds the deliveries claimed and not yet sent (default 256).
+	// An endpoint gets only as many as its sends get through until the
+	// next poll, at the pace they have taken so far (see depth).
+	Batch int
 	// Interval is how often the outbox is polled (default a second);
 	// Notify polls at once.
 	Interval time.Duration
 	// Lease is how long a claimed delivery is this Deliverer's before it
 	// is due again (default a minute: well beyond Timeout).
 	Lease time.Duration
+	// Flush is how long a finished attempt may wait to be recorded with
+	// others (default 50 ms).
+	Flush time.Duration
 
 	once sync.Once
 	wake chan struct{}
 }
 
-// dispatchBatch is how many events one DispatchEvents call takes.
-const dispatchBatch = 500
+const (
+	// dispatchBatch is how many events one DispatchEvents call takes.
+	dispatchBatch = 500
+	// recordBatch is how many attempts one RecordAttempts call takes at most.
+	recordBatch = 128
+)
 
 func (d *Deliverer) init() {
 	d.once.Do(func() {
@@ -62,11 +80,17 @@ func (d *Deliverer) init() {
 		if d.PerEndpoint <= 0 {
 			d.PerEndpoint = 4
 		}
+		if d.Batch <= 0 {
+			d.Batch = 256
+		}
 		if d.Interval <= 0 {
 			d.Interval = time.Second
 		}
 		if d.Lease <= 0 {
 			d.Lease = time.Minute
+		}
+		if d.Flush <= 0 {
+			d.Flush = 50 * time.Millisecond
 		}
 		if d.Now == nil {
 			d.Now = time.Now
@@ -89,49 +113,343 @@ func (d *Deliverer) Notify() {
 
 // Run delivers until ctx is done, then waits for the sends in flight,
 // which finish and are recorded whatever ctx says (at most Timeout).
+// Deliveries claimed but not yet sent are released: due again at once.
 func (d *Deliverer) Run(ctx context.Context) {
 	d.init()
+	results := make(chan sent, d.Batch)
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		d.record(context.WithoutCancel(ctx), results)
+	}()
+	p := &pump{d: d, results: results, done: make(chan finished, d.Concurrency),
+		queued: map[string][]Outgoing{}, inFlight: map[string]int{}, held: map[string]int{}, took: map[string]pace{},
+		bodies: bodies{d: d, m: map[string]*body{}}}
+	p.run(ctx)
+	close(results)
+	<-recorded
+}
+
+// sent is an attempt made, to record.
+type sent struct {
+	o Outgoing
+	a Attempt
+}
+
+// finished tells the pump that a send to an endpoint is over.
+type finished struct {
+	endpoint string
+	took     time.Duration
+}
+
+// pace is how long an endpoint's sends take, smoothed, as of when.
+type pace struct {
+	took time.Duration
+	at   time.Time
+}
+
+// pump holds a running Deliverer's claimed deliveries: queued by endpoint
+// until a send slot is free, and in flight. Only run's goroutine uses it.
+type pump struct {
+	d        *Deliverer
+	results  chan<- sent
+	done     chan finished
+	queued   map[string][]Outgoing // by endpoint, longest due first
+	order    []string              // the endpoints with queued deliveries, served in turn
+	inFlight map[string]int
+	sending  int
+	held     map[string]int // queued and in flight, by endpoint
+	holding  int
+	took     map[string]pace
+	bodies   bodies
+	sends    sync.WaitGroup
+}
+
+func (p *pump) run(ctx context.Context) {
+	d := p.d
 	t := time.NewTicker(d.Interval)
 	defer t.Stop()
-	var (
-		mu    sync.Mutex
-		busy  = map[string]int{} // in flight, by endpoint
-		total int
-		sends sync.WaitGroup
-	)
-	defer sends.Wait()
+	poll, more := true, false
 	for {
-		d.dispatch(ctx)
-		mu.Lock()
-		c := Claim{Now: d.Now(), Limit: d.Concurrency - total, Lease: d.Lease, PerEndpoint: d.PerEndpoint, Busy: maps.Clone(busy)}
-		mu.Unlock()
-		if c.Limit > 0 && ctx.Err() == nil {
-			out, err := d.Store.ClaimDeliveries(ctx, c)
-			if err != nil && ctx.Err() == nil {
-				d.Log.Error("claim webhook deliveries", "err", err)
-			}
-			mu.Lock()
-			for _, o := range out {
-				busy[o.Delivery.EndpointID]++
-				total++
-				sends.Go(func() {
-					d.send(context.WithoutCancel(ctx), o)
-					mu.Lock()
-					if busy[o.Delivery.EndpointID]--; busy[o.Delivery.EndpointID] == 0 {
-						delete(busy, o.Delivery.EndpointID)
-					}
-					total--
-					mu.Unlock()
-					d.Notify() // a slot is free: fill it now
-				})
-			}
-			mu.Unlock()
+		if poll {
+			d.dispatch(ctx)
+			p.forget()
 		}
+		// Claim on every poll while there is room, and between polls
+		// while the last claim found work and half the batch is gone.
+		if ctx.Err() == nil && p.holding < d.Batch && (poll || more && p.holding <= d.Batch/2) {
+			more = p.claim(ctx)
+		}
+		p.start(ctx)
+		poll = false
 		select {
 		case <-ctx.Done():
+			p.releaseQueued(context.WithoutCancel(ctx))
+			for p.sending > 0 {
+				p.finish(<-p.done)
+			}
+			p.sends.Wait()
 			return
 		case <-t.C:
+			poll = true
 		case <-d.wake:
+			poll = true
+		case f := <-p.done:
+			p.finish(f)
+		}
+	}
+}
+
+// timeout is how long a send may take.
+func (d *Deliverer) timeout() time.Duration {
+	if d.Client.Timeout > 0 {
+		return d.Client.Timeout
+	}
+	return Timeout
+}
+
+// depth returns how many deliveries to an endpoint may be held: as many
+// as its sends, at the pace they have taken, get through until the next
+// poll claims more (or through the part of the lease that leaves room
+// for the last send, if shorter), on top of PerEndpoint. A slow endpoint
+// thus holds few, and its held deliveries are sent well within their lease.
+func (p *pump) depth(pc pace) int {
+	d := p.d
+	window := min(d.Interval, d.Lease-2*d.timeout())
+	if window <= 0 {
+		return d.PerEndpoint
+	}
+	n := int64(d.PerEndpoint) * (1 + int64(window/max(pc.took, time.Millisecond)))
+	return int(min(n, int64(d.Batch)))
+}
+
+// claim claims what the batch has room for and queues it; it reports
+// whether claiming again soon may find more: something was claimed, or an
+// endpoint had no room left.
+func (p *pump) claim(ctx context.Context) bool {
+	d := p.d
+	c := Claim{Now: d.Now(), Limit: d.Batch - p.holding, Lease: d.Lease, PerEndpoint: d.PerEndpoint,
+		Max: make(map[string]int, len(p.took)), Busy: maps.Clone(p.held)}
+	for ep, pc := range p.took {
+		c.Max[ep] = p.depth(pc)
+	}
+	out, err := d.Store.ClaimDeliveries(ctx, c)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.Log.Error("claim webhook deliveries", "err", err)
+		}
+		return false
+	}
+	for _, o := range out {
+		ep := o.Delivery.EndpointID
+		if len(p.queued[ep]) == 0 {
+			p.order = append(p.order, ep)
+		}
+		p.queued[ep] = append(p.queued[ep], o)
+		p.bodies.hold(o.Event.ID)
+		p.held[ep]++
+		p.holding++
+	}
+	full := false
+	for ep := range p.held {
+		full = full || c.Room(ep)-(p.held[ep]-c.Busy[ep]) <= 0
+	}
+	return len(out) > 0 || full
+}
+
+// start sends queued deliveries while there are free slots, the endpoints
+// in turn, each up to PerEndpoint at once. A delivery whose lease ends
+// before a send could be over is dropped: it is due again then, and
+// sending it now could send it twice.
+func (p *pump) start(ctx context.Context) {
+	d := p.d
+	if len(p.order) > 1 { // who goes first changes each time
+		p.order = append(p.order[1:], p.order[0])
+	}
+	for progress := true; progress && p.sending < d.Concurrency; {
+		progress = false
+		for i := 0; i < len(p.order) && p.sending < d.Concurrency; {
+			ep := p.order[i]
+			if p.inFlight[ep] >= d.PerEndpoint {
+				i++
+				continue
+			}
+			o := p.queued[ep][0]
+			p.queued[ep] = p.queued[ep][1:]
+			progress = true
+			if d.Now().Add(min(d.timeout(), d.Lease/2)).After(o.Delivery.NextAttemptAt) {
+				d.Log.Warn("webhook delivery left to its lease", "delivery", o.Delivery.ID, "endpoint", ep)
+				p.bodies.drop(o.Event.ID)
+				p.release(ep)
+			} else {
+				p.send(ctx, o)
+			}
+			if len(p.queued[ep]) > 0 {
+				i++
+				continue
+			}
+			delete(p.queued, ep)
+			p.order = slices.Delete(p.order, i, i+1)
+		}
+	}
+}
+
+// send sends a delivery in a goroutine of its own and hands the attempt
+// to the recorder.
+func (p *pump) send(ctx context.Context, o Outgoing) {
+	ep := o.Delivery.EndpointID
+	p.inFlight[ep]++
+	p.sending++
+	p.sends.Go(func() {
+		a := p.d.attempt(context.WithoutCancel(ctx), o, p.bodies.get)
+		p.bodies.drop(o.Event.ID)
+		p.results <- sent{o, a}
+		p.done <- finished{ep, a.Duration}
+	})
+}
+
+// finish frees a send's slot and notes how long it took.
+func (p *pump) finish(f finished) {
+	if p.inFlight[f.endpoint]--; p.inFlight[f.endpoint] == 0 {
+		delete(p.inFlight, f.endpoint)
+	}
+	p.sending--
+	pc, ok := p.took[f.endpoint]
+	if ok {
+		f.took = (4*pc.took + f.took) / 5
+	}
+	p.took[f.endpoint] = pace{f.took, time.Now()}
+	p.release(f.endpoint)
+}
+
+// release lets go of a delivery held for endpoint.
+func (p *pump) release(endpoint string) {
+	if p.held[endpoint]--; p.held[endpoint] == 0 {
+		delete(p.held, endpoint)
+	}
+	p.holding--
+}
+
+// releaseQueued gives back the deliveries queued and not sent, so that
+// they need not wait for their lease (a restart would delay a batch of
+// them by a minute).
+func (p *pump) releaseQueued(ctx context.Context) {
+	var held []Outgoing
+	for _, q := range p.queued {
+		held = append(held, q...)
+	}
+	if len(held) == 0 {
+		return
+	}
+	if err := p.d.Store.ReleaseDeliveries(ctx, p.d.Now(), held); err != nil {
+		p.d.Log.Error("release webhook deliveries", "deliveries", len(held), "err", err)
+	}
+}
+
+// bodies renders each event once for all its deliveries the pump holds:
+// Render reads the database, and an event has a delivery to each
+// subscribed endpoint, mostly claimed together.
+type bodies struct {
+	d  *Deliverer
+	mu sync.Mutex
+	m  map[string]*body // by event id
+}
+
+type body struct {
+	once  sync.Once
+	b     []byte
+	err   error
+	users int // the deliveries held that send it
+}
+
+// hold notes a delivery of the event to send.
+func (bs *bodies) hold(eventID string) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	b := bs.m[eventID]
+	if b == nil {
+		b = &body{}
+		bs.m[eventID] = b
+	}
+	b.users++
+}
+
+// get returns the event's body, rendering it on first use.
+func (bs *bodies) get(ctx context.Context, ev Event) ([]byte, error) {
+	bs.mu.Lock()
+	b := bs.m[ev.ID]
+	bs.mu.Unlock()
+	b.once.Do(func() { b.b, b.err = bs.d.render(ctx, ev) })
+	return b.b, b.err
+}
+
+// drop notes a delivery of the event sent or let go; the body goes with
+// the last.
+func (bs *bodies) drop(eventID string) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if b := bs.m[eventID]; b != nil {
+		if b.users--; b.users == 0 {
+			delete(bs.m, eventID)
+		}
+	}
+}
+
+// forget drops the pace of endpoints not sent to for a while, so that
+// the map does not grow with every endpoint ever seen.
+func (p *pump) forget() {
+	for ep, pc := range p.took {
+		if time.Since(pc.at) > 10*time.Minute {
+			delete(p.took, ep)
+		}
+	}
+}
+
+// record writes the attempts sent on results, a batch at a time: when
+// recordBatch have come, or Flush after the first of a batch, and what is
+// left when results is closed.
+func (d *Deliverer) record(ctx context.Context, results <-chan sent) {
+	var batch []sent
+	var flush <-chan time.Time
+	for {
+		select {
+		case r, ok := <-results:
+			if !ok {
+				d.write(ctx, batch)
+				return
+			}
+			batch = append(batch, r)
+			if len(batch) < recordBatch {
+				if flush == nil {
+					flush = time.After(d.Flush)
+				}
+				continue
+			}
+		case <-flush:
+		}
+		d.write(ctx, batch)
+		batch, flush = batch[:0], nil
+	}
+}
+
+// write records a batch of attempts in one go.
+func (d *Deliverer) write(ctx context.Context, batch []sent) {
+	if len(batch) == 0 {
+		return
+	}
+	outcomes := make([]Outcome, len(batch))
+	for i, r := range batch {
+		outcomes[i] = Outcome{DeliveryID: r.o.Delivery.ID, Attempt: r.a}
+	}
+	if err := d.Store.RecordAttempts(ctx, outcomes); err != nil {
+		// The leases run out and the deliveries are sent again.
+		d.Log.Error("record webhook attempts", "deliveries", len(batch), "err", err)
+		return
+	}
+	for _, r := range batch {
+		if !r.a.Succeeded() {
+			d.Log.Info("webhook attempt failed", "delivery", r.o.Delivery.ID, "endpoint", r.o.Delivery.EndpointID,
+				"event", r.o.Event.ID, "status", r.a.StatusCode, "err", r.a.Error)
 		}
 	}
 }
@@ -152,20 +470,6 @@ func (d *Deliverer) dispatch(ctx context.Context) {
 	}
 }
 
-// send makes one attempt at a delivery and records it.
-func (d *Deliverer) send(ctx context.Context, o Outgoing) {
-	a := d.attempt(ctx, o)
-	if err := d.Store.RecordAttempt(ctx, o.Delivery.ID, a); err != nil {
-		// The lease runs out and the delivery is sent again.
-		d.Log.Error("record webhook attempt", "delivery", o.Delivery.ID, "err", err)
-		return
-	}
-	if !a.Succeeded() {
-		d.Log.Info("webhook attempt failed", "delivery", o.Delivery.ID, "endpoint", o.Delivery.EndpointID,
-			"event", o.Event.ID, "status", a.StatusCode, "err", a.Error)
-	}
-}
-
 // render is Render, with a panic turned into an error: one event that
 // cannot be rendered must not stop the deliveries of every program.
 func (d *Deliverer) render(ctx context.Context, ev Event) (body []byte, err error) {
@@ -177,12 +481,12 @@ func (d *Deliverer) render(ctx context.Context, ev Event) (body []byte, err erro
 	return d.Render(ctx, ev)
 }
 
-// attempt renders, signs and posts a delivery. Whatever goes wrong is a
-// failed attempt, retried on the schedule.
-func (d *Deliverer) attempt(ctx context.Context, o Outgoing) (a Attempt) {
+// attempt renders (with render), signs and posts a delivery. Whatever
+// goes wrong is a failed attempt, retried on the schedule.
+func (d *Deliverer) attempt(ctx context.Context, o Outgoing, render func(context.Context, Event) ([]byte, error)) (a Attempt) {
 	start := time.Now()
 	defer func() { a.Duration = time.Since(start) }()
-	body, err := d.render(ctx, o.Event)
+	body, err := render(ctx, o.Event)
 	if err != nil {
 		return Attempt{Error: "render: " + err.Error()}
 	}

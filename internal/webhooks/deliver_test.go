@@ -557,3 +557,175 @@ func TestDeliverSlowEndpoint(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliverSlowEndpointBacklog: with many deliveries due to an endpoint
+// that never answers and to a fast one, and claims of a few dozen, the
+// slow endpoint holds no more than PerEndpoint sends, and the fast one
+// gets every delivery meanwhile.
+func TestDeliverSlowEndpointBacklog(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		release := make(chan struct{})
+		slow := newReceiver(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		})
+		fast := newReceiver(t, nil)
+		e.endpoint(t, slow.URL) // older: its deliveries come first
+		e.endpoint(t, fast.URL)
+		const events = 150
+		e.customers(t, events)
+		d := e.deliverer(e.db, 10*time.Second)
+		d.Concurrency, d.PerEndpoint, d.Batch = 8, 4, 32
+		run(t, d)
+		t.Cleanup(func() { close(release) }) // before run's cleanup waits for the sends
+		eventually(t, "the fast endpoint's deliveries", func() bool { return len(fast.ids()) == events })
+		if n := len(slow.requests()); n != d.PerEndpoint {
+			t.Errorf("the slow endpoint got %d requests, want %d (PerEndpoint)", n, d.PerEndpoint)
+		}
+		for id, n := range fast.ids() {
+			if n != 1 {
+				t.Errorf("%s received %d times", id, n)
+			}
+		}
+	})
+}
+
+// TestDeliverFlushOnShutdown: attempts wait for Flush to be recorded
+// together, and those still waiting when Run is stopped are recorded
+// before it returns.
+func TestDeliverFlushOnShutdown(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		rc := newReceiver(t, nil)
+		ep := e.endpoint(t, rc.URL)
+		e.customers(t, 5)
+		d := e.deliverer(e.db, 5*time.Second)
+		d.Flush = time.Hour
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		eventually(t, "the sends", func() bool { return len(rc.ids()) == 5 })
+		statuses := func() map[string]int {
+			ds, _, err := e.db.WebhookDeliveries(t.Context(), e.p.ID, ep.ID, store.Page{Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]int{}
+			for _, d := range ds {
+				out[d.Status]++
+			}
+			return out
+		}
+		if got := statuses(); got[webhooks.DeliveryPending] != 5 {
+			t.Fatalf("before the flush: %v, want 5 pending", got)
+		}
+		cancel()
+		<-done
+		if got := statuses(); got[webhooks.DeliverySucceeded] != 5 {
+			t.Errorf("after Run returned: %v, want 5 succeeded", got)
+		}
+	})
+}
+
+// TestDeliverReleaseOnShutdown: deliveries claimed but still queued behind
+// a slow send when Run stops are due again at once, not after their
+// lease; the one in flight is recorded.
+func TestDeliverReleaseOnShutdown(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		release := make(chan struct{})
+		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
+			if n > 0 {
+				<-release
+			}
+		})
+		ep := e.endpoint(t, rc.URL)
+		d := e.deliverer(e.db, 10*time.Second)
+		d.PerEndpoint = 1
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		// A first delivery, answered at once, shows the endpoint fast:
+		// the next claim takes more than PerEndpoint for it.
+		e.customers(t, 1)
+		eventually(t, "the first delivery", func() bool { return e.only(t, ep.ID).Status == webhooks.DeliverySucceeded })
+		e.customers(t, 5)
+		eventually(t, "the second send", func() bool { return len(rc.requests()) == 2 })
+		eventually(t, "the deliveries", func() bool {
+			ds, _, err := e.db.WebhookDeliveries(t.Context(), e.p.ID, ep.ID, store.Page{Limit: 10})
+			return err == nil && len(ds) == 6
+		})
+		time.Sleep(100 * time.Millisecond) // polls every 20 ms: all claimed
+		cancel()
+		close(release)
+		<-done
+		ds, _, err := e.db.WebhookDeliveries(t.Context(), e.p.ID, ep.ID, store.Page{Limit: 10})
+		succeeded := 0
+		for _, d := range ds {
+			if d.Status == webhooks.DeliverySucceeded {
+				succeeded++
+			}
+		}
+		if err != nil || len(ds) != 6 || succeeded != 2 {
+			t.Fatalf("%d deliveries, %d succeeded (%v); want 6, the 2 sent", len(ds), succeeded, err)
+		}
+		out, err := e.db.ClaimDeliveries(t.Context(), webhooks.Claim{Now: e.clk.Now(), Limit: 10, Lease: time.Minute, PerEndpoint: 10})
+		if err != nil || len(out) != 4 {
+			t.Fatalf("due after the stop: %d (%v), want the 4 not sent", len(out), err)
+		}
+		for _, o := range out {
+			if o.Delivery.Attempts != 0 {
+				t.Errorf("released %+v", o.Delivery)
+			}
+		}
+	})
+}
+
+// TestDeliverRenderOnce: an event's deliveries to several endpoints,
+// claimed together, are rendered once.
+func TestDeliverRenderOnce(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		var rcs []*receiver
+		for range 3 {
+			rc := newReceiver(t, nil)
+			e.endpoint(t, rc.URL)
+			rcs = append(rcs, rc)
+		}
+		const events = 20
+		e.customers(t, events)
+		d := e.deliverer(e.db, 5*time.Second)
+		d.PerEndpoint = events // the first claim takes every delivery
+		var mu sync.Mutex
+		rendered := map[string]int{}
+		d.Render = func(ctx context.Context, ev webhooks.Event) ([]byte, error) {
+			mu.Lock()
+			rendered[ev.ID]++
+			mu.Unlock()
+			return render(ctx, ev)
+		}
+		run(t, d)
+		eventually(t, "every delivery", func() bool {
+			for _, rc := range rcs {
+				if len(rc.ids()) != events {
+					return false
+				}
+			}
+			return true
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		if len(rendered) != events {
+			t.Errorf("%d events rendered, want %d", len(rendered), events)
+		}
+		for id, n := range rendered {
+			if n != 1 {
+				t.Errorf("%s rendered %d times", id, n)
+			}
+		}
+	})
+}

@@ -76,15 +76,28 @@ type Claim struct {
 	Now   time.Time
 	Limit int
 	Lease time.Duration
-	// PerEndpoint caps the deliveries one endpoint may have in flight on
-	// this worker; Busy holds the ones it has already, by endpoint id. A
-	// slow endpoint thus never holds every slot.
+	// PerEndpoint caps the deliveries one endpoint may have in hand on
+	// this worker, Max overrides it by endpoint id, and Busy holds the ones
+	// it has already. A slow endpoint thus never takes the whole claim.
 	PerEndpoint int
+	Max         map[string]int
 	Busy        map[string]int
 }
 
 // Room returns how many more deliveries to endpoint may be claimed.
-func (c Claim) Room(endpoint string) int { return c.PerEndpoint - c.Busy[endpoint] }
+func (c Claim) Room(endpoint string) int {
+	limit, ok := c.Max[endpoint]
+	if !ok {
+		limit = c.PerEndpoint
+	}
+	return limit - c.Busy[endpoint]
+}
+
+// Outcome is an attempt at a delivery, to record.
+type Outcome struct {
+	DeliveryID string
+	Attempt    Attempt
+}
 
 // Attempt is the outcome of one attempt to send a delivery.
 type Attempt struct {

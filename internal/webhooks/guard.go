@@ -120,9 +120,13 @@ func (g Guard) Client(timeout time.Duration) *http.Client {
 	}
 	return &http.Client{
 		Transport: &http.Transport{
-			DialContext:           dial,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          100,
+			DialContext:       dial,
+			ForceAttemptHTTP2: true,
+			MaxIdleConns:      100,
+			// Sends to one receiver reuse their connections: the default
+			// of 2 idle ones a host makes most sends dial anew when
+			// several are in flight to it.
+			MaxIdleConnsPerHost:   32,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,
