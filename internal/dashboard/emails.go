@@ -1,7 +1,10 @@
 package dashboard
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 
@@ -139,7 +142,31 @@ func (d *Dashboard) emailKind(w http.ResponseWriter, r *http.Request) (email.Kin
 // emailPreview is a rendered template, for the edit page.
 type emailPreview struct {
 	Subject, Text string
-	HTML          string // the HTML part, for a sandboxed iframe's srcdoc
+	// Document is the URL of the HTML part (EmailPreviewDocument), for
+	// the preview's frame.
+	Document string
+	// Unsaved says the preview shows text posted, not the saved template.
+	Unsaved bool
+	HTML    string
+}
+
+// emailPreview renders t with the kind's example values in the program's
+// brand. unsaved says t is text posted to the editor: its frame's
+// document is asked for with the text in its query.
+func (d *Dashboard) emailPreview(ctx context.Context, p *referral.Program, k email.Kind, t email.Template, unsaved bool) (*emailPreview, error) {
+	s, err := d.DB.EmailSettings(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := email.Render(t, email.Examples(k.Name), email.Brand{ProgramName: p.Name, Color: s.BrandColor}, "")
+	if err != nil {
+		return nil, err
+	}
+	doc := emailsPath(p.ID) + "/" + k.Name + "/preview.html"
+	if unsaved {
+		doc += "?" + url.Values{"subject": {t.Subject}, "body": {t.Body}}.Encode()
+	}
+	return &emailPreview{Subject: c.Subject, Text: c.Text, Document: doc, Unsaved: unsaved, HTML: c.HTML}, nil
 }
 
 type emailEditData struct {
@@ -165,17 +192,23 @@ func (d *Dashboard) EmailEdit(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, r, err)
 		return
 	}
-	d.renderEmailEdit(w, r, http.StatusOK, p, k, t, url.Values{"subject": {t.Subject}, "body": {t.Body}}, nil, nil)
+	// The saved template, previewed: viewers, who may not post, see it too.
+	pv, err := d.emailPreview(r.Context(), p, k, t, false)
+	if err != nil {
+		// Saved templates were validated; a preview that fails must not
+		// keep anyone from the editor that fixes it.
+		d.Log.WarnContext(r.Context(), "email preview", "kind", k.Name, "err", err)
+		pv = nil
+	}
+	d.renderEmailEdit(w, r, http.StatusOK, p, k, t, url.Values{"subject": {t.Subject}, "body": {t.Body}}, nil, pv)
 }
 
 func (d *Dashboard) renderEmailEdit(w http.ResponseWriter, r *http.Request, status int, p *referral.Program, k email.Kind,
 	t email.Template, form url.Values, errs map[string]string, preview *emailPreview) {
 	def := email.Default(k.Name)
 	data := emailEditData{Kind: k, Enabled: t.Enabled, Customized: t.Subject != def.Subject || t.Body != def.Body, Preview: preview}
-	// The preview's HTML part carries inline styles (as email does),
-	// which the srcdoc frame inherits the page's policy for.
 	d.render(w, r, status, "email_edit", &view{Title: k.Title + " · Emails", Nav: "emails", Program: p, Form: form,
-		Errors: errs, Data: data, InlineStyles: preview != nil})
+		Errors: errs, Data: data})
 }
 
 // EmailSave saves the subject and body of one kind. A placeholder the
@@ -212,12 +245,7 @@ func (d *Dashboard) emailForm(w http.ResponseWriter, r *http.Request, preview bo
 	}
 	t := email.Template{Kind: k.Name, Enabled: cur.Enabled, Subject: f.Get("subject"), Body: f.Get("body")}
 	if preview {
-		s, err := d.DB.EmailSettings(ctx, p.ID)
-		if err != nil {
-			d.serverError(w, r, err)
-			return
-		}
-		c, err := email.Render(t, email.Examples(k.Name), email.Brand{ProgramName: p.Name, Color: s.BrandColor}, "")
+		pv, err := d.emailPreview(ctx, p, k, t, true)
 		if errs := formErrors(err); errs != nil {
 			d.renderEmailEdit(w, r, http.StatusUnprocessableEntity, p, k, cur, f, errs, nil)
 			return
@@ -226,7 +254,7 @@ func (d *Dashboard) emailForm(w http.ResponseWriter, r *http.Request, preview bo
 			d.serverError(w, r, err)
 			return
 		}
-		d.renderEmailEdit(w, r, http.StatusOK, p, k, cur, f, nil, &emailPreview{Subject: c.Subject, Text: c.Text, HTML: c.HTML})
+		d.renderEmailEdit(w, r, http.StatusOK, p, k, cur, f, nil, pv)
 		return
 	}
 	_, err = d.DB.SaveEmailTemplate(ctx, p.ID, t)
@@ -293,4 +321,53 @@ func (d *Dashboard) CustomerEmailOptOut(w http.ResponseWriter, r *http.Request) 
 		msg = "Unsubscribed: this customer gets none of the program's emails."
 	}
 	d.redirect(w, r, customerURL(p.ID, key), msg)
+}
+
+// EmailPreviewDocument is the HTML part of a kind's email as a document of
+// its own, for the editor's preview frame: the subject and body in the
+// query (the program's saved template when there are none), filled with
+// the kind's example values in the program's brand. Email is styled
+// inline, so this document, unlike the dashboard's pages, allows inline
+// styles; it allows nothing else (no script, no fetch), may only be framed
+// by the dashboard, and the frame is sandboxed too. Viewers may look.
+func (d *Dashboard) EmailPreviewDocument(w http.ResponseWriter, r *http.Request) {
+	p, ok := d.program(w, r)
+	if !ok {
+		return
+	}
+	k, ok := d.emailKind(w, r)
+	if !ok {
+		return
+	}
+	ctx, q := r.Context(), r.URL.Query()
+	t, err := d.DB.EmailTemplate(ctx, p.ID, k.Name)
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	if q.Has("subject") || q.Has("body") {
+		t.Subject, t.Body = q.Get("subject"), q.Get("body")
+	}
+	pv, err := d.emailPreview(ctx, p, k, t, false)
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'; form-action 'none'")
+	if errs := formErrors(err); errs != nil {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		for _, field := range []string{"subject", "body"} {
+			if msg := errs[field]; msg != "" {
+				fmt.Fprintf(w, "%s: %s\n", field, msg)
+			}
+		}
+		return
+	}
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	io.WriteString(w, pv.HTML)
 }

@@ -149,14 +149,36 @@ func TestEmailTemplateForm(t *testing.T) {
 			}
 		}
 		frame := regexp.MustCompile(`<iframe [^>]*>`).FindString(p.Body)
-		if !strings.Contains(frame, ` sandbox="" `) || strings.Contains(frame, "allow-scripts") {
+		if !strings.Contains(frame, ` sandbox="allow-same-origin" `) || strings.Contains(frame, "allow-scripts") {
 			t.Errorf("preview frame %s: want sandbox without allow-scripts", frame)
 		}
-		doc := html.UnescapeString(regexp.MustCompile(`srcdoc="([^"]*)"`).FindStringSubmatch(frame)[1])
+		src := html.UnescapeString(regexp.MustCompile(`src="([^"]*)"`).FindStringSubmatch(frame)[1])
+		if !strings.HasPrefix(src, path+"/preview.html?") {
+			t.Fatalf("preview frame src %q", src)
+		}
+		dp := o.get(src).want(t, http.StatusOK)
+		doc := dp.Body
+		if csp := dp.Header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "default-src 'none'; style-src 'unsafe-inline';") || strings.Contains(csp, "script") {
+			t.Errorf("preview document CSP %q", csp)
+		}
+		if xfo := dp.Header.Get("X-Frame-Options"); xfo != "SAMEORIGIN" {
+			t.Errorf("preview document X-Frame-Options %q", xfo)
+		}
 		for _, want := range []string{"Hi Jane, &lt;script&gt;alert(2)&lt;/script&gt;&lt;img src=x", "https://acme.example/?ref=JANE20", "Acme Rewards"} {
 			if !strings.Contains(doc, want) {
 				t.Errorf("the frame's document lacks %q: %s", want, doc)
 			}
+		}
+		if d := cmp.Diff(before, e.emailState(t)); d != "" {
+			t.Errorf("the preview document saved: %s", d)
+		}
+		if dp := o.get(path + "/preview.html?" + bad.Encode()).want(t, http.StatusUnprocessableEntity); !strings.Contains(dp.Body, "{{coupon}}") {
+			t.Errorf("a preview document of an unknown placeholder: %s", dp.Body)
+		}
+		// Without text, the document previews the saved template; viewers
+		// may look at it.
+		if dp := e.asViewer(t).get(path + "/preview.html").want(t, http.StatusOK); !strings.Contains(dp.Body, "Sam Lee") {
+			t.Errorf("the saved template's preview document: %s", dp.Body)
 		}
 		if strings.Contains(doc, "<script") || strings.Contains(doc, "<img") {
 			t.Errorf("the frame's document runs markup from the text: %s", doc)

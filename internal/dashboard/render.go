@@ -27,10 +27,6 @@ type view struct {
 	Errors   map[string]string // form field → message
 	Form     url.Values        // submitted values, to refill a form
 	Data     any
-	// InlineStyles lets the page's style-src allow inline styles, for an
-	// email preview: its srcdoc frame inherits the page's policy, and
-	// email HTML is styled inline. Scripts stay refused.
-	InlineStyles bool
 }
 
 // CanEdit says whether the signed-in admin may change things.
@@ -172,11 +168,7 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	styles := "'self'"
-	if v.InlineStyles {
-		styles += " 'unsafe-inline'"
-	}
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src "+styles+"; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

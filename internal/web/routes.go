@@ -149,6 +149,7 @@ var Dashboard = []DashboardRoute{
 	{"GET /dashboard/p/{pid}/emails/{kind}", dashboard.Admin, (*dashboard.Dashboard).EmailEdit},
 	{"POST /dashboard/p/{pid}/emails/{kind}", dashboard.Admin, (*dashboard.Dashboard).EmailSave},
 	{"POST /dashboard/p/{pid}/emails/{kind}/preview", dashboard.Admin, (*dashboard.Dashboard).EmailPreview},
+	{"GET /dashboard/p/{pid}/emails/{kind}/preview.html", dashboard.Admin, (*dashboard.Dashboard).EmailPreviewDocument},
 	{"POST /dashboard/p/{pid}/emails/{kind}/reset", dashboard.Admin, (*dashboard.Dashboard).EmailReset},
 	{"POST /dashboard/p/{pid}/emails/{kind}/enable", dashboard.Admin, (*dashboard.Dashboard).EmailEnable},
 	{"POST /dashboard/p/{pid}/emails/{kind}/disable", dashboard.Admin, (*dashboard.Dashboard).EmailDisable},
