@@ -172,12 +172,12 @@ func TestEmailTemplateForm(t *testing.T) {
 		if d := cmp.Diff(before, e.emailState(t)); d != "" {
 			t.Errorf("the preview document saved: %s", d)
 		}
-		if dp := o.get(path + "/preview.html?" + bad.Encode()).want(t, http.StatusUnprocessableEntity); !strings.Contains(dp.Body, "{{coupon}}") {
+		if dp := o.get(path+"/preview.html?"+bad.Encode()).want(t, http.StatusUnprocessableEntity); !strings.Contains(dp.Body, "{{coupon}}") {
 			t.Errorf("a preview document of an unknown placeholder: %s", dp.Body)
 		}
 		// Without text, the document previews the saved template; viewers
 		// may look at it.
-		if dp := e.asViewer(t).get(path + "/preview.html").want(t, http.StatusOK); !strings.Contains(dp.Body, "Sam Lee") {
+		if dp := e.asViewer(t).get(path+"/preview.html").want(t, http.StatusOK); !strings.Contains(dp.Body, "Sam Lee") {
 			t.Errorf("the saved template's preview document: %s", dp.Body)
 		}
 		if strings.Contains(doc, "<script") || strings.Contains(doc, "<img") {
