@@ -122,7 +122,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	workers.Go(func() { releaseRewards(workCtx, db, log, now, time.Minute) })
 	// Webhooks: events from the outbox to the endpoints, signed, through
 	// the Guard's client (the address actually dialled must be public).
-	deliverer := &webhooks.Deliverer{Store: db, Client: guard.Client(webhooks.Timeout), Render: api.EventBody, Now: now, Log: log}
+	deliverer := &webhooks.Deliverer{Store: db, Client: guard.Client(webhooks.Timeout), Render: api.EventBody, Now: now, Log: log,
+		Busy: api.Writing}
 	workers.Go(func() { deliverer.Run(workCtx) })
 	// Email: queued by the deliverer's dispatch from the same outbox, sent
 	// by the mailer; without SMTP nothing is queued.

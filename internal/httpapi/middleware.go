@@ -133,6 +133,10 @@ func (s *Server) instrument(pattern string, next http.Handler) http.Handler {
 		h["X-Content-Type-Options"] = nosniff
 		r = r.WithContext(context.WithValue(r.Context(), keyRequestID, rid))
 		sw := &statusWriter{ResponseWriter: w}
+		if writes(r.Method) && !s.quiet[pattern] {
+			s.writing.Add(1)
+			defer s.writing.Add(-1)
+		}
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK
@@ -466,3 +470,13 @@ func respond[T any](w http.ResponseWriter, r *http.Request, op func(context.Cont
 type readCloser struct{ *bytes.Reader }
 
 func (readCloser) Close() error { return nil }
+
+// writes reports whether a request of this method may change something.
+func writes(method string) bool {
+	return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
+}
+
+// Writing reports whether requests that may change something (other than
+// the quiet click beacons) are running on this node: background work
+// that writes, such as webhook delivery, yields to them.
+func (s *Server) Writing() bool { return s.writing.Load() > 0 }

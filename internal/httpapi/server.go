@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -82,6 +83,7 @@ type Server struct {
 	links      *track.Resolver
 	preflights map[string]bool // paths with an OPTIONS route
 	inFlight   sync.Map        // program id + Idempotency-Key of requests running on this node
+	writing    atomic.Int64    // requests that may change something, running now (Writing)
 	quiet      map[string]bool // routes logged only on errors
 }
 

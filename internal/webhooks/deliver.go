@@ -59,6 +59,14 @@ type Deliverer struct {
 	// Flush is how long a finished attempt may wait to be recorded with
 	// others (default 50 ms).
 	Flush time.Duration
+	// Busy, when set, reports whether the API is writing (serve: requests
+	// that change something are in flight on this node). While it is, the
+	// Deliverer yields: it dispatches one batch of events and claims once
+	// per Interval, neither more often nor between polls, because on
+	// SQLite every delivery row it writes waits for the writer the
+	// payments wait for. It catches up as soon as the writes stop; events
+	// wait in the outbox meanwhile, never lost.
+	Busy func() bool
 
 	once sync.Once
 	wake chan struct{}
@@ -171,13 +179,15 @@ func (p *pump) run(ctx context.Context) {
 	defer t.Stop()
 	poll, more := true, false
 	for {
+		busy := d.busy()
 		if poll {
-			d.dispatch(ctx)
+			d.dispatch(ctx, busy)
 			p.forget()
 		}
 		// Claim on every poll while there is room, and between polls
-		// while the last claim found work and half the batch is gone.
-		if ctx.Err() == nil && p.holding < d.Batch && (poll || more && p.holding <= d.Batch/2) {
+		// while the last claim found work and half the batch is gone
+		// (unless the API is busy writing).
+		if ctx.Err() == nil && p.holding < d.Batch && (poll || more && !busy && p.holding <= d.Batch/2) {
 			more = p.claim(ctx)
 		}
 		p.start(ctx)
@@ -193,7 +203,7 @@ func (p *pump) run(ctx context.Context) {
 		case <-t.C:
 			poll = true
 		case <-d.wake:
-			poll = true
+			poll = !d.busy() // else the next tick polls
 		case f := <-p.done:
 			p.finish(f)
 		}
@@ -455,7 +465,7 @@ func (d *Deliverer) write(ctx context.Context, batch []sent) {
 }
 
 // dispatch turns new events into deliveries until it has caught up.
-func (d *Deliverer) dispatch(ctx context.Context) {
+func (d *Deliverer) dispatch(ctx context.Context, busy bool) {
 	for ctx.Err() == nil {
 		n, err := d.Store.DispatchEvents(ctx, d.Now(), dispatchBatch)
 		if err != nil {
@@ -464,11 +474,14 @@ func (d *Deliverer) dispatch(ctx context.Context) {
 			}
 			return
 		}
-		if n < dispatchBatch {
+		if n < dispatchBatch || busy {
 			return
 		}
 	}
 }
+
+// busy reports whether the Deliverer should yield to the API's writes.
+func (d *Deliverer) busy() bool { return d.Busy != nil && d.Busy() }
 
 // render is Render, with a panic turned into an error: one event that
 // cannot be rendered must not stop the deliveries of every program.

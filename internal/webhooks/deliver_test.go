@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -727,5 +728,46 @@ func TestDeliverRenderOnce(t *testing.T) {
 				t.Errorf("%s rendered %d times", id, n)
 			}
 		}
+	})
+}
+
+// dispatchCounter counts the DispatchEvents calls of a store.
+type dispatchCounter struct {
+	*store.DB
+	calls atomic.Int64
+}
+
+func (c *dispatchCounter) DispatchEvents(ctx context.Context, now time.Time, limit int) (int, error) {
+	c.calls.Add(1)
+	return c.DB.DispatchEvents(ctx, now, limit)
+}
+
+// TestDeliverYieldsWhileBusy: while the API writes, the Deliverer
+// dispatches one batch per poll, and a Notify does not poll; once the
+// writes stop it catches up, and nothing is lost.
+func TestDeliverYieldsWhileBusy(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		rc := newReceiver(t, nil)
+		e.endpoint(t, rc.URL, "customer.created")
+		const events = 700 // more than one dispatch batch (500)
+		e.customers(t, events)
+		counter := &dispatchCounter{DB: e.db}
+		d := e.deliverer(e.db, 5*time.Second)
+		d.Store = counter
+		d.Interval = time.Hour // the first poll only, unless notified
+		var busy atomic.Bool
+		busy.Store(true)
+		d.Busy = busy.Load
+		run(t, d)
+		eventually(t, "the first dispatch", func() bool { return counter.calls.Load() == 1 })
+		d.Notify()
+		time.Sleep(200 * time.Millisecond)
+		if n := counter.calls.Load(); n != 1 {
+			t.Fatalf("%d dispatches while busy, want 1", n)
+		}
+		busy.Store(false)
+		d.Notify()
+		eventually(t, "every delivery once the writes stop", func() bool { return len(rc.ids()) == events })
 	})
 }
