@@ -245,15 +245,21 @@ tx_engine() {
          n, v[int((NR + 1) / 2)], NR, v[1], v[NR], r}'
   if [[ -n $received ]]; then
     # The backlog left when the load stops, and how long it takes to drain.
-    local before after waited=0
-    after=$(curl -fsS "$received/count")
+    # Done when nothing more came for 3 s (the deliverer polls every
+    # second, and yields while the API writes), or after 300 s.
+    local before after waited=0 still=0 stopped
+    stopped=$(curl -fsS "$received/count")
+    after=$stopped
     while :; do
       sleep 1
       waited=$((waited + 1))
       before=$after after=$(curl -fsS "$received/count")
-      ((after == before || waited >= 120)) && break
+      if ((after == before)); then still=$((still + 1)); else still=0; fi
+      ((still >= 3 || waited >= 300)) && break
     done
-    echo "webhook deliveries ($name): $after received in all; the backlog drained about ${waited}s after the load stopped"
+    local drained=$((waited - still))
+    awk -v n="$name" -v a="$after" -v s="$stopped" -v w="$drained" \
+      'BEGIN {printf "webhook deliveries (%s): %d received in all; %d after the load stopped, in about %ds: %.0f/s\n", n, a, a - s, w, (a - s) / (w > 0 ? w : 1)}'
   fi
   stop_server
   if [[ -n $received ]]; then kill "$receiver_pid"; fi

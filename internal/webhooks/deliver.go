@@ -73,8 +73,10 @@ type Deliverer struct {
 }
 
 const (
-	// dispatchBatch is how many events one DispatchEvents call takes.
-	dispatchBatch = 500
+	// dispatchBatch is how many events one DispatchEvents call takes, and
+	// dispatchRounds how many calls one poll makes at most.
+	dispatchBatch  = 500
+	dispatchRounds = 4
 	// recordBatch is how many attempts one RecordAttempts call takes at most.
 	recordBatch = 128
 )
@@ -181,7 +183,9 @@ func (p *pump) run(ctx context.Context) {
 	for {
 		busy := d.busy()
 		if poll {
-			d.dispatch(ctx, busy)
+			if d.dispatch(ctx, busy) {
+				d.Notify() // more to dispatch: poll again once this claim is sent
+			}
 			p.forget()
 		}
 		// Claim on every poll while there is room, and between polls
@@ -464,20 +468,27 @@ func (d *Deliverer) write(ctx context.Context, batch []sent) {
 	}
 }
 
-// dispatch turns new events into deliveries until it has caught up.
-func (d *Deliverer) dispatch(ctx context.Context, busy bool) {
-	for ctx.Err() == nil {
+// dispatch turns new events into deliveries, a few batches per poll (one
+// while the API is busy writing), so that a backlog of events does not
+// hold up the sending of what is already claimed. It reports whether
+// events are left.
+func (d *Deliverer) dispatch(ctx context.Context, busy bool) (more bool) {
+	for i := 1; ctx.Err() == nil; i++ {
 		n, err := d.Store.DispatchEvents(ctx, d.Now(), dispatchBatch)
 		if err != nil {
 			if ctx.Err() == nil {
 				d.Log.Error("dispatch webhook events", "err", err)
 			}
-			return
+			return false
 		}
-		if n < dispatchBatch || busy {
-			return
+		if n < dispatchBatch {
+			return false
+		}
+		if busy || i == dispatchRounds {
+			return true
 		}
 	}
+	return false
 }
 
 // busy reports whether the Deliverer should yield to the API's writes.
