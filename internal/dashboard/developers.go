@@ -79,7 +79,7 @@ func (d *Dashboard) renderDevelopers(w http.ResponseWriter, r *http.Request, p *
 		pk = newKey
 	}
 	data := developersData{Keys: keys, NewKey: newKey, BaseURL: d.BaseURL, Example: "cust_123", Publishable: pk,
-		Webhooks: hooks, EventTypes: webhooks.EventTypes, Ticked: map[string]bool{}, Editing: shown.editing, NewSecret: shown.newSecret}
+		Webhooks: hooks, EventTypes: webhooks.Subscribable(), Ticked: map[string]bool{}, Editing: shown.editing, NewSecret: shown.newSecret}
 	for _, typ := range shown.form["events"] {
 		data.Ticked[typ] = true
 	}

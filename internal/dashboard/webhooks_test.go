@@ -61,7 +61,7 @@ func TestWebhookEndpoints(t *testing.T) {
 		page := c.get(e.path("developers")).want(t, http.StatusOK)
 		page.has(t, "No endpoints yet.", `data-all-events name="events" value="*">`)
 		text := page.text()
-		for _, typ := range webhooks.EventTypes {
+		for _, typ := range webhooks.Subscribable() {
 			page.has(t, `name="events" value="`+typ.Type+`">`)
 			if !strings.Contains(text, typ.Type+" "+typ.Description) {
 				t.Errorf("the form does not describe %s", typ.Type)

@@ -273,6 +273,7 @@ func TestWebhookEndpointRefused(t *testing.T) {
 			{"empty events", with("events", []string{}), "events_required", "events", true},
 			{"too many events", with("events", events(51)), "too_many_events", "events", true},
 			{"unknown event", with("events", []string{"reward.created", "customer.created", "reward.paid"}), "unknown_event_type", "events.2", true},
+			{"test event", with("events", []string{"reward.created", "webhook_endpoint.test"}), "event_type_on_request", "events.1", true},
 			{"all and more", with("events", []string{"*", "reward.created"}), "invalid_events", "events", true},
 			{"events not a list", with("events", "*"), "invalid_field_type", "events", true},
 			{"description too long", with("description", strings.Repeat("é", 501)), "description_too_long", "description", true},
@@ -361,7 +362,7 @@ func TestWebhookEventTypesDocumented(t *testing.T) {
 		documented = append(documented, fmt.Sprint(v))
 	}
 	want := []string{webhooks.AllEvents}
-	for _, et := range webhooks.EventTypes {
+	for _, et := range webhooks.Subscribable() {
 		want = append(want, et.Type)
 		if !strings.Contains(s.Value.Description, "| `"+et.Type+"` | "+et.Description+" |") {
 			t.Errorf("WebhookEventType's description does not describe %s as %q", et.Type, et.Description)

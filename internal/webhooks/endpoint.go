@@ -132,6 +132,10 @@ func checkEvents(events []string) ([]string, error) {
 	}
 	var out []string
 	for i, typ := range events {
+		if typ == TestEventType {
+			return nil, referral.FieldError("event_type_on_request", fmt.Sprintf("events.%d", i),
+				fmt.Sprintf("%s is sent only when asked for (POST /v1/webhook_endpoints/{id}/test); it cannot be subscribed to.", typ))
+		}
 		if !KnownEvent(typ) {
 			return nil, referral.FieldError("unknown_event_type", fmt.Sprintf("events.%d", i),
 				fmt.Sprintf("Unknown event type %q; see the list in the API reference.", referral.CleanText(typ, 64)))

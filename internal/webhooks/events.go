@@ -12,6 +12,10 @@ type EventType struct {
 	Description string
 }
 
+// TestEventType is the type sent only when asked for, to one endpoint
+// (see TestEvent): no endpoint subscribes to it.
+const TestEventType = "webhook_endpoint.test"
+
 // EventTypes lists every event the outbox records, in the order the API
 // documents them. TestEventTypesListed fails when the code writes a type
 // missing here, so that no event is delivered that nobody can subscribe to.
@@ -33,11 +37,22 @@ var EventTypes = []EventType{
 	{"balance.debited", "A customer's balance was spent or debited by hand."},
 	{"discount_code.redeemed", "A discount code was redeemed."},
 	{"webhook_endpoint.disabled", "A webhook endpoint was disabled: it answered 410 Gone, or every delivery to it failed for 5 days."},
-	{"webhook_endpoint.test", "A test event, sent only when asked for, to one endpoint whatever it subscribes to."},
+	{TestEventType, "A test event, sent only when asked for, to one endpoint whatever it subscribes to."},
 }
 
 // KnownEvent reports whether typ is an event type an endpoint may list:
-// one of EventTypes, or AllEvents.
+// one of EventTypes not sent on request only, or AllEvents.
 func KnownEvent(typ string) bool {
-	return typ == AllEvents || slices.ContainsFunc(EventTypes, func(e EventType) bool { return e.Type == typ })
+	return typ == AllEvents || slices.ContainsFunc(EventTypes, func(e EventType) bool { return e.Type == typ && e.Type != TestEventType })
+}
+
+// Subscribable returns the event types an endpoint may list, in order.
+func Subscribable() []EventType {
+	var out []EventType
+	for _, e := range EventTypes {
+		if e.Type != TestEventType {
+			out = append(out, e)
+		}
+	}
+	return out
 }
