@@ -66,11 +66,10 @@ type Store interface {
 // one database: a claimed message is another's only after its lease, so
 // it is sent once, and again only if its worker died mid-send.
 type Mailer struct {
-	Store  Store
+	Store Store
+	// Sender sends from --email-from (its address, and its name when a
+	// program sets no sender name of its own).
 	Sender Sender
-	// FromAddress is the --email-from address; FromName its name, used
-	// when a program sets no sender name.
-	FromAddress, FromName string
 	// BaseURL is the server's public URL, for unsubscribe links.
 	BaseURL string
 	Now     func() time.Time
@@ -197,11 +196,8 @@ func (m *Mailer) attempt(ctx context.Context, q Queued) Outcome {
 		// retrying the same template cannot help.
 		return Outcome{Error: "render: " + err.Error(), Permanent: true}
 	}
-	msg := Message{FromName: p.SenderName, FromAddress: m.FromAddress, ReplyTo: p.ReplyTo,
+	msg := Message{FromName: p.SenderName, ReplyTo: p.ReplyTo,
 		To: q.Recipient, ToName: p.ToName, Content: c, UnsubscribeURL: unsubscribe, ID: q.ID}
-	if msg.FromName == "" {
-		msg.FromName = m.FromName
-	}
 	if err := m.Sender.Send(ctx, msg); err != nil {
 		return Outcome{Error: err.Error(), Permanent: Permanent(err)}
 	}
