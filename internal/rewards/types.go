@@ -58,8 +58,23 @@ type Reward struct {
 	AvailableAt    time.Time
 	RejectReason   string
 	DiscountCode   *DiscountCode
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Billing is what the reward became in the billing system (Stripe),
+	// one entry per call made or planned, oldest first.
+	Billing   []BillingAction
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// BillingAction is one change made (or to be made) in the billing system
+// for a reward: a balance credit or clawback, a promotion code or its void.
+type BillingAction struct {
+	Provider string // "stripe"
+	Kind     string // credit, debit, discount, void
+	Status   string // pending, done, failed, skipped
+	Amount   int64
+	Currency string
+	IDs      []string // the objects made there: cbtxn_…, or the coupon and promo_…
+	Error    string
 }
 
 // Net is what the reward is still worth after clawbacks.
