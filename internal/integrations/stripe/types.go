@@ -195,3 +195,21 @@ type ActionOutcome struct {
 	// without permission): the action fails now.
 	Permanent bool
 }
+
+// HandledTypes are the event types Advocate applies: the ones to enable on
+// the Stripe endpoint, and the ones a sync asks Stripe's events API for.
+var HandledTypes = []string{
+	"customer.created",
+	"customer.updated",
+	"checkout.session.completed",
+	"checkout.session.async_payment_succeeded",
+	"invoice.paid",
+	"invoice_payment.paid",
+	"charge.refunded",
+	"charge.dispute.created",
+	"charge.dispute.closed",
+}
+
+// WebhookPath is the path of a program's Stripe webhook endpoint on the
+// server: the URL to paste into Stripe is the server's base URL and this.
+func WebhookPath(programID string) string { return "/integrations/stripe/webhook/" + programID }
