@@ -44,8 +44,11 @@ type config struct {
 	// (STARTTLS) or smtps://…:465; EmailFrom is their sender.
 	SMTPURL   string
 	EmailFrom string
-	smtp      *email.SMTP      // SMTPURL, checked by validate
-	proxies   clientip.Proxies // TrustedProxies or TrustForwardedFor, parsed by validate
+	// EncryptionKey seals integration secrets (Stripe keys) in the
+	// database; "" uses a key file beside a SQLite database.
+	EncryptionKey string
+	smtp          *email.SMTP      // SMTPURL, checked by validate
+	proxies       clientip.Proxies // TrustedProxies or TrustForwardedFor, parsed by validate
 
 	envErrs []error // malformed ADVOCATE_* values, reported by validate
 }
@@ -55,6 +58,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", env("DB", "advocate-data/advocate.db"), "SQLite file path or postgres:// URL (ADVOCATE_DB)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", "text"), "log format: text or json (ADVOCATE_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "log level: debug, info, warn, error (ADVOCATE_LOG_LEVEL)")
+	fs.StringVar(&c.EncryptionKey, "encryption-key", env("ENCRYPTION_KEY", ""), "32 random bytes in base64 (openssl rand -base64 32) that seal integration secrets such as Stripe keys; the same on every node (ADVOCATE_ENCRYPTION_KEY; default: SQLite keeps a generated key in encryption.key beside the database, PostgreSQL stores no secrets)")
 	fs.BoolVar(&c.SQLiteWALVFS, "sqlite-wal-vfs", c.envBool("SQLITE_WAL_VFS", true), "SQLite: write each commit's log frames in a few system calls (internal/walvfs); false uses SQLite's own unix VFS (ADVOCATE_SQLITE_WAL_VFS)")
 }
 

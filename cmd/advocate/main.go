@@ -6,6 +6,7 @@
 //	advocate keys create|list|revoke
 //	advocate admin create
 //	advocate verify           prove every balance from the ledger
+//	advocate stripe sync      replay missed Stripe events
 package main
 
 import (
@@ -28,6 +29,7 @@ Usage:
   advocate keys create|list|revoke
   advocate admin create          create a dashboard admin
   advocate verify                recompute every balance from the ledger; non-zero exit on mismatch
+  advocate stripe sync --since D replay the Stripe events missed since date D (at most 30 days)
 
 Every command takes --db (a SQLite file path or a postgres:// URL); flags
 override ADVOCATE_* environment variables, which override the defaults.
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return keys(ctx, sub, rest[1:], stdout, stderr)
 	case cmd == "verify":
 		return verify(ctx, rest, stdout, stderr)
+	case cmd == "stripe" && sub == "sync":
+		return stripeSync(ctx, rest[1:], stdout, stderr)
 	case cmd == "admin" && sub == "create":
 		return adminCreate(ctx, rest[1:], stdout, stderr)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":

@@ -10,13 +10,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/dashboard"
 	"github.com/advocate-oss/advocate/internal/email"
 	"github.com/advocate-oss/advocate/internal/httpapi"
+	"github.com/advocate-oss/advocate/internal/integrations/stripe"
 	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/secrets"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/web"
 	"github.com/advocate-oss/advocate/internal/webhooks"
@@ -48,7 +51,35 @@ func openDB(ctx context.Context, c *config) (*store.DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if db.Secrets, err = c.secrets(db.Engine); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+// secrets is the box integration secrets are sealed with: from
+// --encryption-key, else (SQLite only) from encryption.key beside the
+// database, made on first use so that the zero-config start can connect
+// Stripe. PostgreSQL serves several nodes, which must share one key: there
+// it must be configured, and without it no secret can be stored (the API
+// and dashboard say so).
+func (c *config) secrets(engine store.Engine) (*secrets.Box, error) {
+	if c.EncryptionKey != "" {
+		key, err := secrets.ParseKey(c.EncryptionKey)
+		if err != nil {
+			return nil, fmt.Errorf("--encryption-key: %w", err)
+		}
+		return secrets.New(key)
+	}
+	if engine != store.SQLite {
+		return nil, nil
+	}
+	key, _, err := secrets.LoadOrCreateKeyFile(filepath.Join(filepath.Dir(c.DB), "encryption.key"))
+	if err != nil {
+		return nil, fmt.Errorf("encryption key file: %w", err)
+	}
+	return secrets.New(key)
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -132,6 +163,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mailer := &email.Mailer{Store: db, Sender: c.smtp, BaseURL: c.BaseURL, Now: now, Log: log}
 		workers.Go(func() { mailer.Run(workCtx) })
 	}
+	// Stripe: syncs started from the dashboard or the API run in the
+	// background of this node; rewards are applied in Stripe from the
+	// outbox (queued by the deliverer's dispatch).
+	api.Stripe.Now = now
+	workers.Go(func() { api.Stripe.Run(workCtx) })
+	applier := &stripe.Applier{Store: db, Now: now, Log: log}
+	workers.Go(func() { applier.Run(workCtx) })
 	// Clicks are written until the HTTP server has drained, then flushed.
 	clicksCtx, stopClicks := context.WithCancel(context.WithoutCancel(ctx))
 	workers.Go(func() { api.Run(clicksCtx) })

@@ -44,7 +44,15 @@ type rewardEventData struct {
 
 type transactionEventData struct {
 	Transaction transactionJSON `json:"transaction"`
-	Refund      *refundJSON     `json:"refund,omitempty"` // transaction.refunded only
+	Refund      *refundJSON     `json:"refund,omitempty"`  // transaction.refunded only
+	Dispute     *disputeJSON    `json:"dispute,omitempty"` // transaction.disputed only
+}
+
+// disputeJSON is a dispute (chargeback) of a payment in the billing system.
+type disputeJSON struct {
+	ID       string      `json:"id"`
+	Amount   json.Number `json:"amount"`
+	Currency string      `json:"currency"`
 }
 
 // refundJSON is one refund: its amount, and the payment's refunded total
@@ -102,7 +110,7 @@ func (s *Server) eventData(ctx context.Context, p *referral.Program, ev store.Ev
 	switch ev.Type {
 	case "reward.created", "reward.available", "reward.rejected", "reward.reversed":
 		data, err = s.rewardEventData(ctx, p, ev.Type, rec)
-	case "transaction.created", "transaction.refunded":
+	case "transaction.created", "transaction.refunded", "transaction.disputed":
 		data, err = s.transactionEventData(ctx, p, ev.Type, rec)
 	case "customer.created", "customer.updated", "referral.created", "referral.successful", "referral.pending", "referral.rejected":
 		var c *referral.Customer
@@ -154,6 +162,9 @@ func (s *Server) transactionEventData(ctx context.Context, p *referral.Program, 
 	if typ == "transaction.refunded" {
 		out.Refund = &refundJSON{Amount: amountJSON(rec.int("amount"), t.Currency), Currency: t.Currency,
 			RefundedAmount: amountJSON(rec.int("refunded_amount"), t.Currency)}
+	}
+	if typ == "transaction.disputed" {
+		out.Dispute = &disputeJSON{ID: rec.str("dispute_id"), Amount: amountJSON(rec.int("amount"), t.Currency), Currency: t.Currency}
 	}
 	return out, nil
 }

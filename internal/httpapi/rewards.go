@@ -32,8 +32,37 @@ type rewardJSON struct {
 	AvailableAt    time.Time         `json:"available_at"`
 	RejectReason   *string           `json:"reject_reason"`
 	DiscountCode   *discountCodeJSON `json:"discount_code"`
+	Billing        []billingJSON     `json:"billing"`
 	CreatedAt      time.Time         `json:"created_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
+}
+
+// billingJSON is a change made in the billing system (Stripe) for a reward.
+type billingJSON struct {
+	Provider string       `json:"provider"`
+	Kind     string       `json:"kind"`
+	Status   string       `json:"status"`
+	Amount   *json.Number `json:"amount"`
+	Currency *string      `json:"currency"`
+	IDs      []string     `json:"ids"`
+	Error    *string      `json:"error"`
+}
+
+func toBillingJSON(bs []rewards.BillingAction) []billingJSON {
+	out := make([]billingJSON, 0, len(bs))
+	for _, b := range bs {
+		j := billingJSON{Provider: b.Provider, Kind: b.Kind, Status: b.Status, Currency: optString(b.Currency),
+			IDs: b.IDs, Error: optString(b.Error)}
+		if b.Currency != "" && b.Amount != 0 {
+			n := amountJSON(b.Amount, b.Currency)
+			j.Amount = &n
+		}
+		if j.IDs == nil {
+			j.IDs = []string{}
+		}
+		out = append(out, j)
+	}
+	return out
 }
 
 func toRewardJSON(rw *rewards.Reward, now time.Time) rewardJSON {
@@ -43,7 +72,7 @@ func toRewardJSON(rw *rewards.Reward, now time.Time) rewardJSON {
 		RewardType: rw.RewardType, Unit: rw.Unit, Amount: amountJSON(rw.Amount, rw.Currency),
 		Currency: optString(rw.Currency), ReversedAmount: amountJSON(rw.Reversed, rw.Currency), Status: rw.Status,
 		NeedsApproval: rw.NeedsApproval, AvailableAt: rw.AvailableAt, RejectReason: optString(rw.RejectReason),
-		CreatedAt: rw.CreatedAt, UpdatedAt: rw.UpdatedAt,
+		Billing: toBillingJSON(rw.Billing), CreatedAt: rw.CreatedAt, UpdatedAt: rw.UpdatedAt,
 	}
 	if rw.DiscountCode != nil {
 		dc := toDiscountCodeJSON(rw.DiscountCode, now)

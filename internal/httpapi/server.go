@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/advocate-oss/advocate/internal/clientip"
+	"github.com/advocate-oss/advocate/internal/integrations/stripesync"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/track"
@@ -72,9 +73,12 @@ const (
 
 // Server is the API: handlers are its methods.
 type Server struct {
-	DB         *store.DB
-	Log        *slog.Logger
-	Config     Config
+	DB     *store.DB
+	Log    *slog.Logger
+	Config Config
+	// Stripe receives and syncs Stripe events; serve runs it (Run) and
+	// shares it with the dashboard.
+	Stripe     *stripesync.Service
 	limiter    *limiter
 	ipLimiter  *limiter
 	metrics    *metrics
@@ -103,6 +107,7 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Server {
 		clicks: track.NewRecorder(db, log),
 		links:  track.NewResolver(db.ResolveCode, db.DefaultWebsite, cfg.Now, cfg.LinkCacheTTL)}
 	s.metrics = newMetrics(reg, db, s.clicks)
+	s.Stripe = &stripesync.Service{DB: db, Now: cfg.Now, Log: log}
 	if cfg.RateLimit > 0 {
 		s.limiter = newLimiter(cfg.RateLimit, max(cfg.RateBurst, cfg.RateLimit), cfg.Now)
 	}

@@ -77,6 +77,14 @@ var API = []APIRoute{
 	{"GET /v1/webhook_endpoints/{id}/deliveries", httpapi.SecretKey, (*httpapi.Server).ListWebhookDeliveries},
 	{"POST /v1/webhook_deliveries/{id}/retry", httpapi.SecretKey, (*httpapi.Server).RetryWebhookDelivery},
 
+	{"GET /v1/integrations/stripe", httpapi.SecretKey, (*httpapi.Server).GetStripeIntegration},
+	{"PUT /v1/integrations/stripe", httpapi.SecretKey, (*httpapi.Server).PutStripeIntegration},
+	{"DELETE /v1/integrations/stripe", httpapi.SecretKey, (*httpapi.Server).DeleteStripeIntegration},
+	{"POST /v1/integrations/stripe/sync", httpapi.SecretKey, (*httpapi.Server).SyncStripe},
+	// Stripe's events for a program: the Stripe-Signature header, made
+	// with the program's signing secret, is the credential.
+	{"POST /integrations/stripe/webhook/{program_id}", httpapi.Public, (*httpapi.Server).StripeWebhook},
+
 	{"GET /r/{code}", httpapi.Visitor, (*httpapi.Server).ShortLink},
 	// Unsubscribe links of emails (RFC 8058): the signed token is the
 	// authority; mail providers POST from anywhere.

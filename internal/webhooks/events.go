@@ -29,6 +29,7 @@ var EventTypes = []EventType{
 	{"referral.rejected", "A referral was judged fraudulent: its referrer's reward was rejected."},
 	{"transaction.created", "A payment was recorded."},
 	{"transaction.refunded", "A payment was refunded, in part or in full."},
+	{"transaction.disputed", "A payment was disputed (a chargeback): its pending rewards wait for a person to approve or reject them."},
 	{"reward.created", "A reward was given, pending or available."},
 	{"reward.available", "A reward became available to its customer."},
 	{"reward.rejected", "A pending reward was rejected."},
