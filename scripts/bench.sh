@@ -17,6 +17,11 @@
 #   5. GET /r/{code} throughput with wrk against a bare net/http handler
 #      returning the same 302 (loadgen bare302); p99 at 80% of the maximum
 #      rate, open loop; clicks counted after that run; po.js gzipped.
+#   6. Stripe events applied per second on SQLite: signed invoice.paid
+#      events (renewals of 2,000 customers made from customer.created
+#      events, each referred) to the program's Stripe webhook endpoint, in
+#      rounds with GET /healthz and POST /v1/transactions (the same payment
+#      through the API) as baselines; afterwards advocate verify.
 #
 #   bash scripts/bench.sh                # all
 #   bash scripts/bench.sh load           # only 1
@@ -24,6 +29,7 @@
 #   bash scripts/bench.sh transactions   # only 3
 #   bash scripts/bench.sh reads          # only 4
 #   bash scripts/bench.sh redirect       # only 5
+#   bash scripts/bench.sh stripe         # only 6
 #
 # BENCH_CONCURRENCY (default 32) and BENCH_DURATION (default 10s) tune the
 # load runs, BENCH_TX_CONCURRENCY (default 64), BENCH_TX_ROUNDS (default 3)
@@ -385,4 +391,49 @@ if [[ $what == all || $what == redirect ]]; then
   drop_sqlite
 
   go test -count=1 -run '^TestSize$' -v ./web/sdk/ | awk '/po.js:/ {sub(/^.*po.js:/, "po.js:"); print}'
+fi
+
+if [[ $what == all || $what == stripe ]]; then
+  build_advocate
+  go build -o "$out/loadgen" ./cmd/loadgen
+  command -v sqlite3 >/dev/null || apt-get install -y sqlite3 >/dev/null
+  st_concurrency=${BENCH_TX_CONCURRENCY:-64} st_rounds=${BENCH_TX_ROUNDS:-3}
+  echo "# stripe: $st_rounds rounds of GET /healthz, POST /v1/transactions and signed Stripe invoice.paid events, $st_concurrency workers for $duration after a 1s warm-up each; SQLite"
+  new_sqlite
+  db="$sqlite_dir/advocate.db"
+  start_server stripe "$db"
+  program=$(sed -nE 's/^ *Program: .*\(([^,]+),.*/\1/p' "$out/stripe.out")
+  secret=whsec_benchmark0123456789abcdef
+  curl -fsS -o /dev/null -X PUT "$url/v1/integrations/stripe" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+    -d "{\"webhook_secret\":\"$secret\"}"
+  curl -fsS -o /dev/null -X POST "$url/v1/reward_rules" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+    -d '{"name":"Referrer credit","trigger":"subscription","recipient":"referrer","reward_type":"credit","amount":10,"unit":"percentage","recurrence":"every"}'
+  hook="$url/integrations/stripe/webhook/$program"
+  "$out/loadgen" -url "$url/v1/customers" -key "$key" -n 200 -label "seed: 200 referrers" \
+    -body '{"key":"referrer-{i}","email":"referrer-{i}@example.com","name":"Referrer {i}","referral_code":"REF{i}"}'
+  "$out/loadgen" -url "$hook" -stripe-secret "$secret" -n 2000 -label "seed: 2000 customer.created events" \
+    -body '{"id":"evt_c{i}","object":"event","api_version":"2025-03-31.basil","created":1765000000,"livemode":false,"type":"customer.created","data":{"object":{"id":"cus_{i}","object":"customer","email":"friend-{i}@example.com","name":"Friend {i}","metadata":{"advocate_referral_code":"REF{i%200}"}}}}'
+  rates=() api_rates=() ratios=() api_ratios=()
+  for ((round = 1; round <= st_rounds; round++)); do
+    base=$("$out/loadgen" -url "$url/healthz" -c "$st_concurrency" -d "$duration" -label "GET /healthz (stripe $round)")
+    echo "$base"
+    api=$("$out/loadgen" -url "$url/v1/transactions" -key "$key" -c "$st_concurrency" -d "$duration" \
+      -label "POST /v1/transactions (stripe $round)" -H 'Idempotency-Key: idem-{n}' \
+      -body '{"customer_key":"cus_{i%2000}","key":"txn-{n}","type":"subscription","amount":50,"currency":"USD"}')
+    echo "$api"
+    ev=$("$out/loadgen" -url "$hook" -stripe-secret "$secret" -c "$st_concurrency" -d "$duration" -label "Stripe invoice.paid (stripe $round)" \
+      -body '{"id":"evt_{n}","object":"event","api_version":"2025-03-31.basil","created":1765000000,"livemode":false,"type":"invoice.paid","data":{"object":{"id":"in_{n}","object":"invoice","customer":"cus_{i%2000}","customer_email":"friend-{i%2000}@example.com","amount_paid":5000,"currency":"usd","billing_reason":"subscription_cycle","status":"paid","status_transitions":{"paid_at":1765000000},"parent":{"type":"subscription_details","subscription_details":{"subscription":"sub_{i%2000}","metadata":{}}},"metadata":{}}}}')
+    echo "$ev"
+    r=$(rate "$ev") a=$(rate "$api") b=$(rate "$base")
+    rates+=("$r") api_rates+=("$a")
+    ratios+=("$(awk -v p="$r" -v b="$b" 'BEGIN {printf "%.3f", p / b}')")
+    api_ratios+=("$(awk -v p="$r" -v b="$a" 'BEGIN {printf "%.2f", p / b}')")
+  done
+  printf '%s\n' "${rates[@]}" | sort -n | awk -v r="${ratios[*]}" -v a="${api_ratios[*]}" '{v[NR] = $1}
+    END {printf "Stripe events applied (SQLite): median %.0f/s of %d rounds (%.0f - %.0f/s); ratio to GET /healthz per round: %s; to POST /v1/transactions: %s\n",
+         v[int((NR + 1) / 2)], NR, v[1], v[NR], r, a}'
+  stop_server
+  "$out/advocate" verify --db "$db"
+  echo "rows: $(sqlite3 "$db" 'SELECT COUNT(*) FROM stripe_events') Stripe events recorded, $(sqlite3 "$db" "SELECT COUNT(*) FROM transactions WHERE metadata LIKE '%stripe%'") transactions from Stripe"
+  drop_sqlite
 fi

@@ -8,6 +8,8 @@
 //	loadgen -url http://127.0.0.1:8080/v1/customers -key sk_… -n 200 \
 //	  -body '{"email":"r{i}@example.com","name":"Referrer {i}","key":"r{i}","referral_code":"REF{i}"}'
 //	loadgen -url http://127.0.0.1:8080/r/REF1 -raw -rate 8000 -d 10s -status 302 -H 'User-Agent: Mozilla/5.0'
+//	loadgen -url http://127.0.0.1:8080/integrations/stripe/webhook/prg_… -stripe-secret whsec_… -c 16 -d 10s \
+//	  -body '{"id":"evt_{n}","type":"invoice.paid",…}'
 //	loadgen bare302 -addr 127.0.0.1:9000 -location 'https://example.com/?ref=REF1'
 //
 // With -body every request is a POST. In the body, {n} becomes a number
@@ -53,6 +55,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/advocate-oss/advocate/internal/integrations/stripe"
 )
 
 func main() {
@@ -86,6 +90,9 @@ type config struct {
 	Requests    int     // > 0: send exactly this many, then stop
 	Rate        float64 // > 0: requests per second on a fixed schedule
 	Raw         bool    // GETs through rawConn instead of net/http's client
+	// StripeSecret signs each body with a Stripe-Signature header, to load
+	// a program's Stripe webhook endpoint.
+	StripeSecret string
 }
 
 func run(args []string, stdout io.Writer) error {
@@ -109,6 +116,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.DurationVar(&c.Warmup, "warmup", time.Second, "load applied before measuring, not counted")
 	fs.IntVar(&c.Requests, "n", 0, "send exactly this many requests instead of running for -d (no warm-up)")
 	fs.Float64Var(&c.Rate, "rate", 0, "requests per second on a fixed schedule (open loop) instead of back to back")
+	fs.StringVar(&c.StripeSecret, "stripe-secret", "", "sign each -body with a Stripe-Signature header made with this signing secret (whsec_…), as Stripe signs webhooks")
 	fs.BoolVar(&c.Raw, "raw", false, "send GETs as prebuilt bytes on one kept-alive connection per worker, as wrk does, instead of through net/http's client")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -307,8 +315,10 @@ func schedule(ctx context.Context, from, end time.Time, rate float64, seq *atomi
 // than c.Status (or a 2xx when that is 0) is an error.
 func do(ctx context.Context, client *http.Client, c config, runID string, n int64) error {
 	method, body := http.MethodGet, io.Reader(nil)
+	var payload []byte
 	if c.Body != "" {
-		method, body = http.MethodPost, bytes.NewBufferString(expand(c.Body, runID, n))
+		payload = []byte(expand(c.Body, runID, n))
+		method, body = http.MethodPost, bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.URL, body)
 	if err != nil {
@@ -324,6 +334,10 @@ func do(ctx context.Context, client *http.Client, c config, runID string, n int6
 	}
 	if c.Key != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Key)
+	}
+	if c.StripeSecret != "" {
+		// Signed as Stripe signs its webhooks, at the moment of sending.
+		req.Header.Set("Stripe-Signature", stripe.Sign(payload, c.StripeSecret, time.Now()))
 	}
 	resp, err := client.Do(req)
 	if err != nil {
