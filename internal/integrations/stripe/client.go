@@ -60,13 +60,13 @@ type access struct {
 }
 
 var (
-	balanceAccess   = access{"add customer balance transactions", "Customers", "write"}
-	couponAccess    = access{"create coupons", "Coupons", "write"}
-	promoAccess     = access{"create promotion codes", "Promotion codes", "write"}
-	deactiveAccess  = access{"deactivate promotion codes", "Promotion codes", "write"}
-	eventsAccess    = access{"list events", "Events", "read"}
-	errNoSecretKey  = fmt.Errorf("%w: no secret key", ErrInvalidParams)
-	errNoIdempotent = fmt.Errorf("%w: no idempotency key", ErrInvalidParams)
+	balanceAccess    = access{"add customer balance transactions", "Customers", "write"}
+	couponAccess     = access{"create coupons", "Coupons", "write"}
+	promoAccess      = access{"create promotion codes", "Promotion codes", "write"}
+	deactivateAccess = access{"deactivate promotion codes", "Promotion codes", "write"}
+	eventsAccess     = access{"list events", "Events", "read"}
+	errNoSecretKey   = fmt.Errorf("%w: no secret key", ErrInvalidParams)
+	errNoIdempotent  = fmt.Errorf("%w: no idempotency key", ErrInvalidParams)
 )
 
 // CreateBalanceTransaction adds amount, in Stripe's minor units of
@@ -160,7 +160,7 @@ func (c *Client) DeactivatePromotionCode(ctx context.Context, id, idemKey string
 	p := url.Values{}
 	p.Set("active", "false")
 	var out struct{ ID string }
-	return c.do(ctx, http.MethodPost, "/v1/promotion_codes/"+url.PathEscape(id), p, idemKey, deactiveAccess, maxResponse, &out)
+	return c.do(ctx, http.MethodPost, "/v1/promotion_codes/"+url.PathEscape(id), p, idemKey, deactivateAccess, maxResponse, &out)
 }
 
 // ListEvents returns a page of the events of the given types created at

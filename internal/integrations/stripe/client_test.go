@@ -377,7 +377,9 @@ func TestFakeStrict(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			var env struct{ Error struct{ Type, Param, Message string } }
+			var env struct {
+				Error struct{ Type, Param, Message string }
+			}
 			json.NewDecoder(resp.Body).Decode(&env)
 			if resp.StatusCode != tt.status || env.Error.Param != tt.param {
 				t.Errorf("%d param %q (%s), want %d param %q", resp.StatusCode, env.Error.Param, env.Error.Message, tt.status, tt.param)

@@ -56,7 +56,8 @@ const (
 // IdempotencyWindow is how long Stripe keeps an Idempotency-Key.
 const IdempotencyWindow = 24 * time.Hour
 
-// Fault is a failure injected into a route's next requests.
+// Fault is a failure injected into a route's next requests; the zero
+// Fault lets a request through.
 type Fault struct {
 	status     int           // answer this before doing anything
 	delay      time.Duration // wait this long before applying
