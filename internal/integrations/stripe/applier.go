@@ -13,7 +13,7 @@ import (
 )
 
 // toStripe converts our amounts to Stripe's minor units.
-var toStripe = toStripeAmountTemp
+var toStripe = ToStripeAmount
 
 // ActionStore is what the Applier needs of the store (*store.DB).
 type ActionStore interface {
