@@ -1,0 +1,182 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/advocate-oss/advocate/internal/integrations/stripe"
+	"github.com/advocate-oss/advocate/internal/integrations/stripe/stripetest"
+)
+
+// TestStripeEndToEnd is the issue's story, through the webhook endpoint and
+// a fake of Stripe's API: a referred friend checks out, subscribes, renews
+// twice, gets a partial refund and disputes the first payment; the referrer
+// is credited inside Stripe. Both payload shapes are used, every event is
+// signed by stripe-go, one is delivered twice, and at the end balances,
+// stats, Stripe's balance and the ledger agree exactly.
+func TestStripeEndToEnd(t *testing.T) {
+	stripeEngines(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		fake := stripetest.NewServer(t)
+		fake.SetNow(e.clock.Now)
+		fake.AddCustomer("cus_alice", "usd")
+		path := e.connectStripe(map[string]any{"secret_key": stripetest.SecretKey, "apply_rewards": true, "api_base_url": fake.URL})
+
+		// The first purchase earns the referrer 5.00 after 30 days; each
+		// subscription payment (three at most) earns 20 %, at once.
+		e.createRule(map[string]any{"name": "First purchase", "trigger": "purchase", "recipient": "referrer", "reward_type": "credit",
+			"unit": "fixed", "amount": 5, "currency": "USD", "holding_days": 30})
+		e.createRule(map[string]any{"name": "Subscription share", "trigger": "subscription", "recipient": "referrer", "reward_type": "credit",
+			"unit": "percentage", "amount": 20, "recurrence": "every", "max_count": 3})
+
+		send := func(what, typ, version string, object map[string]any) string {
+			t.Helper()
+			resp := e.sendStripe(path, stripeEvent(nextID("evt"), typ, version, object))
+			e.want(resp, http.StatusOK, what)
+			return resp.outcome(t)
+		}
+		const legacy, basil = "2024-06-20", "2025-03-31.basil"
+
+		// Alice is a Stripe customer who names her key in Advocate.
+		send("alice", "customer.created", basil, map[string]any{"id": "cus_alice", "object": "customer", "email": "Alice@Example.com ",
+			"name": "Alice", "metadata": map[string]any{"advocate_customer_key": "alice"}})
+		alice := e.getCustomer("alice")
+		if alice.Email != "alice@example.com" {
+			t.Fatalf("alice: %+v", alice)
+		}
+
+		// Bob arrives through her link and buys (a guest of Stripe until
+		// now: a new customer keyed by his Stripe id, referred by Alice).
+		if got := send("purchase", "checkout.session.completed", legacy,
+			checkoutSession("payment", "paid", "cus_bob", alice.ReferralCode, 5000, "pi_bob")); got != "applied" {
+			t.Fatalf("purchase: %q", got)
+		}
+		bob := e.getCustomer("cus_bob")
+		if bob.ReferrerKey == nil || *bob.ReferrerKey != "alice" {
+			t.Fatalf("bob is not Alice's referral: %+v", bob)
+		}
+		// He subscribes: the session makes no second transaction; the
+		// invoice is the payment.
+		send("subscribe", "checkout.session.completed", basil, checkoutSession("subscription", "paid", "cus_bob", alice.ReferralCode, 2000, ""))
+		send("first invoice", "invoice.paid", legacy, invoiceLegacy("in_1", "cus_bob", "sub_bob", "subscription_create", 2000, "pi_in1", "ch_in1"))
+		first := stripeEvent(nextID("evt"), "invoice.paid", basil, invoiceBasil("in_2", "cus_bob", "sub_bob", "subscription_cycle", 2000, "pi_in2", "ch_in2"))
+		e.want(e.sendStripe(path, first), http.StatusOK, "renewal 1")
+		if got := e.sendStripe(path, first).outcome(t); got != "replay" {
+			t.Fatalf("a redelivered renewal: %q", got)
+		}
+		// The second renewal's payment is named only by invoice_payment.paid.
+		send("renewal 2", "invoice.paid", basil, invoiceBasil("in_3", "cus_bob", "sub_bob", "subscription_cycle", 2000, "", ""))
+		send("renewal 2 payment", "invoice_payment.paid", basil, map[string]any{"id": "inpay_3", "object": "invoice_payment",
+			"invoice": "in_3", "status": "paid", "amount_paid": 2000, "currency": "usd",
+			"payment": map[string]any{"type": "payment_intent", "payment_intent": "pi_in3"}})
+		// Half of it is refunded, in two steps; the redelivered second
+		// step changes nothing.
+		send("refund 1", "charge.refunded", basil, chargeRefunded("ch_in3", "pi_in3", 2000, 600))
+		second := stripeEvent(nextID("evt"), "charge.refunded", basil, chargeRefunded("ch_in3", "pi_in3", 2000, 1000))
+		e.want(e.sendStripe(path, second), http.StatusOK, "refund 2")
+		e.sendStripe(path, second)
+		// Bob disputes his first purchase: its pending reward is held,
+		// then the dispute is lost and it is clawed back.
+		dispute := map[string]any{"id": "du_1", "object": "dispute", "charge": "ch_bob", "payment_intent": "pi_bob", "amount": 5000,
+			"currency": "usd", "status": "needs_response", "reason": "fraudulent"}
+		send("dispute", "charge.dispute.created", basil, dispute)
+		if n, err := e.db.ReleaseDueRewards(ctx, e.clock.Now().AddDate(0, 0, 31), 100); err != nil || n != 0 {
+			t.Fatalf("the holding job released %d rewards of a disputed payment (%v)", n, err)
+		}
+		dispute["status"] = "lost"
+		send("dispute lost", "charge.dispute.closed", basil, dispute)
+
+		// Transactions: exactly one per payment, refunded as Stripe says.
+		wantTxn := map[string][2]string{"pi_bob": {"50.00", "refunded"}, "in_1": {"20.00", "paid"}, "in_2": {"20.00", "paid"},
+			"in_3": {"20.00", "partially_refunded"}}
+		var list struct {
+			Data []struct {
+				Key            string      `json:"key"`
+				Type           string      `json:"type"`
+				Amount         json.Number `json:"amount"`
+				RefundedAmount json.Number `json:"refunded_amount"`
+				Status         string      `json:"status"`
+			} `json:"data"`
+		}
+		e.do(req{method: "GET", path: "/v1/customers/cus_bob/transactions", key: e.sk}).json(t, &list)
+		if len(list.Data) != len(wantTxn) {
+			t.Fatalf("bob has %d transactions, want %d: %+v", len(list.Data), len(wantTxn), list.Data)
+		}
+		for _, tx := range list.Data {
+			w, ok := wantTxn[tx.Key]
+			if !ok || string(tx.Amount) != w[0] || tx.Status != w[1] {
+				t.Errorf("transaction %+v, want %v", tx, w)
+			}
+		}
+
+		// Rewards are applied inside Stripe from the outbox.
+		if _, err := e.db.DispatchEvents(ctx, e.clock.Now(), 1000); err != nil {
+			t.Fatal(err)
+		}
+		applier := &stripe.Applier{Store: e.db, Now: e.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		for range 10 {
+			n, err := applier.RunOnce(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+		}
+		// 20 % of three payments of 20.00, less 20 % of the 10.00
+		// refunded: 10.00 of credit, on Alice's next Stripe invoice.
+		if got := fake.Balance("cus_alice"); got != -1000 {
+			t.Errorf("Alice's Stripe balance %d, want -1000; transactions %+v", got, fake.BalanceTransactions("cus_alice"))
+		}
+		var stats struct {
+			TotalReferrals      int         `json:"total_referrals"`
+			SuccessfulReferrals int         `json:"successful_referrals"`
+			TotalRewards        json.Number `json:"total_rewards"`
+		}
+		e.do(req{method: "GET", path: "/v1/customers/alice/stats", key: e.sk}).json(t, &stats)
+		if stats.TotalReferrals != 1 || stats.SuccessfulReferrals != 1 || stats.TotalRewards != "10.00" {
+			t.Errorf("alice's stats: %+v", stats)
+		}
+		var bal struct {
+			Credit struct {
+				Available json.Number `json:"available"`
+				Pending   json.Number `json:"pending"`
+			} `json:"credit"`
+		}
+		e.do(req{method: "GET", path: "/v1/customers/alice/balance", key: e.sk}).json(t, &bal)
+		// The credit now sits in Stripe: none left to spend here.
+		if bal.Credit.Available != "0.00" || bal.Credit.Pending != "0.00" {
+			t.Errorf("alice's balance: %+v", bal)
+		}
+		var rws struct {
+			Data []struct {
+				Status  string `json:"status"`
+				Billing []struct {
+					Kind, Status string
+					IDs          []string `json:"ids"`
+				} `json:"billing"`
+			} `json:"data"`
+		}
+		e.do(req{method: "GET", path: "/v1/rewards?customer_key=alice", key: e.sk}).json(t, &rws)
+		done := 0
+		for _, rw := range rws.Data {
+			for _, b := range rw.Billing {
+				if b.Status == "done" && len(b.IDs) > 0 {
+					done++
+				}
+			}
+		}
+		if done != len(fake.BalanceTransactions("cus_alice")) || done < 4 {
+			t.Errorf("%d billing actions shown done, Stripe has %d balance transactions", done, len(fake.BalanceTransactions("cus_alice")))
+		}
+		if ms, err := e.db.Verify(ctx); err != nil || len(ms) > 0 {
+			t.Fatalf("verify: %v %v", ms, err)
+		}
+		_ = time.Now
+	})
+}
