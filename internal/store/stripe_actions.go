@@ -72,7 +72,10 @@ func (tx *Tx) dispatchStripe(ctx context.Context, ids []string) error {
 		if !ok {
 			continue
 		}
-		seq := len(queued[id]) // actions are numbered 1, 2, … with no gap
+		seq := 0 // the reward's actions are numbered 1, 2, …
+		if q := queued[id]; len(q) > 0 {
+			seq = q[len(q)-1].Seq
+		}
 		for _, a := range stripe.PlanActions(*st, queued[id]) {
 			seq++
 			var next sql.NullInt64

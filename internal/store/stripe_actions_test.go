@@ -560,3 +560,48 @@ func TestClaimStripeActionsConcurrently(t *testing.T) {
 		}
 	})
 }
+
+// TestStripeActionsHeldRewards: a held credit goes to Stripe when a person
+// approves it, and one rejected while pending was never available and
+// gives nothing.
+func TestStripeActionsHeldRewards(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		f := newStripeFixture(t, db)
+		r := rewards.Rule{ProgramID: f.p.ID, Trigger: rewards.Signup, Recipient: rewards.Referrer, RewardType: rewards.Credit,
+			Unit: rewards.Fixed, Amount: 300, Currency: "USD", HoldingDays: 30, Recurrence: rewards.First, Active: true}
+		if err := db.InTx(ctx, func(tx *store.Tx) error { return tx.CreateRule(ctx, &r) }); err != nil {
+			t.Fatal(err)
+		}
+		cy := newCustomer(t, db, f.p, referral.NewCustomer{Key: "cy", Email: "cy@example.com", ReferredBy: f.jane.ReferralCode})
+		di := newCustomer(t, db, f.p, referral.NewCustomer{Key: "di", Email: "di@example.com", ReferredBy: f.jane.ReferralCode})
+		dispatch(t, db, f.now())
+		if n := count(t, db, "stripe_actions"); n != 0 {
+			t.Fatalf("%d actions for pending rewards", n)
+		}
+		held := map[string]string{} // friend id → reward id
+		rws, _, err := db.Rewards(ctx, f.p.ID, store.RewardFilter{CustomerID: f.jane.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rw := range rws {
+			held[rw.FriendID] = rw.ID
+		}
+		if _, err := db.RejectReward(ctx, f.p.ID, held[cy.ID], "fraud"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ApproveReward(ctx, f.p.ID, held[di.ID]); err != nil {
+			t.Fatal(err)
+		}
+		dispatch(t, db, f.now())
+		rows, err := db.StripeActions(ctx, f.p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || rows[0].RewardID != held[di.ID] || rows[0].Kind != stripe.ActionCredit || rows[0].Amount != 300 ||
+			rows[0].Status != stripe.ActionPending {
+			t.Fatalf("actions: %+v; want di's approved credit of 300 only", rows)
+		}
+	})
+}
