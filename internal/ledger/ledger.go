@@ -24,6 +24,7 @@ const (
 	RewardsExpense = "rewards_expense" // program: value given as rewards
 	Adjustments    = "adjustments"     // program: manual credits
 	Redemptions    = "redemptions"     // program: credit spent at checkout
+	Billing        = "billing"         // program: credit applied in the billing system (Stripe)
 )
 
 // ProgramOwner is the owner of a program's own accounts.
@@ -36,6 +37,13 @@ const (
 	KindRewardReversed = "reward_reversed"
 	KindManualCredit   = "manual_credit"
 	KindDebit          = "debit"
+	// KindAppliedInBilling moves a reward's credit from the customer's
+	// available credit to Billing once the billing system (Stripe) holds it
+	// as a balance credit: it is spent there, not here.
+	KindAppliedInBilling = "applied_in_billing"
+	// KindClawedBackInBilling moves it back when the billing system took
+	// the credit back (a clawback of a reversed reward).
+	KindClawedBackInBilling = "clawed_back_in_billing"
 )
 
 // Posting moves Amount (minor units, signed) into one account.

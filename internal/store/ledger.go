@@ -189,11 +189,13 @@ func (m Mismatch) String() string {
 // Verify recomputes everything the ledger promises and reports each
 // mismatch: every ledger transaction sums to zero per currency; every
 // customer account's cached balance equals the sum of its entries, and
-// program accounts cache none; entries match their
-// account's currency; every credit and cash reward's customer-side entries
-// net to what the reward is still worth; and each customer's pending and
-// available accounts equal the rewards in that state plus manual moves;
-// and the count of each rule's rewards per referrer equals the rewards.
+// program accounts cache none; entries match their account's currency;
+// every credit and cash reward's customer-side entries net to what the
+// reward is still worth (credit applied in the billing system is spent
+// there, like a debit at checkout, not taken back); and each customer's
+// pending and available accounts equal the rewards in that state plus
+// manual moves; and the count of each rule's rewards per referrer equals
+// the rewards.
 func (db *DB) Verify(ctx context.Context) ([]Mismatch, error) {
 	var out []Mismatch
 	checks := []struct {
@@ -211,6 +213,7 @@ func (db *DB) Verify(ctx context.Context) ([]Mismatch, error) {
 		{"reward entries differ from its net amount", `SELECT r.id, r.amount - r.reversed_amount, COALESCE(SUM(e.amount), 0)
 			FROM rewards r
 			LEFT JOIN ledger_transactions t ON t.reward_id = r.id
+			  AND t.kind NOT IN ('applied_in_billing', 'clawed_back_in_billing')
 			LEFT JOIN ledger_entries e ON e.ledger_transaction_id = t.id
 			  AND e.account_id IN (SELECT id FROM ledger_accounts WHERE owner <> '')
 			WHERE r.reward_type <> 'discount'

@@ -40,7 +40,8 @@ type RewardFilter struct {
 	Page
 }
 
-// Rewards lists a program's rewards, newest first, with their discount codes.
+// Rewards lists a program's rewards, newest first, with their discount
+// codes and what they became in Stripe.
 func (db *DB) Rewards(ctx context.Context, programID string, f RewardFilter) ([]*rewards.Reward, bool, error) {
 	w := where{}
 	w.add("r.program_id = ", programID)
@@ -56,10 +57,11 @@ func (db *DB) Rewards(ctx context.Context, programID string, f RewardFilter) ([]
 		return nil, false, err
 	}
 	out, more := trim(f.Page, out)
-	return out, more, db.attachCodes(ctx, db.read, out)
+	return out, more, db.attachDetails(ctx, db.read, out)
 }
 
-// Reward returns one reward with its discount code.
+// Reward returns one reward with its discount code and what it became in
+// Stripe.
 func (db *DB) Reward(ctx context.Context, programID, rewardID string) (*rewards.Reward, error) {
 	rw, err := scanReward(db.read.QueryRowContext(ctx, `SELECT `+rewardColumns+rewardFrom+` WHERE r.id = $1 AND r.program_id = $2`,
 		rewardID, programID))
@@ -69,7 +71,7 @@ func (db *DB) Reward(ctx context.Context, programID, rewardID string) (*rewards.
 	if err != nil {
 		return nil, fmt.Errorf("get reward: %w", err)
 	}
-	return rw, db.attachCodes(ctx, db.read, []*rewards.Reward{rw})
+	return rw, db.attachDetails(ctx, db.read, []*rewards.Reward{rw})
 }
 
 // transactionRewards lists the rewards a transaction gave.
@@ -78,7 +80,7 @@ func (db *DB) transactionRewards(ctx context.Context, q querier, t *rewards.Tran
 	if err != nil {
 		return nil, err
 	}
-	return out, db.attachCodes(ctx, q, out)
+	return out, db.attachDetails(ctx, q, out)
 }
 
 // transactionRewardsWhere finds a transaction's rewards by its payer, the friend
@@ -90,6 +92,15 @@ const transactionRewardsWhere = ` WHERE r.friend_id = $1 AND r.source = $2`
 
 func (db *DB) queryRewards(ctx context.Context, q querier, query string, args ...any) ([]*rewards.Reward, error) {
 	return queryAll(ctx, q, "list rewards", scanReward, query, args...)
+}
+
+// attachDetails loads the discount codes of rewards and what they became
+// in Stripe: a query for each, whatever the number of rewards.
+func (db *DB) attachDetails(ctx context.Context, q querier, rws []*rewards.Reward) error {
+	if err := db.attachCodes(ctx, q, rws); err != nil {
+		return err
+	}
+	return db.attachBilling(ctx, q, rws)
 }
 
 // attachCodes loads the discount codes of discount rewards in one query.

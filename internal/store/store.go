@@ -30,6 +30,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/advocate-oss/advocate/internal/id"
+	"github.com/advocate-oss/advocate/internal/secrets"
 	"github.com/advocate-oss/advocate/internal/walvfs"
 )
 
@@ -58,6 +59,9 @@ type DB struct {
 	// Emails makes DispatchEvents queue email notifications too; serve
 	// turns it on when SMTP is configured. Set it before use.
 	Emails bool
+	// Secrets seals integration secrets (Stripe keys); nil means none
+	// can be stored (serve sets it from --encryption-key or a key file).
+	Secrets *secrets.Box
 	// writes counts committed write transactions (WriteTransactions).
 	writes atomic.Int64
 	// batch group-commits SQLite write transactions; nil on PostgreSQL.

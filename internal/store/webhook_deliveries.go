@@ -148,6 +148,9 @@ func (db *DB) DispatchEvents(ctx context.Context, now time.Time, limit int) (int
 		if err := tx.dispatchEmails(ctx, ids); err != nil {
 			return 0, err
 		}
+		if err := tx.dispatchStripe(ctx, ids); err != nil {
+			return 0, err
+		}
 		return len(evs), nil
 	})
 }

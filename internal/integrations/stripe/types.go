@@ -168,6 +168,10 @@ type Action struct {
 	Attempts        int
 	// The program's credentials, read at claim.
 	SecretKey, APIBaseURL string
+	// Status is the action's state in the outbox (ActionPending, …) and
+	// Error its last error or why it was skipped; PlanActions reads them
+	// of the actions already queued.
+	Status, Error string
 }
 
 // IdempotencyKey is the Idempotency-Key of an action's call: derived from
