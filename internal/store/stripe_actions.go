@@ -320,7 +320,7 @@ func splitStripeIDs(s string) []string {
 // RecordStripeAction records an attempt at an action, at the store's now:
 // done (with the Stripe ids; a credit or debit moves the ledger too, see
 // stripe.Action.Ledger), skipped, failed for good (a permanent error, or
-// the last attempt), or due again after stripeRetryDelay. An attempt at an
+// the last attempt), or due again after stripe.RetryDelay. An attempt at an
 // action no longer pending is ignored.
 func (db *DB) RecordStripeAction(ctx context.Context, id string, o stripe.ActionOutcome) error {
 	_, err := run(ctx, db, func(tx *Tx) (struct{}, error) {
@@ -360,7 +360,7 @@ func (tx *Tx) recordStripeAttempt(ctx context.Context, id string, o stripe.Actio
 		status, lastErr = stripe.ActionSkipped, o.Skipped
 	default:
 		a.Attempts++
-		if delay, ok := stripeRetryDelay(a.Attempts); ok && !o.Permanent {
+		if delay, ok := stripe.RetryDelay(a.Attempts); ok && !o.Permanent {
 			status, next = stripe.ActionPending, sql.NullInt64{Int64: micros(tx.now.Add(delay)), Valid: true}
 		}
 	}
@@ -390,21 +390,6 @@ func (tx *Tx) recordStripeAttempt(ctx context.Context, id string, o stripe.Actio
 		}
 	}
 	return nil
-}
-
-// stripeRetrySchedule is how long an action waits after each failed
-// attempt: 8 attempts over about a day and a half.
-var stripeRetrySchedule = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour,
-	6 * time.Hour, 12 * time.Hour, 12 * time.Hour}
-
-// stripeRetryDelay returns how long to wait after the attempts-th failed
-// attempt (counting from 1); false when that was the last.
-// TODO(lead): replace with stripe.RetryDelay once package stripe has it.
-func stripeRetryDelay(attempts int) (time.Duration, bool) {
-	if attempts < 1 || attempts > len(stripeRetrySchedule) {
-		return 0, false
-	}
-	return stripeRetrySchedule[attempts-1], true
 }
 
 // StripeActions lists a program's actions, each reward's in order, for

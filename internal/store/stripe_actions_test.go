@@ -356,7 +356,17 @@ func TestStripeActionsWaitAndRetry(t *testing.T) {
 			}
 		}
 		// The discount failed for good: its void is skipped.
-		delays := []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour, 6 * time.Hour, 12 * time.Hour, 12 * time.Hour}
+		var delays []time.Duration
+		for n := 1; ; n++ {
+			d, ok := stripe.RetryDelay(n)
+			if !ok {
+				break
+			}
+			delays = append(delays, d)
+		}
+		if len(delays) != stripe.MaxAttempts-1 {
+			t.Fatalf("%d delays for %d attempts", len(delays), stripe.MaxAttempts)
+		}
 		for i, d := range delays {
 			recordStripe(t, db, credit.ID, stripe.ActionOutcome{Error: "Stripe answered 503"})
 			if n := len(claimStripe(t, db, f.now().Add(d-time.Second))); n != 0 {
