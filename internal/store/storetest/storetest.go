@@ -148,7 +148,8 @@ func Fingerprint(t testing.TB, db *store.DB) map[string]int64 {
 	var names, sel []string
 	for _, table := range []string{"programs", "api_keys", "customers", "referral_links", "idempotency_keys", "events",
 		"admins", "sessions", "reward_rules", "transactions", "refunds", "rewards", "discount_codes",
-		"ledger_accounts", "ledger_entries", "clicks", "webhook_endpoints", "email_settings", "email_templates"} {
+		"ledger_accounts", "ledger_entries", "clicks", "webhook_endpoints", "email_settings", "email_templates",
+		"stripe_integrations", "stripe_events", "stripe_customers", "stripe_payments", "stripe_charges", "stripe_disputes", "stripe_actions"} {
 		names, sel = append(names, table), append(sel, "SELECT count(*) FROM "+table)
 	}
 	for _, table := range []string{"programs", "customers", "reward_rules", "transactions", "rewards", "webhook_endpoints", "email_settings", "email_templates"} {
