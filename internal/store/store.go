@@ -30,6 +30,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/advocate-oss/advocate/internal/id"
+	"github.com/advocate-oss/advocate/internal/secrets"
 	"github.com/advocate-oss/advocate/internal/walvfs"
 )
 
@@ -58,6 +59,10 @@ type DB struct {
 	// Emails makes DispatchEvents queue email notifications too; serve
 	// turns it on when SMTP is configured. Set it before use.
 	Emails bool
+	// Secrets seals the credentials of integrations (Stripe's webhook
+	// secret and API key); serve sets it from --encryption-key. Nil: no
+	// key, and connecting an integration is refused.
+	Secrets *secrets.Box
 	// writes counts committed write transactions (WriteTransactions).
 	writes atomic.Int64
 	// batch group-commits SQLite write transactions; nil on PostgreSQL.
