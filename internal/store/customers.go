@@ -49,6 +49,13 @@ func (tx *Tx) CreateCustomer(ctx context.Context, p *referral.Program, in referr
 	if err := in.Normalize(); err != nil {
 		return nil, err
 	}
+	return tx.createCustomer(ctx, p, in)
+}
+
+// createCustomer is CreateCustomer of a customer already normalized. Only
+// a customer made from a billing system (stripe.go) may have no email, as
+// a deleted customer has none: its email columns are NULL.
+func (tx *Tx) createCustomer(ctx context.Context, p *referral.Program, in referral.NewCustomer) (*referral.Customer, error) {
 	c := &referral.Customer{
 		ID: id.New("cus", tx.now), ProgramID: p.ID, Key: in.Key, Email: in.Email, Name: in.Name,
 		Metadata: in.Metadata, EmailOptOut: in.EmailOptOut, CreatedAt: tx.now, UpdatedAt: tx.now,
@@ -70,7 +77,7 @@ func (tx *Tx) CreateCustomer(ctx context.Context, p *referral.Program, in referr
 	_, err := tx.tx.ExecContext(ctx, `INSERT INTO customers (id, program_id, key, email, email_key, email_identity,
 		name, metadata, referral_code, referred_by, referrer_id, created_at, updated_at, email_opt_out)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		c.ID, p.ID, c.Key, c.Email, referral.EmailKey(c.Email), referral.EmailIdentity(c.Email),
+		c.ID, p.ID, c.Key, nullString(c.Email), nullString(referral.EmailKey(c.Email)), nullString(referral.EmailIdentity(c.Email)),
 		c.Name, string(meta), c.ReferralCode, nullString(c.ReferredBy), nullString(c.ReferrerID),
 		micros(tx.now), micros(tx.now), c.EmailOptOut)
 	if name, ok := uniqueViolation(err); ok {
@@ -123,7 +130,8 @@ func (tx *Tx) referralCreated(ctx context.Context, p *referral.Program, c *refer
 // refusing unknown codes and self-referrals (the same customer, or the same
 // person by email identity).
 func (tx *Tx) attachReferrer(ctx context.Context, programID string, c *referral.Customer, code string) error {
-	var referrerID, referrerKey, identity string
+	var referrerID, referrerKey string
+	var identity sql.NullString // NULL for a referrer without an email
 	// A deleted extra link still attributes: the friend did arrive through
 	// the customer's link, and removing a link must not rob the referrer.
 	err := tx.tx.QueryRowContext(ctx, `SELECT r.id, r.key, r.email_identity FROM referral_links l
@@ -136,7 +144,7 @@ func (tx *Tx) attachReferrer(ctx context.Context, programID string, c *referral.
 	if err != nil {
 		return fmt.Errorf("find referrer: %w", err)
 	}
-	if referrerID == c.ID || identity == referral.EmailIdentity(c.Email) {
+	if referrerID == c.ID || (identity.String != "" && identity.String == referral.EmailIdentity(c.Email)) {
 		return referral.ErrSelfReferral
 	}
 	c.ReferredBy, c.ReferrerID, c.ReferrerKey = code, referrerID, referrerKey
@@ -261,7 +269,7 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, p *referral.Program, key strin
 	_, err = tx.tx.ExecContext(ctx, `UPDATE customers SET email = $2, email_key = $3, email_identity = $4,
 		name = $5, metadata = $6, referred_by = $7, referrer_id = $8, updated_at = $9, paid_before_referral = $10,
 		email_opt_out = $11 WHERE id = $1`,
-		c.ID, c.Email, referral.EmailKey(c.Email), referral.EmailIdentity(c.Email), c.Name, string(meta),
+		c.ID, nullString(c.Email), nullString(referral.EmailKey(c.Email)), nullString(referral.EmailIdentity(c.Email)), c.Name, string(meta),
 		nullString(c.ReferredBy), nullString(c.ReferrerID), micros(tx.now), c.PaidBeforeReferral, c.EmailOptOut)
 	if _, ok := uniqueViolation(err); ok {
 		return nil, referral.ErrCustomerEmailTaken

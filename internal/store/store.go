@@ -59,8 +59,9 @@ type DB struct {
 	// Emails makes DispatchEvents queue email notifications too; serve
 	// turns it on when SMTP is configured. Set it before use.
 	Emails bool
-	// Secrets seals integration secrets (Stripe keys); nil means none
-	// can be stored (serve sets it from --encryption-key or a key file).
+	// Secrets seals the credentials of integrations (Stripe's webhook
+	// secret and API key); serve sets it from --encryption-key or a key
+	// file. Nil: no key, and connecting an integration is refused.
 	Secrets *secrets.Box
 	// writes counts committed write transactions (WriteTransactions).
 	writes atomic.Int64

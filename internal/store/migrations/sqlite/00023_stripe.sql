@@ -72,6 +72,9 @@ CREATE TABLE stripe_disputes (
     dispute_id      TEXT NOT NULL,
     transaction_key TEXT NOT NULL,
     status          TEXT NOT NULL,
+    -- closed: a charge.dispute.closed was applied; a late
+    -- charge.dispute.created then holds nothing.
+    closed          BOOLEAN NOT NULL DEFAULT FALSE,
     clawed_back     BIGINT NOT NULL DEFAULT 0,
     updated_at      BIGINT NOT NULL,
     PRIMARY KEY (program_id, dispute_id)
