@@ -48,6 +48,11 @@ type Dashboard struct {
 	// emailEnabled and emailFrom are Config's EmailEnabled and EmailFrom.
 	emailEnabled bool
 	emailFrom    string
+	// stripe is the store's Stripe integration (the DB unless a test
+	// replaces it).
+	stripe stripeStore
+	// StripeSync is Config's.
+	StripeSync StripeSyncStarter
 }
 
 // Config holds what the dashboard needs beyond its store and logger.
@@ -69,6 +74,9 @@ type Config struct {
 	// --email-from sender, shown there.
 	EmailEnabled bool
 	EmailFrom    string
+	// StripeSync starts a reconcile sync in the background, for the
+	// Integrations page's "Sync missed events" (nil: the form is hidden).
+	StripeSync StripeSyncStarter
 }
 
 // New returns the dashboard.
@@ -79,7 +87,8 @@ func New(db *store.DB, log *slog.Logger, cfg Config) *Dashboard {
 	return &Dashboard{DB: db, Log: log, BaseURL: strings.TrimRight(cfg.BaseURL, "/"), Proxies: cfg.Proxies, now: cfg.Now,
 		pages: mustParsePages(), assets: assets(),
 		signIns: newAttempts(5, 2*time.Second, 5*time.Minute, time.Hour, cfg.Now), OnLinksChanged: func(...string) {},
-		checkWebhookHost: cfg.CheckWebhookHost, emailEnabled: cfg.EmailEnabled, emailFrom: cfg.EmailFrom}
+		checkWebhookHost: cfg.CheckWebhookHost, emailEnabled: cfg.EmailEnabled, emailFrom: cfg.EmailFrom,
+		stripe: db, StripeSync: cfg.StripeSync}
 }
 
 // ctxKey keys request-scoped values.

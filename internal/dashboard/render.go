@@ -86,6 +86,28 @@ var funcs = template.FuncMap{
 		return m
 	},
 	"query": func(pairs ...string) template.URL { return template.URL(encodeQuery(pairs...)) },
+	// billingKind names what a reward's billing action does.
+	"billingKind": func(kind string) string {
+		switch kind {
+		case "credit":
+			return "balance credit"
+		case "debit":
+			return "balance clawback"
+		case "discount":
+			return "promotion code"
+		case "void":
+			return "promotion code deactivated"
+		}
+		return kind
+	},
+	// billingError says why a billing action did not happen, in words
+	// when the store recorded a reason code.
+	"billingError": func(msg string) string {
+		if msg == "no_stripe_customer" {
+			return "The recipient has no Stripe customer yet: nothing was applied in Stripe."
+		}
+		return msg
+	},
 }
 
 // encodeQuery encodes name, value pairs as a query string, leaving out

@@ -162,6 +162,11 @@ var Dashboard = []DashboardRoute{
 	{"POST /dashboard/p/{pid}/emails/{kind}/enable", dashboard.Admin, (*dashboard.Dashboard).EmailEnable},
 	{"POST /dashboard/p/{pid}/emails/{kind}/disable", dashboard.Admin, (*dashboard.Dashboard).EmailDisable},
 
+	{"GET /dashboard/p/{pid}/integrations", dashboard.Admin, (*dashboard.Dashboard).IntegrationsPage},
+	{"POST /dashboard/p/{pid}/integrations/stripe", dashboard.Admin, (*dashboard.Dashboard).StripeSave},
+	{"POST /dashboard/p/{pid}/integrations/stripe/sync", dashboard.Admin, (*dashboard.Dashboard).StripeSyncStart},
+	{"POST /dashboard/p/{pid}/integrations/stripe/disconnect", dashboard.Admin, (*dashboard.Dashboard).StripeDisconnect},
+
 	{"GET /dashboard/team", dashboard.Admin, (*dashboard.Dashboard).TeamPage},
 	{"POST /dashboard/team", dashboard.Admin, (*dashboard.Dashboard).Invite},
 	{"POST /dashboard/team/{id}/remove", dashboard.Admin, (*dashboard.Dashboard).RemoveAdmin},

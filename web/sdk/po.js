@@ -125,6 +125,7 @@
   // request calls the API with the publishable key and resolves with
   // {status, body}; it rejects only when the API cannot be reached.
   function request(method, path, body, timeout) {
+    if (!key) return Promise.reject(new Error('po("init") did not succeed; see the warning above.'));
     var ctl = w.AbortController ? new AbortController() : null;
     var timer = ctl && setTimeout(function () { ctl.abort(); }, timeout);
     var init = { method: method, mode: 'cors', credentials: 'omit', headers: { Authorization: 'Bearer ' + key } };
@@ -203,13 +204,20 @@
     } catch (e) { warn('could not record the referral click.', e); }
   }
 
+  // init settles the calls waiting for it even when it refuses its
+  // options: they then answer from storage or fail, and never hang (a
+  // checkout waiting for getReferralCode's callback must go on).
   function init(opts) {
     if (key) return warn('po("init") was called twice; the first call wins.');
     if (!opts || typeof opts.publishable_key !== 'string' || opts.publishable_key.indexOf('pk_') !== 0) {
+      markReady();
       return warn('po("init") needs {publishable_key: "pk_…"}; the secret key must never be used in a browser.');
     }
     if (opts.api_url) api = String(opts.api_url);
-    if (!api) return warn('could not tell the Advocate URL from the script tag; pass api_url to po("init").');
+    if (!api) {
+      markReady();
+      return warn('could not tell the Advocate URL from the script tag; pass api_url to po("init").');
+    }
     api = api.replace(/\/+$/, '');
     key = opts.publishable_key;
     // Read the URL now, as a single-page app may rewrite it; hash routers
@@ -222,6 +230,9 @@
     markReady();
   }
 
+  // getReferralCode returns the stored code (or null), e.g. for a
+  // checkout's client_reference_id; a callback gets it once the landing
+  // URL is handled.
   function getReferralCode(cb) {
     if (typeof cb === 'function') {
       ready.then(function () { return attributed; }).then(function () { cb(normalCode(get('po_ref'))); });

@@ -46,6 +46,14 @@
   document.querySelectorAll('[data-confirm]').forEach(function (b) {
     b.addEventListener('click', function (e) { if (!window.confirm(b.getAttribute('data-confirm'))) e.preventDefault(); });
   });
+  // Work running in the background (a Stripe sync): the page reloads
+  // itself every data-refresh milliseconds, until the admin starts typing
+  // into a form, whose input a reload would lose.
+  document.querySelectorAll('[data-refresh]').forEach(function (el) {
+    var typed = false;
+    document.addEventListener('input', function () { typed = true; });
+    setTimeout(function () { if (!typed) location.reload(); }, Number(el.getAttribute('data-refresh')) || 2000);
+  });
   // A colour picker beside the text field it fills, both ways.
   document.querySelectorAll('[data-color-for]').forEach(function (pick) {
     var text = document.getElementById(pick.getAttribute('data-color-for'));
