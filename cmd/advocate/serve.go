@@ -134,7 +134,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		IPRateLimit: c.IPRateLimit, IPRateBurst: c.IPRateBurst, Proxies: c.proxies,
 		MetricsToken: c.MetricsToken, Now: now, CheckWebhookHost: guard.CheckHost})
 	dash := dashboard.New(db, log, dashboard.Config{BaseURL: c.BaseURL, Proxies: c.proxies, Now: now, CheckWebhookHost: guard.CheckHost,
-		EmailEnabled: c.smtp != nil, EmailFrom: c.EmailFrom})
+		EmailEnabled: c.smtp != nil, EmailFrom: c.EmailFrom, StripeSync: api.Stripe})
 	dash.OnLinksChanged = api.ForgetLinks
 	srv := &http.Server{
 		Handler:           web.Handler(api, dash),

@@ -41,12 +41,28 @@ func TestStripeEndToEnd(t *testing.T) {
 			return resp.outcome(t)
 		}
 		const legacy, basil = "2024-06-20", "2025-03-31.basil"
+		applier := &stripe.Applier{Store: e.db, Now: e.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		applyInStripe := func() {
+			t.Helper()
+			if _, err := e.db.DispatchEvents(ctx, e.clock.Now(), 1000); err != nil {
+				t.Fatal(err)
+			}
+			for range 10 {
+				n, err := applier.RunOnce(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					return
+				}
+			}
+		}
 
 		// Alice is a Stripe customer who names her key in Advocate.
 		send("alice", "customer.created", basil, map[string]any{"id": "cus_alice", "object": "customer", "email": "Alice@Example.com ",
 			"name": "Alice", "metadata": map[string]any{"advocate_customer_key": "alice"}})
 		alice := e.getCustomer("alice")
-		if alice.Email != "alice@example.com" {
+		if alice.Email != "Alice@Example.com" {
 			t.Fatalf("alice: %+v", alice)
 		}
 
@@ -74,6 +90,11 @@ func TestStripeEndToEnd(t *testing.T) {
 		send("renewal 2 payment", "invoice_payment.paid", basil, map[string]any{"id": "inpay_3", "object": "invoice_payment",
 			"invoice": "in_3", "status": "paid", "amount_paid": 2000, "currency": "usd",
 			"payment": map[string]any{"type": "payment_intent", "payment_intent": "pi_in3"}})
+		// The three credits reach Stripe.
+		applyInStripe()
+		if got := fake.Balance("cus_alice"); got != -1200 {
+			t.Fatalf("Alice's Stripe balance after three payments: %d, want -1200", got)
+		}
 		// Half of it is refunded, in two steps; the redelivered second
 		// step changes nothing.
 		send("refund 1", "charge.refunded", basil, chargeRefunded("ch_in3", "pi_in3", 2000, 600))
@@ -114,22 +135,12 @@ func TestStripeEndToEnd(t *testing.T) {
 			}
 		}
 
-		// Rewards are applied inside Stripe from the outbox.
-		if _, err := e.db.DispatchEvents(ctx, e.clock.Now(), 1000); err != nil {
-			t.Fatal(err)
-		}
-		applier := &stripe.Applier{Store: e.db, Now: e.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-		for range 10 {
-			n, err := applier.RunOnce(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == 0 {
-				break
-			}
-		}
+		// Rewards are applied inside Stripe from the outbox (again: the
+		// clawback).
+		applyInStripe()
 		// 20 % of three payments of 20.00, less 20 % of the 10.00
-		// refunded: 10.00 of credit, on Alice's next Stripe invoice.
+		// refunded: 10.00 of credit, on Alice's next Stripe invoice
+		// (three credits of 4.00 and a clawback of 2.00).
 		if got := fake.Balance("cus_alice"); got != -1000 {
 			t.Errorf("Alice's Stripe balance %d, want -1000; transactions %+v", got, fake.BalanceTransactions("cus_alice"))
 		}
@@ -171,8 +182,8 @@ func TestStripeEndToEnd(t *testing.T) {
 				}
 			}
 		}
-		if done != len(fake.BalanceTransactions("cus_alice")) || done < 4 {
-			t.Errorf("%d billing actions shown done, Stripe has %d balance transactions", done, len(fake.BalanceTransactions("cus_alice")))
+		if bts := fake.BalanceTransactions("cus_alice"); done != len(bts) || done != 4 {
+			t.Errorf("%d billing actions shown done, Stripe has %d balance transactions (3 credits, 1 clawback)", done, len(bts))
 		}
 		if ms, err := e.db.Verify(ctx); err != nil || len(ms) > 0 {
 			t.Fatalf("verify: %v %v", ms, err)

@@ -59,7 +59,7 @@ func (db *DB) RewardRows(ctx context.Context, programID string, q RewardQuery) (
 	for i, r := range out {
 		plain[i] = r.Reward
 	}
-	return out, more, db.attachCodes(ctx, db.read, plain)
+	return out, more, db.attachDetails(ctx, db.read, plain)
 }
 
 // CountRewards counts a program's rewards by status.

@@ -17,9 +17,6 @@ import (
 	"github.com/advocate-oss/advocate/internal/secrets"
 )
 
-// errStripeTODO marks the bodies of stripe_actions.go still to be written.
-var errStripeTODO = errors.New("stripe: not written yet")
-
 // Stripe integration errors a client can cause.
 var (
 	ErrStripeNotConnected = referral.Errorf(referral.KindNotFound, "integration_not_found",

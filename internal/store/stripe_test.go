@@ -87,18 +87,6 @@ func rowCounts(t *testing.T, db *store.DB) map[string]int {
 	return out
 }
 
-// verifyLedger fails the test unless the ledger checks clean.
-func verifyLedger(t *testing.T, db *store.DB) {
-	t.Helper()
-	bad, err := db.Verify(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(bad) > 0 {
-		t.Errorf("ledger mismatches: %+v", bad)
-	}
-}
-
 func mustCustomer(t *testing.T, db *store.DB, p *referral.Program, key string) *referral.Customer {
 	t.Helper()
 	c, err := db.Customer(t.Context(), p.ID, key)
