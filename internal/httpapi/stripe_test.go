@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"github.com/stripe/stripe-go/v82/webhook"
 
 	"github.com/advocate-oss/advocate/internal/httpapi"
+	"github.com/advocate-oss/advocate/internal/integrations/stripe/stripetest"
 	"github.com/advocate-oss/advocate/internal/secrets"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
@@ -365,4 +365,57 @@ func TestStripeNeedsEncryptionKey(t *testing.T) {
 	})
 }
 
-var _ = context.Background
+func TestStripeSyncAPI(t *testing.T) {
+	stripeEngines(t, func(t *testing.T, e *env) {
+		fake := stripetest.NewServer(t)
+		e.connectStripe(map[string]any{"secret_key": stripetest.SecretKey, "api_base_url": fake.URL})
+		now := time.Now()
+		for i := range 3 {
+			fake.AddEvent(stripetest.NewEvent(fmt.Sprintf("evt_sync_%d", i), "checkout.session.completed", now.Add(time.Duration(i-30)*time.Hour),
+				checkoutSession("payment", "paid", fmt.Sprintf("cus_sync_%d", i), "", 1500, fmt.Sprintf("pi_sync_%d", i))))
+		}
+		body := map[string]any{"since": now.AddDate(0, 0, -2).Format(time.DateOnly)}
+		for _, bad := range []struct {
+			body any
+			code string
+		}{
+			{map[string]any{"since": "yesterday"}, "invalid_since"},
+			{map[string]any{"since": now.AddDate(0, 0, -45).Format(time.DateOnly)}, "invalid_since"},
+			{map[string]any{"since": now.Add(time.Hour).Format(time.RFC3339)}, "invalid_since"},
+		} {
+			resp := e.do(req{method: "POST", path: "/v1/integrations/stripe/sync", key: e.sk, body: bad.body})
+			if p := resp.problem(t); resp.Status != 422 || p.Code != bad.code || p.Errors["since"] == "" {
+				t.Errorf("%v: %d %q %v", bad.body, resp.Status, p.Code, p.Errors)
+			}
+		}
+		resp := e.do(req{method: "POST", path: "/v1/integrations/stripe/sync", key: e.sk, body: body})
+		e.want(resp, http.StatusAccepted, "sync")
+		type syncState struct {
+			Integration struct {
+				Sync *struct {
+					Status string `json:"status"`
+					Done   int    `json:"done"`
+					Total  int    `json:"total"`
+				} `json:"sync"`
+			} `json:"integration"`
+		}
+		var st syncState
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			e.do(req{method: "GET", path: "/v1/integrations/stripe", key: e.sk}).json(t, &st)
+			if s := st.Integration.Sync; s != nil && s.Status != "running" {
+				if s.Status != "done" || s.Done != 3 || s.Total != 3 {
+					t.Fatalf("sync ended %+v", *s)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the sync did not finish: %+v", st.Integration.Sync)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		for i := range 3 {
+			e.want(e.do(req{method: "GET", path: fmt.Sprintf("/v1/transactions/pi_sync_%d", i), key: e.sk}), 200, "synced payment")
+		}
+	})
+}
