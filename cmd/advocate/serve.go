@@ -115,6 +115,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		c.BaseURL = "http://" + ln.Addr().String()
 	}
 	log.Info("starting", "config", c.String(), "engine", db.Engine)
+	if db.Secrets == nil {
+		log.Warn("no --encryption-key: integration secrets cannot be stored, so Stripe cannot be connected; set the same key on every node")
+	}
 	if mln != nil {
 		log.Info("metrics", "addr", mln.Addr().String())
 	}

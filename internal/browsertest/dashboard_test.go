@@ -27,9 +27,11 @@ import (
 
 	"github.com/advocate-oss/advocate/internal/dashboard"
 	"github.com/advocate-oss/advocate/internal/httpapi"
+	"github.com/advocate-oss/advocate/internal/integrations/stripe"
 	"github.com/advocate-oss/advocate/internal/money"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/rewards"
+	"github.com/advocate-oss/advocate/internal/secrets"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
 	"github.com/advocate-oss/advocate/internal/web"
@@ -68,6 +70,11 @@ func newSite(t *testing.T) *site {
 	t.Helper()
 	s := &site{t: t, db: storetest.Open(t, store.SQLite), clock: &dashClock{}}
 	s.db.Now = s.clock.Now
+	box, err := secrets.New(bytes.Repeat([]byte{7}, secrets.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.db.Secrets = box
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -82,7 +89,7 @@ func newSite(t *testing.T) *site {
 	ran := make(chan struct{})
 	go func() { api.Run(ctx); close(ran) }()
 	t.Cleanup(func() { stop(); <-ran })
-	d := dashboard.New(s.db, log, dashboard.Config{BaseURL: s.url, Now: s.clock.Now})
+	d := dashboard.New(s.db, log, dashboard.Config{BaseURL: s.url, Now: s.clock.Now, StripeSync: api.Stripe})
 	d.OnLinksChanged = api.ForgetLinks
 	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: web.Handler(api, d)}}
 	srv.Start()
@@ -739,6 +746,36 @@ func TestDashboardScreenshots(t *testing.T) {
 		b.await(sh.ready)
 		b.pageShot(sh.name)
 	}
+	// Stripe connected, with events received.
+	whsec, sk := "whsec_showcase0123456789", "rk_live_showcase"
+	apply := true
+	if _, err := s.db.ConnectStripe(context.Background(), pid, store.StripeSettings{WebhookSecret: &whsec, SecretKey: &sk, ApplyRewards: &apply}); err != nil {
+		t.Fatal(err)
+	}
+	for i, typ := range []string{"customer.created", "invoice.paid"} {
+		obj := map[string]any{"id": "cus_showcase", "object": "customer", "email": "lena.fischer@example.com", "name": "Lena Fischer", "metadata": map[string]any{}}
+		if typ == "invoice.paid" {
+			obj = map[string]any{"id": "in_showcase", "object": "invoice", "customer": "cus_showcase", "customer_email": "lena.fischer@example.com",
+				"amount_paid": 4900, "currency": "usd", "billing_reason": "subscription_create", "status": "paid", "metadata": map[string]any{},
+				"parent": map[string]any{"type": "subscription_details", "subscription_details": map[string]any{"subscription": "sub_showcase", "metadata": map[string]any{}}}}
+		}
+		body, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("evt_showcase_%d", i), "object": "event", "type": typ, "api_version": "2025-03-31.basil",
+			"created": s.clock.Now().Unix(), "data": map[string]any{"object": obj}})
+		req, _ := http.NewRequest("POST", s.url+stripe.WebhookPath(pid), bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Stripe-Signature", stripe.Sign(body, whsec, s.clock.Now()))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("stripe event %s: %d", typ, resp.StatusCode)
+		}
+	}
+	b.open(base + "/integrations")
+	b.await(`document.getElementById('stripe-light').dataset.light === 'green'`)
+	b.pageShot("dashboard-integrations")
 	// The keys page right after making a publishable key: the key is shown
 	// once and the snippet is filled in with it.
 	b.open(base + "/developers")
