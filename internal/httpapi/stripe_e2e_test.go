@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,5 +190,86 @@ func TestStripeEndToEnd(t *testing.T) {
 			t.Fatalf("verify: %v %v", ms, err)
 		}
 		_ = time.Now
+	})
+}
+
+// TestStripeKeyWithoutPermission: a restricted key that may not write
+// customers fails the credit with a message that says what to grant, the
+// dashboard's status shows it, and a better key applies it after all, once.
+func TestStripeKeyWithoutPermission(t *testing.T) {
+	stripeEngines(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		fake := stripetest.NewServer(t)
+		fake.SetNow(e.clock.Now)
+		fake.AddCustomer("cus_ref", "usd")
+		fake.AddKey("rk_test_weak", stripetest.PermCouponWrite, stripetest.PermPromotionCodeWrite)
+		fake.AddKey("rk_test_good", stripetest.PermCustomerWrite, stripetest.PermCouponWrite, stripetest.PermPromotionCodeWrite)
+		path := e.connectStripe(map[string]any{"secret_key": "rk_test_weak", "apply_rewards": true, "api_base_url": fake.URL})
+		e.createRule(map[string]any{"trigger": "purchase", "recipient": "referrer", "reward_type": "credit", "unit": "fixed",
+			"amount": 7, "currency": "USD"})
+		send := func(typ string, object map[string]any) {
+			t.Helper()
+			e.want(e.sendStripe(path, stripeEvent(nextID("evt"), typ, "2025-03-31.basil", object)), http.StatusOK, typ)
+		}
+		send("customer.created", map[string]any{"id": "cus_ref", "object": "customer", "email": "ref@example.com", "metadata": map[string]any{}})
+		ref := e.getCustomer("cus_ref")
+		send("checkout.session.completed", checkoutSession("payment", "paid", "cus_buyer", ref.ReferralCode, 3000, "pi_buyer"))
+
+		applier := &stripe.Applier{Store: e.db, Now: e.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		apply := func() {
+			t.Helper()
+			if _, err := e.db.DispatchEvents(ctx, e.clock.Now(), 1000); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := applier.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		type billing struct {
+			Status string  `json:"status"`
+			Error  *string `json:"error"`
+		}
+		billingOf := func() []billing {
+			var rws struct {
+				Data []struct {
+					Billing []billing `json:"billing"`
+				} `json:"data"`
+			}
+			e.do(req{method: "GET", path: "/v1/rewards?customer_key=cus_ref", key: e.sk}).json(t, &rws)
+			if len(rws.Data) != 1 {
+				t.Fatalf("%d rewards", len(rws.Data))
+			}
+			return rws.Data[0].Billing
+		}
+		apply()
+		b := billingOf()
+		if len(b) != 1 || b[0].Status != "failed" || b[0].Error == nil || !strings.Contains(*b[0].Error, "Customers") {
+			t.Fatalf("billing with a weak key: %+v", b)
+		}
+		var in struct {
+			Integration struct {
+				LastError *string `json:"last_error"`
+			} `json:"integration"`
+		}
+		e.do(req{method: "GET", path: "/v1/integrations/stripe", key: e.sk}).json(t, &in)
+		if in.Integration.LastError == nil || !strings.Contains(*in.Integration.LastError, "Customers") {
+			t.Fatalf("the integration does not show the permission error: %v", in.Integration.LastError)
+		}
+		if fake.Balance("cus_ref") != 0 {
+			t.Fatal("a refused credit reached Stripe")
+		}
+		// A key with the permission: the credit is tried again and applied.
+		e.want(e.do(req{method: "PUT", path: "/v1/integrations/stripe", key: e.sk, body: map[string]any{"secret_key": "rk_test_good"}}), 200, "new key")
+		apply()
+		apply()
+		if b := billingOf(); len(b) != 1 || b[0].Status != "done" {
+			t.Fatalf("billing after the new key: %+v", b)
+		}
+		if got := fake.Balance("cus_ref"); got != -700 || len(fake.BalanceTransactions("cus_ref")) != 1 {
+			t.Fatalf("Stripe balance %d with %d transactions, want -700 with 1", got, len(fake.BalanceTransactions("cus_ref")))
+		}
+		if ms, err := e.db.Verify(ctx); err != nil || len(ms) > 0 {
+			t.Fatalf("verify: %v %v", ms, err)
+		}
 	})
 }

@@ -317,6 +317,13 @@ func splitStripeIDs(s string) []string {
 	return strings.Split(s, ",")
 }
 
+// Why a debit or a void is skipped: what it would undo failed. They are
+// tried again with it when the integration's key changes (ConnectStripe).
+const (
+	stripeCreditNeverMade = "The credit this would take back never reached Stripe."
+	stripeCodeNeverMade   = "The promotion code this would deactivate was never created."
+)
+
 // RecordStripeAction records an attempt at an action, at the store's now:
 // done (with the Stripe ids; a credit or debit moves the ledger too, see
 // stripe.Action.Ledger), skipped, failed for good (a permanent error, or
@@ -371,15 +378,24 @@ func (tx *Tx) recordStripeAttempt(ctx context.Context, id string, o stripe.Actio
 		last_error = $5, stripe_ids = $6, updated_at = $7 WHERE id = $1`, id, status, a.Attempts, next, lastErr, ids, now); err != nil {
 		return fmt.Errorf("record Stripe action: %w", err)
 	}
+	// A failure for good is the integration's latest error too, so that
+	// the dashboard's status light shows it (a key without a permission
+	// it needs, most often).
+	if status == stripe.ActionFailed {
+		if _, err := tx.tx.ExecContext(ctx, `UPDATE stripe_integrations SET last_error = $2, last_error_at = $3 WHERE program_id = $1`,
+			a.ProgramID, clip("Applying reward "+a.RewardID+" in Stripe failed: "+lastErr, 1000), now); err != nil {
+			return fmt.Errorf("record Stripe action: %w", err)
+		}
+	}
 	// What was to undo this action has nothing to undo now: a debit of a
 	// credit never made, a void of a promotion code never created.
 	if status == stripe.ActionFailed || status == stripe.ActionSkipped {
 		undo, why := "", ""
 		switch a.Kind {
 		case stripe.ActionCredit:
-			undo, why = stripe.ActionDebit, "The credit this would take back never reached Stripe."
+			undo, why = stripe.ActionDebit, stripeCreditNeverMade
 		case stripe.ActionDiscount:
-			undo, why = stripe.ActionVoid, "The promotion code this would deactivate was never created."
+			undo, why = stripe.ActionVoid, stripeCodeNeverMade
 		}
 		if undo != "" {
 			if _, err := tx.tx.ExecContext(ctx, `UPDATE stripe_actions SET status = 'skipped', next_attempt_at = NULL,
