@@ -111,6 +111,11 @@ func (d *Dashboard) renderIntegrations(w http.ResponseWriter, r *http.Request, s
 	if errors.Is(err, store.ErrStripeNotConnected) {
 		in, err = nil, nil
 	}
+	// Without an encryption key no secret can be stored or read: the
+	// guide, with the banner that says how to start the server.
+	if errors.Is(err, store.ErrEncryptionKeyRequired) {
+		in, err, needsKey = nil, nil, true
+	}
 	if err != nil {
 		d.serverError(w, r, err)
 		return
@@ -184,6 +189,10 @@ func (d *Dashboard) StripeSave(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, f := r.Context(), r.PostForm
 	cur, err := d.stripe.StripeIntegration(ctx, p.ID)
+	if errors.Is(err, store.ErrEncryptionKeyRequired) {
+		d.renderIntegrations(w, r, http.StatusConflict, p, nil, nil, true)
+		return
+	}
 	if err != nil && !errors.Is(err, store.ErrStripeNotConnected) {
 		d.serverError(w, r, err)
 		return

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/integrations/stripe"
 	"github.com/advocate-oss/advocate/internal/webhooks"
 )
 
@@ -132,6 +133,11 @@ func TestEvents(t *testing.T) {
 			if rw.CustomerKey == "ann" {
 				e.want(e.do(req{method: "POST", path: "/v1/rewards/" + rw.ID + "/reject", key: e.sk, body: `{"reason": "fraud"}`}), 200, "reject")
 			}
+		}
+		// Cat disputes the payment in Stripe: transaction.disputed.
+		if _, err := e.db.ApplyStripeEvent(ctx, e.program, &stripe.Event{ID: "evt_dispute", Type: "charge.dispute.created"},
+			stripe.Change{Dispute: &stripe.Dispute{ID: "du_1", PaymentIntentID: "o2", Amount: 5000, Currency: "USD", Status: "needs_response"}}); err != nil {
+			t.Fatal(err)
 		}
 		// An endpoint answering 410 is disabled: webhook_endpoint.disabled.
 		e.want(e.do(req{method: "POST", path: "/v1/webhook_endpoints", key: e.sk,

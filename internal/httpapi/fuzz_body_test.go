@@ -53,6 +53,7 @@ func bodyEnvs(f *testing.F) []*bodyEnv {
 		}
 		json.Unmarshal(must(201, "POST", "/v1/webhook_endpoints", `{"url":"https://example.com/hooks","events":["*"]}`), &we)
 		be.webhook = we.Endpoint.ID
+		must(200, "PUT", "/v1/integrations/stripe", `{"webhook_secret":"whsec_fuzz_0123456789"}`)
 		out = append(out, be)
 	}
 	return out
@@ -89,6 +90,9 @@ var fuzzEndpoints = []fuzzEndpoint{
 	{"POST", "/v1/webhook_endpoints/{webhook}/rotate_secret", false},
 	{"POST", "/v1/webhook_endpoints/{webhook}/test", false},
 	{"POST", "/v1/webhook_deliveries/whd_nosuch/retry", false},
+	{"PUT", "/v1/integrations/stripe", false},
+	{"POST", "/v1/integrations/stripe/sync", false},
+	{"POST", "/integrations/stripe/webhook/{program}", false},
 }
 
 // fuzzSeeds are bodies for each endpoint, by index: a valid one and the
@@ -121,6 +125,10 @@ func fuzzSeeds() map[int][]string {
 		17: {`{}`},
 		18: {`{}`},
 		19: {`{}`},
+		20: {`{"webhook_secret":"whsec_fuzz","secret_key":"rk_test_x","apply_rewards":true}`, `{"secret_key":""}`,
+			`{"api_base_url":"http://[::1"}`, `{"webhook_secret":"whsec_` + huge + `"}`, `{"apply_rewards":"yes"}`},
+		21: {`{"since":"2026-12-01"}`, `{"since":"2026-12-01T09:00:00Z"}`, `{"since":1}`, `{}`},
+		22: {`{"id":"evt_1","type":"invoice.paid","data":{"object":{"id":"in_1"}}}`},
 	}
 	for _, m := range meta {
 		seeds[0] = append(seeds[0], `{"email":"x@example.com","key":"evil","metadata":`+m+`}`)
@@ -161,7 +169,7 @@ func FuzzBodies(f *testing.F) {
 	f.Fuzz(func(t *testing.T, endpoint uint8, body []byte) {
 		ep := fuzzEndpoints[int(endpoint)%len(fuzzEndpoints)]
 		for _, e := range envs {
-			path := strings.NewReplacer("{rule}", e.ruleID, "{reward}", e.reward, "{webhook}", e.webhook).Replace(ep.path)
+			path := strings.NewReplacer("{rule}", e.ruleID, "{reward}", e.reward, "{webhook}", e.webhook, "{program}", e.programID).Replace(ep.path)
 			key := e.sk
 			if ep.publishable {
 				key = e.pk
@@ -207,6 +215,9 @@ func TestFuzzEndpointsCoverEveryRoute(t *testing.T) {
 		}
 		if strings.HasPrefix(path, "/v1/webhook_deliveries/") {
 			concrete = strings.Replace(path, "{id}", "whd_nosuch", 1)
+		}
+		if strings.HasPrefix(path, "/integrations/stripe/webhook/") {
+			concrete = strings.Replace(path, "{program_id}", "{program}", 1)
 		}
 		if strings.HasPrefix(path, "/v1/customers/{key}/balance") {
 			concrete = strings.Replace(path, "{key}", "ann", 1)

@@ -20,6 +20,7 @@ import (
 	"github.com/advocate-oss/advocate/api"
 	"github.com/advocate-oss/advocate/internal/httpapi"
 	"github.com/advocate-oss/advocate/internal/referral"
+	"github.com/advocate-oss/advocate/internal/secrets"
 	"github.com/advocate-oss/advocate/internal/store"
 	"github.com/advocate-oss/advocate/internal/store/storetest"
 	"github.com/advocate-oss/advocate/internal/web"
@@ -46,6 +47,9 @@ type fuzzEnv struct {
 	api    *httpapi.Server
 	h      http.Handler
 	sk, pk string
+	// programID is the program's, whose Stripe webhook path the body
+	// fuzzer posts to.
+	programID string
 }
 
 func fuzzEnvs(f *testing.F) []*fuzzEnv {
@@ -53,13 +57,20 @@ func fuzzEnvs(f *testing.F) []*fuzzEnv {
 	var out []*fuzzEnv
 	for _, engine := range storetest.Engines(f) {
 		fe := &fuzzEnv{engine: engine, db: storetest.Open(f, engine)}
+		box, err := secrets.New(bytes.Repeat([]byte{9}, secrets.KeySize))
+		if err != nil {
+			f.Fatal(err)
+		}
+		fe.db.Secrets = box // before any request: the integration can be connected
 		fe.api = httpapi.New(fe.db, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Config{BaseURL: "https://adv.example.com"})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { fe.api.Run(ctx); close(done) }()
 		f.Cleanup(func() { cancel(); <-done })
 		fe.h = web.APIHandler(fe.api)
-		_, fe.sk, fe.pk = storetest.Program(f, fe.db, "Acme", "USD", "https://yoursite.com")
+		var p *referral.Program
+		p, fe.sk, fe.pk = storetest.Program(f, fe.db, "Acme", "USD", "https://yoursite.com")
+		fe.programID = p.ID
 		w := fe.serve(fe.request("POST", "/v1/customers", fe.sk,
 			[]byte(`{"key": "jane", "email": "jane@example.com", "name": "Jane", "referral_code": "JANE20"}`)))
 		if w.Code != http.StatusCreated {

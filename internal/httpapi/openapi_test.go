@@ -288,6 +288,7 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 			t.Run("browser", func(t *testing.T) { serveBrowserStatuses(t, e, do) })
 			t.Run("webhooks", func(t *testing.T) { serveWebhookStatuses(t, e, do) })
 			t.Run("events", func(t *testing.T) { serveEventStatuses(t, e, do) })
+			t.Run("stripe", func(t *testing.T) { serveStripeStatuses(t, e, engine, do) })
 			// After the widget steps, which sign with the first secret.
 			t.Run("rotate widget secret", func(t *testing.T) {
 				rotate := "/v1/program/widget_secret/rotate"
@@ -356,6 +357,10 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 				{method: "GET", path: "/v1/webhook_endpoints/we_nosuch/deliveries"},
 				{method: "POST", path: "/v1/webhook_deliveries/whd_nosuch/retry"},
 				{method: "POST", path: "/v1/webhook_endpoints/we_nosuch/test"},
+				{method: "GET", path: "/v1/integrations/stripe"},
+				{method: "PUT", path: "/v1/integrations/stripe", body: map[string]any{}},
+				{method: "DELETE", path: "/v1/integrations/stripe"},
+				{method: "POST", path: "/v1/integrations/stripe/sync", body: map[string]any{"since": time.Now().Format(time.DateOnly)}},
 			}
 			// On e's database, so on e's clock too.
 			limited := newEnv(t, db, httpapi.Config{RateLimit: 1, RateBurst: 1, IPRateLimit: 1, IPRateBurst: 1})
@@ -454,6 +459,13 @@ func TestOpenAPIStatusesServed(t *testing.T) {
 					if r := do(t, c.e, c.r); r.Status != c.status {
 						t.Errorf("%s %s: status %d, want %d: %s", c.r.method, c.r.path, r.Status, c.status, r.Body)
 					}
+				}
+			})
+			t.Run("stripe webhook with the database down", func(t *testing.T) {
+				r := req{method: "POST", path: "/integrations/stripe/webhook/" + broken.program.ID, header: map[string]string{"Stripe-Signature": "t=1,v1=00"},
+					body: map[string]any{"id": "evt_1", "type": "invoice.paid", "data": map[string]any{"object": map[string]any{}}}}
+				if r := do(t, broken, r); r.Status != http.StatusInternalServerError {
+					t.Errorf("status %d, want 500: %s", r.Status, r.Body)
 				}
 			})
 			t.Run("beacon with the database down", func(t *testing.T) {

@@ -214,6 +214,18 @@ func TestStripeWebhookOutcomes(t *testing.T) {
 				}
 			})
 		}
+		t.Run("NUL in a signed event", func(t *testing.T) {
+			body := stripeEvent(nextID("evt"), "customer.created", "2025-03-31.basil", map[string]any{"id": "cus_nul", "object": "customer",
+				"email": "nul@example.com", "name": "Nul\x00Name", "metadata": map[string]any{"advocate_referral_code": "A\x00B"}})
+			if !strings.Contains(string(body), `\u0000`) {
+				t.Fatalf("the body carries no NUL: %s", body)
+			}
+			resp := e.sendStripe(path, body)
+			e.want(resp, http.StatusOK, "NUL")
+			if got := resp.outcome(t); got != "applied" {
+				t.Errorf("outcome %q", got)
+			}
+		})
 		t.Run("unknown currency", func(t *testing.T) {
 			o := checkoutSession("payment", "paid", "cus_x", "", 5000, "pi_x")
 			o["currency"] = "xyz"
@@ -418,4 +430,85 @@ func TestStripeSyncAPI(t *testing.T) {
 			e.want(e.do(req{method: "GET", path: fmt.Sprintf("/v1/transactions/pi_sync_%d", i), key: e.sk}), 200, "synced payment")
 		}
 	})
+}
+
+// serveStripeStatuses answers the Stripe integration's operations with
+// each status the document gives them that a request of its own can cause
+// (TestOpenAPIStatusesServed): on e, whose store has no encryption key, and
+// on an env with one.
+func serveStripeStatuses(t *testing.T, e *env, engine store.Engine, do func(*testing.T, *env, req) *response) {
+	db := storetest.Open(t, engine)
+	key, err := secrets.ParseKey(secrets.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.Secrets, err = secrets.New(key); err != nil {
+		t.Fatal(err)
+	}
+	se := newEnv(t, db, httpapi.Config{Now: tickingClock(time.Now())})
+	fake := stripetest.NewServer(t)
+	_, otherSK, _ := se.newProgram("Other", "USD", "https://other.example.com")
+	since := map[string]any{"since": time.Now().AddDate(0, 0, -1).Format(time.DateOnly)}
+	hookPath := "/integrations/stripe/webhook/" + se.program.ID
+	for _, c := range []struct {
+		name   string
+		e      *env
+		r      req
+		status int
+	}{
+		{"not connected", e, req{method: "GET", path: "/v1/integrations/stripe", key: e.sk}, 404},
+		{"no encryption key", e, req{method: "PUT", path: "/v1/integrations/stripe", key: e.sk, body: map[string]any{"webhook_secret": testWebhookSecret}}, 409},
+		{"disconnect unconnected", e, req{method: "DELETE", path: "/v1/integrations/stripe", key: e.sk}, 404},
+		{"connect malformed", se, req{method: "PUT", path: "/v1/integrations/stripe", key: se.sk, body: `{"webhook_secret":`}, 400},
+		{"connect invalid", se, req{method: "PUT", path: "/v1/integrations/stripe", key: se.sk, body: map[string]any{"webhook_secret": "nope"}}, 422},
+		{"connect", se, req{method: "PUT", path: "/v1/integrations/stripe", key: se.sk,
+			body: map[string]any{"webhook_secret": testWebhookSecret, "secret_key": stripetest.SecretKey, "api_base_url": fake.URL}}, 200},
+		{"get", se, req{method: "GET", path: "/v1/integrations/stripe", key: se.sk}, 200},
+		{"sync malformed", se, req{method: "POST", path: "/v1/integrations/stripe/sync", key: se.sk, body: `[`}, 400},
+		{"sync invalid", se, req{method: "POST", path: "/v1/integrations/stripe/sync", key: se.sk, body: map[string]any{"since": "soon"}}, 422},
+		{"sync unconnected", se, req{method: "POST", path: "/v1/integrations/stripe/sync", key: otherSK, body: since}, 404},
+		{"webhook unsigned", se, req{method: "POST", path: hookPath, body: map[string]any{"id": "evt_1"}}, 400},
+		{"webhook unknown program", se, req{method: "POST", path: "/integrations/stripe/webhook/prg_nosuch", body: map[string]any{"id": "evt_1"}}, 404},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if r := do(t, c.e, c.r); r.Status != c.status {
+				t.Errorf("status %d, want %d: %s", r.Status, c.status, r.Body)
+			}
+		})
+	}
+	signed := func(body []byte) req {
+		h := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: testWebhookSecret, Timestamp: se.clock.Now()}).Header
+		return req{method: "POST", path: hookPath, body: body, header: map[string]string{"Stripe-Signature": h}}
+	}
+	refund := stripeEvent(nextID("evt"), "charge.refunded", "2025-03-31.basil", chargeRefunded("ch_served", "pi_served", 100, 100))
+	if r := do(t, se, signed(refund)); r.Status != http.StatusConflict {
+		t.Errorf("refund before payment: %d %s", r.Status, r.Body)
+	}
+	pay := stripeEvent(nextID("evt"), "checkout.session.completed", "2025-03-31.basil", checkoutSession("payment", "paid", "cus_served", "", 100, "pi_served"))
+	if r := do(t, se, signed(pay)); r.Status != http.StatusOK {
+		t.Errorf("payment: %d %s", r.Status, r.Body)
+	}
+	bad := stripeEvent(nextID("evt"), "invoice.paid", "2025-03-31.basil", map[string]any{"object": "invoice", "amount_paid": -5, "currency": "usd"})
+	if r := do(t, se, signed(bad)); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("an invoice without an id: %d %s", r.Status, r.Body)
+	}
+	// The sync: started, and let finish before the integration goes.
+	if r := do(t, se, req{method: "POST", path: "/v1/integrations/stripe/sync", key: se.sk, body: since}); r.Status != http.StatusAccepted {
+		t.Fatalf("sync: %d %s", r.Status, r.Body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		in, err := se.db.StripeIntegration(t.Context(), se.program.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Sync.Status != "running" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sync did not end")
+		}
+	}
+	if r := do(t, se, req{method: "DELETE", path: "/v1/integrations/stripe", key: se.sk}); r.Status != http.StatusNoContent {
+		t.Errorf("disconnect: %d %s", r.Status, r.Body)
+	}
 }

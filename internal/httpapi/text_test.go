@@ -86,7 +86,9 @@ func badTextCases(t *testing.T, e *env, pathArgs map[string]string) []textCase {
 							path: fill("", "") + "?" + name + "=" + bt.escaped, status: http.StatusUnprocessableEntity, field: name})
 					}
 				}
-				if op.RequestBody == nil {
+				// A Stripe event is read only once its signature checks; bad
+				// text in a signed one is TestStripeWebhookOutcomes's.
+				if op.RequestBody == nil || strings.HasPrefix(path, "/integrations/stripe/webhook/") {
 					continue
 				}
 				mt := op.RequestBody.Value.Content.Get("application/json")

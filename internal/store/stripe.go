@@ -23,6 +23,8 @@ var (
 		"Stripe is not connected to this program.")
 	ErrEncryptionKeyRequired = referral.Errorf(referral.KindConflict, "encryption_key_required",
 		"This server has no encryption key for integration secrets: start it with --encryption-key (the same on every node).")
+	ErrEncryptionKeyMismatch = referral.Errorf(referral.KindConflict, "encryption_key_mismatch",
+		"The Stripe secrets were sealed with another encryption key than this server's: start it with the key it had (--encryption-key, or the encryption.key file beside the database), or connect Stripe again.")
 	ErrStripeSyncRunning = referral.Errorf(referral.KindConflict, "sync_running",
 		"A Stripe sync is already running for this program.")
 	// ErrStripePaymentUnknown: a refund or dispute names a payment not yet
@@ -230,10 +232,9 @@ func printableASCII(s string) bool {
 }
 
 // StripeIntegration reads a program's integration, secrets opened.
+// Not connected is ErrStripeNotConnected whether or not the server has an
+// encryption key; connected, it needs the key the secrets were sealed with.
 func (db *DB) StripeIntegration(ctx context.Context, programID string) (*StripeIntegration, error) {
-	if db.Secrets == nil {
-		return nil, ErrEncryptionKeyRequired
-	}
 	return stripeIntegration(ctx, db.read, db.Secrets, programID, db.Now())
 }
 
@@ -276,11 +277,14 @@ func stripeIntegration(ctx context.Context, q querier, box *secrets.Box, program
 	if err != nil {
 		return nil, err
 	}
+	if box == nil {
+		return nil, ErrEncryptionKeyRequired
+	}
 	if s.WebhookSecret, err = box.Open(sealed.webhook); err != nil {
-		return nil, fmt.Errorf("stripe webhook secret: %w", err)
+		return nil, ErrEncryptionKeyMismatch
 	}
 	if s.SecretKey, err = box.Open(sealed.key); err != nil {
-		return nil, fmt.Errorf("stripe secret key: %w", err)
+		return nil, ErrEncryptionKeyMismatch
 	}
 	if s.Sync.stale(now) {
 		s.Sync.Status, s.Sync.Error = "failed", "The sync stopped without finishing (was the server stopped?); start it again."

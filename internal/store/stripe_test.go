@@ -87,6 +87,13 @@ func rowCounts(t *testing.T, db *store.DB) map[string]int {
 	return out
 }
 
+// exceptEventRecords drops the record of Stripe events from a fingerprint:
+// an event that changes nothing else is still recorded as received.
+func exceptEventRecords(fp map[string]int64) map[string]int64 {
+	delete(fp, "stripe_events")
+	return fp
+}
+
 func mustCustomer(t *testing.T, db *store.DB, p *referral.Program, key string) *referral.Customer {
 	t.Helper()
 	c, err := db.Customer(t.Context(), p.ID, key)
@@ -243,7 +250,7 @@ func TestStripeConnectSealsSecrets(t *testing.T) {
 		}
 		// Another key cannot open them.
 		withSecrets(t, db)
-		if _, err := db.StripeIntegration(ctx, p.ID); !errors.Is(err, secrets.ErrOpen) {
+		if _, err := db.StripeIntegration(ctx, p.ID); !errors.Is(err, store.ErrEncryptionKeyMismatch) {
 			t.Errorf("opened with another key: %v", err)
 		}
 	})
@@ -598,7 +605,7 @@ func TestStripePaymentAliases(t *testing.T) {
 			t.Errorf("refunded %d", tr.Refunded)
 		}
 		// Payments that cannot be a transaction are recorded as events only.
-		fp := storetest.Fingerprint(t, db)
+		fp := exceptEventRecords(storetest.Fingerprint(t, db))
 		bad := purchase("pi_bad", party, 0)
 		if out := applyStripe(t, db, p, "evt_8", bad); out.Outcome != "invalid_payment" {
 			t.Errorf("zero amount: %+v", out)
@@ -608,7 +615,7 @@ func TestStripePaymentAliases(t *testing.T) {
 		if out := applyStripe(t, db, p, "evt_9", bad); out.Outcome != "unsupported_currency" {
 			t.Errorf("bad currency: %+v", out)
 		}
-		if !maps.Equal(fp, storetest.Fingerprint(t, db)) {
+		if !maps.Equal(fp, exceptEventRecords(storetest.Fingerprint(t, db))) {
 			t.Error("a refused payment wrote")
 		}
 		_ = ctx
@@ -852,7 +859,7 @@ func TestStripeIgnore(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		p := stripeProgram(t, db)
-		fp, rows := storetest.Fingerprint(t, db), rowCounts(t, db)
+		fp, rows := exceptEventRecords(storetest.Fingerprint(t, db)), rowCounts(t, db)
 		out, err := db.ApplyStripeEvent(ctx, p, stripeEvent("evt_1", "checkout.session.completed"),
 			stripe.Change{Ignore: "mode_setup", Detail: "A setup session takes no payment."})
 		if err != nil {
@@ -861,7 +868,7 @@ func TestStripeIgnore(t *testing.T) {
 		if out.Replay || out.Outcome != "mode_setup" {
 			t.Errorf("ignored: %+v", out)
 		}
-		if !maps.Equal(fp, storetest.Fingerprint(t, db)) {
+		if !maps.Equal(fp, exceptEventRecords(storetest.Fingerprint(t, db))) {
 			t.Error("an ignored event wrote")
 		}
 		after := rowCounts(t, db)

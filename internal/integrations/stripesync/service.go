@@ -8,10 +8,12 @@
 package stripesync
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +37,11 @@ var (
 		"The Stripe-Signature timestamp is more than 5 minutes from this server's clock; check the server's time.")
 	ErrMalformedEvent = referral.Errorf(referral.KindMalformed, "malformed_event",
 		"The body is not a Stripe event.")
+	// ErrInvalidEvent: a signed event whose object lacks what its type
+	// needs (an id, an amount) or has impossible values (a negative
+	// amount, more refunded than paid).
+	ErrInvalidEvent = referral.Errorf(referral.KindInvalid, "invalid_event",
+		"The event's object is not what Stripe sends for its type; nothing was applied.")
 	ErrTooLarge = referral.Errorf(referral.KindMalformed, "body_too_large",
 		"The body is larger than 1 MiB; Stripe events are far smaller.")
 	ErrSyncNeedsKey = referral.FieldError("secret_key_required", "secret_key",
@@ -143,10 +150,15 @@ func signatureError(err error) error {
 
 // apply decodes a verified event and applies it.
 func (s *Service) apply(ctx context.Context, p *referral.Program, ev *stripe.Event) (Result, error) {
+	// PostgreSQL cannot store a NUL character, which JSON can carry
+	// (\u0000); Stripe's text has none in practice, but a signed event is
+	// applied, not refused for it: each becomes U+FFFD.
+	ev.ID, ev.Type = strings.ReplaceAll(ev.ID, "\x00", "\uFFFD"), strings.ReplaceAll(ev.Type, "\x00", "\uFFFD")
+	ev.Object = bytes.ReplaceAll(ev.Object, []byte(`\u0000`), []byte(`\ufffd`))
 	res := Result{EventID: ev.ID}
 	ch, err := stripe.Decode(ev)
 	if err != nil {
-		return res, ErrMalformedEvent
+		return res, ErrInvalidEvent
 	}
 	a, err := s.DB.ApplyStripeEvent(ctx, p, ev, ch)
 	if err != nil {
