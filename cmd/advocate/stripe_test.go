@@ -84,6 +84,9 @@ func TestStripeSync(t *testing.T) {
 		t.Error("an event before --since was applied")
 	}
 
+	if out := mustRun(t, "verify", "--db", dsn); !strings.Contains(out, "ledger OK") {
+		t.Errorf("verify after the sync: %q", out)
+	}
 	_, _, err = runCmd(t, "stripe", "sync", "--db", dsn)
 	wantErr(t, err, "--since")
 	_, _, err = runCmd(t, "stripe", "sync", "--db", dsn, "--since", now.AddDate(0, 0, -40).Format(time.DateOnly))
