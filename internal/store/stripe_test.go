@@ -263,11 +263,21 @@ func TestStripeConnectNeedsEncryptionKey(t *testing.T) {
 		if !errors.Is(err, store.ErrEncryptionKeyRequired) {
 			t.Errorf("connect without a key: %v", err)
 		}
-		if _, err := db.StripeIntegration(t.Context(), p.ID); !errors.Is(err, store.ErrEncryptionKeyRequired) {
+		// Not connected is not connected, key or no key.
+		if _, err := db.StripeIntegration(t.Context(), p.ID); !errors.Is(err, store.ErrStripeNotConnected) {
 			t.Errorf("read without a key: %v", err)
 		}
 		if n := count(t, db, "stripe_integrations"); n != 0 {
 			t.Errorf("%d integrations written", n)
+		}
+		// Connected, the secrets cannot be read without the key.
+		withSecrets(t, db)
+		if _, err := db.ConnectStripe(t.Context(), p.ID, store.StripeSettings{WebhookSecret: ptr(testWebhookSecret)}); err != nil {
+			t.Fatal(err)
+		}
+		db.Secrets = nil
+		if _, err := db.StripeIntegration(t.Context(), p.ID); !errors.Is(err, store.ErrEncryptionKeyRequired) {
+			t.Errorf("read a connected integration without a key: %v", err)
 		}
 	})
 }
