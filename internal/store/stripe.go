@@ -743,17 +743,23 @@ func (tx *Tx) recordedPayment(ctx context.Context, programID string, ids []strin
 		in[i] = fmt.Sprintf("$%d", len(args))
 	}
 	list := strings.Join(in, ", ")
-	var other string
-	err := tx.tx.QueryRowContext(ctx, `SELECT t.key FROM transactions t WHERE t.program_id = $1
-		AND (t.key IN (`+list+`) OR t.key IN (SELECT s.transaction_key FROM stripe_payments s
-		WHERE s.program_id = $1 AND s.stripe_id IN (`+list+`))) ORDER BY t.id LIMIT 1`, args...).Scan(&other)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+	// Two lookups by unique index (a single query with OR made SQLite
+	// walk the program's transactions in id order: slower with each one).
+	for _, q := range []string{
+		`SELECT t.key FROM transactions t WHERE t.program_id = $1 AND t.key IN (` + list + `) LIMIT 1`,
+		`SELECT t.key FROM stripe_payments s JOIN transactions t ON t.program_id = s.program_id AND t.key = s.transaction_key
+			WHERE s.program_id = $1 AND s.stripe_id IN (` + list + `) LIMIT 1`,
+	} {
+		var other string
+		err := tx.tx.QueryRowContext(ctx, q, args...).Scan(&other)
+		if err == nil {
+			return other, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("find stripe payment: %w", err)
+		}
 	}
-	if err != nil {
-		return "", fmt.Errorf("find stripe payment: %w", err)
-	}
-	return other, nil
+	return "", nil
 }
 
 // linkStripePayment files Stripe ids under a transaction key; an id filed
