@@ -169,9 +169,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Stripe: syncs started from the dashboard or the API run in the
 	// background of this node; rewards are applied in Stripe from the
 	// outbox (queued by the deliverer's dispatch).
-	api.Stripe.Now = now
+	// Stripe's API is called through the Guard's client too: a program's
+	// api_base_url must resolve to a public address (SSRF), unless
+	// --webhook-allow-private.
+	api.Stripe.Now, api.Stripe.HTTP = now, guard.Client(stripe.DefaultTimeout)
 	workers.Go(func() { api.Stripe.Run(workCtx) })
-	applier := &stripe.Applier{Store: db, Now: now, Log: log}
+	applier := &stripe.Applier{Store: db, Now: now, Log: log, HTTP: guard.Client(stripe.DefaultTimeout)}
 	workers.Go(func() { applier.Run(workCtx) })
 	// Clicks are written until the HTTP server has drained, then flushed.
 	clicksCtx, stopClicks := context.WithCancel(context.WithoutCancel(ctx))
