@@ -195,7 +195,8 @@ func TestStripeEndToEnd(t *testing.T) {
 
 // TestStripeKeyWithoutPermission: a restricted key that may not write
 // customers fails the credit with a message that says what to grant, the
-// dashboard's status shows it, and a better key applies it after all, once.
+// dashboard's status shows it, the credit stays spendable in Advocate, and
+// with a better key the next reward reaches Stripe.
 func TestStripeKeyWithoutPermission(t *testing.T) {
 	stripeEngines(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
@@ -236,10 +237,10 @@ func TestStripeKeyWithoutPermission(t *testing.T) {
 				} `json:"data"`
 			}
 			e.do(req{method: "GET", path: "/v1/rewards?customer_key=cus_ref", key: e.sk}).json(t, &rws)
-			if len(rws.Data) != 1 {
-				t.Fatalf("%d rewards", len(rws.Data))
+			if len(rws.Data) == 0 {
+				t.Fatal("no rewards")
 			}
-			return rws.Data[0].Billing
+			return rws.Data[len(rws.Data)-1].Billing // the oldest: the list is newest first
 		}
 		apply()
 		b := billingOf()
@@ -258,15 +259,32 @@ func TestStripeKeyWithoutPermission(t *testing.T) {
 		if fake.Balance("cus_ref") != 0 {
 			t.Fatal("a refused credit reached Stripe")
 		}
-		// A key with the permission: the credit is tried again and applied.
+		// The failed credit stays in Advocate: it can be spent there.
+		var bal struct {
+			Credit struct {
+				Available json.Number `json:"available"`
+			} `json:"credit"`
+		}
+		e.do(req{method: "GET", path: "/v1/customers/cus_ref/balance", key: e.sk}).json(t, &bal)
+		if bal.Credit.Available != "7.00" {
+			t.Fatalf("available after the failed credit: %s, want 7.00", bal.Credit.Available)
+		}
+		// With a key that has the permission, the next reward reaches
+		// Stripe; the failed one is not sent again (its state may have
+		// changed since, and Stripe forgets an Idempotency-Key in a day).
 		e.want(e.do(req{method: "PUT", path: "/v1/integrations/stripe", key: e.sk, body: map[string]any{"secret_key": "rk_test_good"}}), 200, "new key")
+		send("checkout.session.completed", checkoutSession("payment", "paid", "cus_buyer2", ref.ReferralCode, 3000, "pi_buyer2"))
 		apply()
 		apply()
-		if b := billingOf(); len(b) != 1 || b[0].Status != "done" {
-			t.Fatalf("billing after the new key: %+v", b)
+		if b := billingOf(); len(b) != 1 || b[0].Status != "failed" {
+			t.Fatalf("billing of the first reward after the new key: %+v", b)
 		}
 		if got := fake.Balance("cus_ref"); got != -700 || len(fake.BalanceTransactions("cus_ref")) != 1 {
 			t.Fatalf("Stripe balance %d with %d transactions, want -700 with 1", got, len(fake.BalanceTransactions("cus_ref")))
+		}
+		e.do(req{method: "GET", path: "/v1/customers/cus_ref/balance", key: e.sk}).json(t, &bal)
+		if bal.Credit.Available != "7.00" {
+			t.Fatalf("available after the second credit went to Stripe: %s, want 7.00", bal.Credit.Available)
 		}
 		if ms, err := e.db.Verify(ctx); err != nil || len(ms) > 0 {
 			t.Fatalf("verify: %v %v", ms, err)

@@ -157,26 +157,6 @@ func (db *DB) ConnectStripe(ctx context.Context, programID string, in StripeSett
 			programID, webhook, key, next.ApplyRewards, next.APIBaseURL, micros(tx.now)); err != nil {
 			return nil, fmt.Errorf("connect stripe: %w", err)
 		}
-		// A new key (or Stripe's API elsewhere) may do what the old one
-		// could not: the actions Stripe refused (a 4xx before the last
-		// attempt: Stripe applied nothing) are tried again, and so are
-		// the clawbacks and voids skipped behind them. One that ran out of
-		// attempts is not: a lost response may have hidden a success, and
-		// its Idempotency-Key has expired at Stripe.
-		if (in.SecretKey != nil && *in.SecretKey != "") || in.APIBaseURL != nil {
-			if _, err := tx.tx.ExecContext(ctx, `UPDATE stripe_actions SET status = 'pending', attempts = 0, next_attempt_at = $2,
-				updated_at = $2 WHERE program_id = $1 AND status = 'skipped' AND kind IN ('debit', 'void') AND last_error IN ($3, $4)
-				AND EXISTS (SELECT 1 FROM stripe_actions f WHERE f.reward_id = stripe_actions.reward_id
-					AND f.seq < stripe_actions.seq AND f.status = 'failed' AND f.attempts < $5)`,
-				programID, micros(tx.now), stripeCreditNeverMade, stripeCodeNeverMade, stripe.MaxAttempts); err != nil {
-				return nil, fmt.Errorf("connect stripe: retry failed actions: %w", err)
-			}
-			if _, err := tx.tx.ExecContext(ctx, `UPDATE stripe_actions SET status = 'pending', attempts = 0, next_attempt_at = $2,
-				updated_at = $2 WHERE program_id = $1 AND status = 'failed' AND attempts < $3`,
-				programID, micros(tx.now), stripe.MaxAttempts); err != nil {
-				return nil, fmt.Errorf("connect stripe: retry failed actions: %w", err)
-			}
-		}
 		return stripeIntegration(ctx, tx.tx, box, programID, tx.now)
 	})
 }

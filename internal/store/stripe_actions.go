@@ -210,6 +210,17 @@ func (db *DB) ClaimStripeActions(ctx context.Context, now time.Time, limit int, 
 				keys[c.a.ProgramID] = key
 			}
 			c.a.SecretKey = key
+			// Planned when an event came, an action is checked again
+			// against the reward and the balance as they are now: a credit
+			// or a clawback that no longer fits is not sent.
+			if why, err := tx.noLongerCalledFor(ctx, c.a); err != nil {
+				return nil, err
+			} else if why != "" {
+				if err := tx.recordStripeAttempt(ctx, c.a.ID, stripe.ActionOutcome{Skipped: why}); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			out = append(out, c.a)
 			ids = append(ids, c.a.ID)
 			switch c.a.Kind {
@@ -232,6 +243,54 @@ func (db *DB) ClaimStripeActions(ctx context.Context, now time.Time, limit int, 
 		}
 		return out, nil
 	})
+}
+
+// Why a credit or a clawback is skipped when it is claimed.
+const (
+	stripeCreditTooLarge = "The reward is worth less now than this credit (a refund or a reversal came since it was queued); the credit stays in Advocate."
+	stripeCreditSpent    = "The customer's available credit in Advocate is below this amount (spent there since it was queued); it is not sent to Stripe as well."
+)
+
+// noLongerCalledFor says why a credit or debit claimed now must not be
+// sent ("" when it may): a credit must fit in what the reward is worth
+// now beyond what Stripe already has, and in the customer's available
+// credit (which applying it moves to Stripe); a debit must take back no
+// more than Stripe has. Planning (stripe.PlanActions) looks at what was
+// queued; this looks at what is.
+func (tx *Tx) noLongerCalledFor(ctx context.Context, a stripe.Action) (string, error) {
+	if a.Kind != stripe.ActionCredit && a.Kind != stripe.ActionDebit {
+		return "", nil
+	}
+	var status, customerID, currency string
+	var amount, reversed, applied int64
+	err := tx.tx.QueryRowContext(ctx, `SELECT r.status, r.amount, r.reversed_amount, r.customer_id, r.currency,
+		(SELECT COALESCE(SUM(CASE WHEN s.kind = 'credit' THEN s.amount ELSE -s.amount END), 0) FROM stripe_actions s
+			WHERE s.reward_id = r.id AND s.status = 'done' AND s.kind IN ('credit', 'debit'))
+		FROM rewards r WHERE r.id = $1`, a.RewardID).Scan(&status, &amount, &reversed, &customerID, &currency, &applied)
+	if err != nil {
+		return "", fmt.Errorf("check Stripe action: %w", err)
+	}
+	if a.Kind == stripe.ActionDebit {
+		if a.Amount > applied {
+			return stripeCreditNeverMade, nil
+		}
+		return "", nil
+	}
+	worth := int64(0)
+	if status == rewards.Available || status == rewards.Paid {
+		worth = amount - reversed
+	}
+	if applied+a.Amount > worth {
+		return stripeCreditTooLarge, nil
+	}
+	b, err := tx.Balance(ctx, a.ProgramID, customerID, currency)
+	if err != nil {
+		return "", err
+	}
+	if b.CreditAvailable < a.Amount {
+		return stripeCreditSpent, nil
+	}
+	return "", nil
 }
 
 // openSecret opens a secret sealed in an integration; problem says why it

@@ -320,21 +320,17 @@ func cmpString(a, b string) int {
 	return 0
 }
 
-// TestStripeActionsWaitAndRetry: only a reward's first pending action is
-// claimed (the debit waits for its credit); a retryable error makes the
-// credit due again after the backoff, until the last attempt fails it;
-// then the debit that would undo it is skipped, and the referrer keeps
-// nothing in either place.
+// TestStripeActionsWaitAndRetry: a retryable error makes the credit due
+// again after the backoff, until the last attempt fails it; a refund then
+// plans nothing to take back, and the referrer keeps nothing in either
+// place. (TestStripeActionsLifecycle has a debit waiting for its credit.)
 func TestStripeActionsWaitAndRetry(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newStripeFixture(t, db)
 		f.pay(t, db, "bob", "pay_1")
 		dispatch(t, db, f.now())
-		f.refund(t, db, "pay_1")
-		dispatch(t, db, f.now())
-		// bob's discount was voided before any promotion code: nothing more.
-		want := []string{"1 cus_bob discount 0 pending", "1 cus_jane credit 1000 pending", "2 cus_bob void 0 pending", "2 cus_jane debit 1000 pending"}
+		want := []string{"1 cus_bob discount 0 pending", "1 cus_jane credit 1000 pending"}
 		if diff := cmp.Diff(want, stripeQueue(t, db, f.p.ID)); diff != "" {
 			t.Fatalf("queued (-want +got):\n%s", diff)
 		}
@@ -379,11 +375,13 @@ func TestStripeActionsWaitAndRetry(t *testing.T) {
 			}
 		}
 		recordStripe(t, db, credit.ID, stripe.ActionOutcome{Error: "Stripe answered 503"})
+		// The payment is refunded: nothing reached Stripe, so nothing is
+		// taken back there.
+		f.refund(t, db, "pay_1")
+		dispatch(t, db, f.now())
 		want = []string{
 			"1 cus_bob discount 0 failed: card_declined",
 			"1 cus_jane credit 1000 failed: Stripe answered 503",
-			"2 cus_bob void 0 skipped: The promotion code this would deactivate was never created.",
-			"2 cus_jane debit 1000 skipped: The credit this would take back never reached Stripe.",
 		}
 		if diff := cmp.Diff(want, stripeQueue(t, db, f.p.ID)); diff != "" {
 			t.Fatalf("after the last attempt (-want +got):\n%s", diff)
@@ -613,5 +611,111 @@ func TestStripeActionsHeldRewards(t *testing.T) {
 			rows[0].Status != stripe.ActionPending {
 			t.Fatalf("actions: %+v; want di's approved credit of 300 only", rows)
 		}
+	})
+}
+
+// TestStripeActionsCheckedWhenClaimed: an action planned earlier is not
+// sent when the reward or the balance no longer call for it — a credit
+// queued while applying was off for a reward refunded since, a credit
+// already spent in Advocate, a clawback of a credit that never reached
+// Stripe — and the books agree with Stripe afterwards.
+func TestStripeActionsCheckedWhenClaimed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		credits := func(f *stripeFixture) []stripe.Action {
+			t.Helper()
+			var out []stripe.Action
+			for _, a := range claimStripe(t, db, f.now()) {
+				if a.Kind == stripe.ActionCredit || a.Kind == stripe.ActionDebit {
+					out = append(out, a)
+				} else {
+					recordStripe(t, db, a.ID, stripe.ActionOutcome{Done: true, StripeIDs: []string{"coupon_x", "promo_x"}})
+				}
+			}
+			return out
+		}
+		dispatch := func(f *stripeFixture) {
+			t.Helper()
+			if _, err := db.DispatchEvents(ctx, f.now(), 1000); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		t.Run("refunded while applying was off", func(t *testing.T) {
+			f := newStripeFixture(t, db)
+			f.pay(t, db, "bob", "o1")
+			dispatch(f) // credit 1000 queued for jane
+			connectStripe(t, db, f.p.ID, stripeTestKey, false)
+			f.refund(t, db, "o1")
+			dispatch(f) // nothing planned: applying is off
+			connectStripe(t, db, f.p.ID, stripeTestKey, true)
+			if got := credits(f); len(got) != 0 {
+				t.Fatalf("claimed %+v for a reversed reward", got)
+			}
+			if got := creditAvailable(t, db, f, f.jane); got != 0 {
+				t.Errorf("jane's available credit %d, want 0", got)
+			}
+			verifyLedger(t, db)
+		})
+
+		t.Run("spent in Advocate first", func(t *testing.T) {
+			f := newStripeFixture(t, db)
+			f.pay(t, db, "bob", "o1")
+			dispatch(f)
+			if _, err := db.Debit(ctx, f.p, store.BalanceChange{CustomerKey: "jane", Amount: "10"}); err != nil {
+				t.Fatal(err)
+			}
+			if got := credits(f); len(got) != 0 {
+				t.Fatalf("claimed %+v for credit already spent", got)
+			}
+			if got := creditAvailable(t, db, f, f.jane); got != 0 {
+				t.Errorf("jane's available credit %d, want 0", got)
+			}
+			verifyLedger(t, db)
+		})
+
+		t.Run("clawback of a credit that failed", func(t *testing.T) {
+			f := newStripeFixture(t, db)
+			f.pay(t, db, "bob", "o1")
+			dispatch(f)
+			got := credits(f)
+			if len(got) != 1 || got[0].Kind != stripe.ActionCredit {
+				t.Fatalf("claimed %+v, want jane's credit", got)
+			}
+			// In flight when the payment is refunded: the debit is queued
+			// behind the credit, which then fails for good.
+			f.refund(t, db, "o1")
+			dispatch(f)
+			recordStripe(t, db, got[0].ID, stripe.ActionOutcome{Error: "permission", Permanent: true})
+			if got := credits(f); len(got) != 0 {
+				t.Fatalf("claimed %+v after the credit failed", got)
+			}
+			if got := creditAvailable(t, db, f, f.jane); got != 0 {
+				t.Errorf("jane's available credit %d, want 0", got)
+			}
+			verifyLedger(t, db)
+		})
+
+		t.Run("applied, then clawed back", func(t *testing.T) {
+			f := newStripeFixture(t, db)
+			f.pay(t, db, "bob", "o1")
+			dispatch(f)
+			got := credits(f)
+			if len(got) != 1 {
+				t.Fatalf("claimed %+v", got)
+			}
+			recordStripe(t, db, got[0].ID, stripe.ActionOutcome{Done: true, StripeIDs: []string{"cbtxn_1"}})
+			f.refund(t, db, "o1")
+			dispatch(f)
+			got = credits(f)
+			if len(got) != 1 || got[0].Kind != stripe.ActionDebit || got[0].Amount != 1000 {
+				t.Fatalf("claimed %+v, want the clawback of 1000", got)
+			}
+			recordStripe(t, db, got[0].ID, stripe.ActionOutcome{Done: true, StripeIDs: []string{"cbtxn_2"}})
+			if got := creditAvailable(t, db, f, f.jane); got != 0 {
+				t.Errorf("jane's available credit %d, want 0", got)
+			}
+			verifyLedger(t, db)
+		})
 	})
 }
