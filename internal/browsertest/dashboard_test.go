@@ -756,7 +756,7 @@ func TestDashboardScreenshots(t *testing.T) {
 		obj := map[string]any{"id": "cus_showcase", "object": "customer", "email": "lena.fischer@example.com", "name": "Lena Fischer", "metadata": map[string]any{}}
 		if typ == "invoice.paid" {
 			obj = map[string]any{"id": "in_showcase", "object": "invoice", "customer": "cus_showcase", "customer_email": "lena.fischer@example.com",
-				"amount_paid": 4900, "currency": "usd", "billing_reason": "subscription_create", "status": "paid", "metadata": map[string]any{},
+				"amount_paid": 4900, "currency": "usd", "billing_reason": "subscription_cycle", "status": "paid", "metadata": map[string]any{},
 				"parent": map[string]any{"type": "subscription_details", "subscription_details": map[string]any{"subscription": "sub_showcase", "metadata": map[string]any{}}}}
 		}
 		body, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("evt_showcase_%d", i), "object": "event", "type": typ, "api_version": "2025-03-31.basil",

@@ -291,3 +291,59 @@ func TestStripeKeyWithoutPermission(t *testing.T) {
 		}
 	})
 }
+
+// TestStripeInvoiceBeforeCheckout: Stripe sends customer.created and the
+// first invoice before the Checkout session that carries the referral
+// code. The invoice waits (409, so Stripe sends it again) instead of
+// making an unreferred first payment; once the session has named the
+// referrer, the retried invoice rewards them.
+func TestStripeInvoiceBeforeCheckout(t *testing.T) {
+	stripeEngines(t, func(t *testing.T, e *env) {
+		path := e.connectStripe(nil)
+		e.createRule(map[string]any{"trigger": "subscription", "recipient": "referrer", "reward_type": "credit", "unit": "fixed",
+			"amount": 5, "currency": "USD"})
+		ref := e.createCustomer(map[string]any{"key": "ref", "email": "ref@example.com"})
+		send := func(body []byte) *response { t.Helper(); return e.sendStripe(path, body) }
+		e.want(send(stripeEvent(nextID("evt"), "customer.created", "2025-03-31.basil", map[string]any{"id": "cus_late", "object": "customer",
+			"email": "late@example.com", "metadata": map[string]any{}})), http.StatusOK, "customer")
+		invoice := stripeEvent(nextID("evt"), "invoice.paid", "2025-03-31.basil",
+			invoiceBasil("in_late", "cus_late", "sub_late", "subscription_create", 2000, "pi_late", "ch_late"))
+		resp := send(invoice)
+		if p := resp.problem(t); resp.Status != http.StatusConflict || p.Code != "awaiting_checkout_session" {
+			t.Fatalf("the first invoice before its session: %d %q", resp.Status, p.Code)
+		}
+		var in struct {
+			Integration struct {
+				LastError *string `json:"last_error"`
+			} `json:"integration"`
+		}
+		e.do(req{method: "GET", path: "/v1/integrations/stripe", key: e.sk}).json(t, &in)
+		if in.Integration.LastError != nil {
+			t.Errorf("waiting for the session is shown as an error: %s", *in.Integration.LastError)
+		}
+		e.want(send(stripeEvent(nextID("evt"), "checkout.session.completed", "2025-03-31.basil",
+			checkoutSession("subscription", "paid", "cus_late", ref.ReferralCode, 2000, ""))), http.StatusOK, "session")
+		resp = send(invoice)
+		e.want(resp, http.StatusOK, "the invoice again")
+		if got := resp.outcome(t); got != "applied" {
+			t.Fatalf("the invoice again: %q", got)
+		}
+		var rws struct {
+			Data []struct {
+				Amount json.Number `json:"amount"`
+			} `json:"data"`
+		}
+		e.do(req{method: "GET", path: "/v1/rewards?customer_key=ref", key: e.sk}).json(t, &rws)
+		if len(rws.Data) != 1 || rws.Data[0].Amount != "5.00" {
+			t.Fatalf("the referrer's rewards: %+v", rws.Data)
+		}
+		// A first invoice with no session to wait for is applied once it
+		// is no longer new.
+		e.want(send(stripeEvent(nextID("evt"), "customer.created", "2025-03-31.basil", map[string]any{"id": "cus_api", "object": "customer",
+			"email": "api@example.com", "metadata": map[string]any{}})), http.StatusOK, "customer")
+		e.clock.set(tickingClock(time.Now().Add(11 * time.Minute)))
+		old := stripeEvent(nextID("evt"), "invoice.paid", "2025-03-31.basil",
+			invoiceBasil("in_api", "cus_api", "sub_api", "subscription_create", 2000, "pi_api", "ch_api"))
+		e.want(send(old), http.StatusOK, "an invoice older than the wait")
+	})
+}

@@ -23,6 +23,10 @@ var (
 		"Stripe is not connected to this program.")
 	ErrEncryptionKeyRequired = referral.Errorf(referral.KindConflict, "encryption_key_required",
 		"This server has no encryption key for integration secrets: start it with --encryption-key (the same on every node).")
+	// ErrStripeAwaitingCheckout: a subscription's first invoice came
+	// before the Checkout session that may name the referrer (awaitCheckout).
+	ErrStripeAwaitingCheckout = referral.Errorf(referral.KindConflict, "awaiting_checkout_session",
+		"This subscription's first invoice came before its Checkout session, which may name a referrer; Stripe sends it again shortly.")
 	ErrEncryptionKeyMismatch = referral.Errorf(referral.KindConflict, "encryption_key_mismatch",
 		"The Stripe secrets were sealed with another encryption key than this server's: start it with the key it had (--encryption-key, or the encryption.key file beside the database), or connect Stripe again.")
 	ErrStripeSyncRunning = referral.Errorf(referral.KindConflict, "sync_running",
@@ -678,6 +682,12 @@ func (tx *Tx) stripePayment(ctx context.Context, p *referral.Program, ev *stripe
 		return out, err
 	}
 	out.CustomerKey = c.Key
+	if wait, err := tx.awaitCheckout(ctx, ev, pay, c); err != nil || wait {
+		if err == nil {
+			err = ErrStripeAwaitingCheckout
+		}
+		return out, err
+	}
 	meta := map[string]any{"stripe_event": clip(ev.ID, referral.MaxMetadataStringLen), "source": "stripe"}
 	if pay.BillingReason != "" {
 		meta["billing_reason"] = clip(pay.BillingReason, referral.MaxMetadataStringLen)
@@ -704,6 +714,29 @@ func (tx *Tx) stripePayment(ctx context.Context, p *referral.Program, ev *stripe
 		out.Outcome = stripeDuplicate
 	}
 	return out, tx.linkStripePayment(ctx, p.ID, pay.Key, ids)
+}
+
+// stripeCheckoutWait is how long a subscription's first invoice waits for
+// the Checkout session that may name its referrer.
+const stripeCheckoutWait = 10 * time.Minute
+
+// awaitCheckout says whether a subscription's first invoice should wait:
+// Stripe does not promise order, and the Checkout session that carries the
+// referral code (client_reference_id) often comes after customer.created
+// and invoice.paid. Applied first, the invoice would make an unreferred
+// customer's first payment, and the referral that arrives a moment later
+// would earn nothing. So while the invoice is recent, names no code, and
+// its customer is new, has no referrer and has paid nothing, the event is
+// refused (and Stripe sends it again); after stripeCheckoutWait it is
+// applied as it is. A sync replays old events, which never wait.
+func (tx *Tx) awaitCheckout(ctx context.Context, ev *stripe.Event, pay *stripe.Payment, c *referral.Customer) (bool, error) {
+	if pay.Type != rewards.Subscription || pay.BillingReason != "subscription_create" || pay.Party.ReferralCode != "" ||
+		c.ReferrerID != "" || ev.Created.IsZero() || tx.now.Sub(ev.Created) > stripeCheckoutWait ||
+		tx.now.Sub(c.CreatedAt) > stripeCheckoutWait {
+		return false, nil
+	}
+	paid, err := tx.hasTransactions(ctx, c.ID)
+	return !paid, err
 }
 
 // recordedPayment returns the key of a transaction that one of a

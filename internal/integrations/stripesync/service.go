@@ -113,7 +113,8 @@ func (s *Service) HandleWebhook(ctx context.Context, programID, signature string
 	res, err := s.apply(ctx, p, ev)
 	if err != nil {
 		var re *referral.Error
-		if errors.As(err, &re) {
+		// Waiting for a Checkout session is expected, not a problem.
+		if errors.As(err, &re) && !errors.Is(err, store.ErrStripeAwaitingCheckout) {
 			s.recordError(ctx, programID, ev.Type+" "+ev.ID+": "+re.Message, false)
 		}
 		return res, err
