@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/advocate-oss/advocate/internal/integrations/stripe"
 	"github.com/advocate-oss/advocate/internal/integrations/stripesync"
 	"github.com/advocate-oss/advocate/internal/store"
+	"github.com/advocate-oss/advocate/internal/webhooks"
 )
 
 // stripeSync replays what Stripe sent while Advocate was down: it pages
@@ -21,8 +23,10 @@ import (
 func stripeSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c config
 	var since, programID string
+	var allowPrivate bool
 	err := parse("stripe sync", args, stderr, func(fs *flag.FlagSet) {
 		c.flags(fs)
+		fs.BoolVar(&allowPrivate, "webhook-allow-private", c.envBool("WEBHOOK_ALLOW_PRIVATE", false), "let the program's Stripe API base URL resolve to a private or loopback address, as serve's flag does (ADVOCATE_WEBHOOK_ALLOW_PRIVATE)")
 		fs.StringVar(&since, "since", "", "replay events created at or after this date (2026-12-01) or time (RFC 3339); at most 30 days ago (required)")
 		fs.StringVar(&programID, "program", "", "the program whose Stripe events to replay (default: the only program connected to Stripe)")
 	})
@@ -43,7 +47,11 @@ func stripeSync(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 	}
-	svc := &stripesync.Service{DB: db, Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	// Stripe's API through the SSRF guard, as serve calls it: a program's
+	// api_base_url must be public unless --webhook-allow-private.
+	guard := webhooks.Guard{AllowPrivate: allowPrivate}
+	svc := &stripesync.Service{DB: db, HTTP: guard.Client(stripe.DefaultTimeout),
+		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	bar := progressBar{w: stderr}
 	rep, err := svc.Sync(ctx, programID, from, bar.update)
 	bar.end()

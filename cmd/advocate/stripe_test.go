@@ -56,7 +56,7 @@ func TestStripeSync(t *testing.T) {
 		"id": "cus_0", "object": "customer", "email": "old@example.com", "metadata": map[string]any{}}))
 
 	since := now.Add(-72 * time.Hour).UTC().Format(time.RFC3339)
-	out, errOut, err := runCmd(t, "stripe", "sync", "--db", dsn, "--since", since)
+	out, errOut, err := runCmd(t, "stripe", "sync", "--db", dsn, "--since", since, "--webhook-allow-private")
 	if err != nil {
 		t.Fatalf("stripe sync: %v\n%s", err, errOut)
 	}
@@ -66,7 +66,10 @@ func TestStripeSync(t *testing.T) {
 	if !strings.Contains(errOut, "3/3 events") {
 		t.Errorf("no progress bar: %q", errOut)
 	}
-	out = mustRun(t, "stripe", "sync", "--db", dsn, "--since", since)
+	// Without the flag, the fake's loopback address is refused (SSRF).
+	_, _, err = runCmd(t, "stripe", "sync", "--db", dsn, "--since", since)
+	wantErr(t, err, "public")
+	out = mustRun(t, "stripe", "sync", "--db", dsn, "--since", since, "--webhook-allow-private")
 	if !strings.Contains(out, "0 applied, 3 already applied") {
 		t.Errorf("second sync printed %q", out)
 	}

@@ -365,6 +365,17 @@ func (db *DB) StripeSyncProgress(ctx context.Context, programID string, done, to
 // dispute of a payment not received yet is ErrStripePaymentUnknown, and
 // then nothing is recorded, the event id neither: Stripe's retry applies it.
 func (db *DB) ApplyStripeEvent(ctx context.Context, p *referral.Program, ev *stripe.Event, ch stripe.Change) (StripeApplied, error) {
+	// A redelivery (or a signed delivery replayed within its five
+	// minutes) is answered from a read: it takes no write transaction, so
+	// it cannot queue behind SQLite's single writer.
+	var outcome string
+	err := db.read.QueryRowContext(ctx, `SELECT outcome FROM stripe_events WHERE program_id = $1 AND event_id = $2`, p.ID, ev.ID).Scan(&outcome)
+	if err == nil {
+		return StripeApplied{Replay: true, Outcome: outcome}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return StripeApplied{}, fmt.Errorf("read stripe event: %w", err)
+	}
 	for attempt := 0; ; attempt++ {
 		out, err := run(ctx, db, func(tx *Tx) (StripeApplied, error) { return tx.applyStripeEvent(ctx, p, ev, ch) })
 		// A concurrent request inserted the same payment, customer or
@@ -933,7 +944,10 @@ func (tx *Tx) stripeDispute(ctx context.Context, p *referral.Program, d *stripe.
 	}
 	_, err = tx.tx.ExecContext(ctx, `INSERT INTO stripe_disputes (program_id, dispute_id, transaction_key, status, closed,
 		clawed_back, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (program_id, dispute_id) DO UPDATE SET
-		status = excluded.status, closed = excluded.closed, clawed_back = excluded.clawed_back, updated_at = excluded.updated_at`,
+		status = CASE WHEN stripe_disputes.closed THEN stripe_disputes.status ELSE excluded.status END,
+		closed = stripe_disputes.closed OR excluded.closed,
+		clawed_back = CASE WHEN excluded.clawed_back > stripe_disputes.clawed_back THEN excluded.clawed_back ELSE stripe_disputes.clawed_back END,
+		updated_at = excluded.updated_at`,
 		p.ID, d.ID, t.Key, clip(d.Status, 100), closed || d.Closed, clawedBack, micros(tx.now))
 	if err != nil {
 		return out, fmt.Errorf("stripe dispute: %w", err)
