@@ -175,16 +175,17 @@ func (db *DB) ClaimStripeActions(ctx context.Context, now time.Time, limit int, 
 		type claimed struct {
 			a      stripe.Action
 			sealed string
+			first  sql.NullInt64
 		}
 		cands, err := queryAll(ctx, tx.tx, "due Stripe actions", func(row scanner) (claimed, error) {
 			var c claimed
 			a := &c.a
 			err := row.Scan(&a.ID, &a.ProgramID, &a.RewardID, &a.Seq, &a.Kind, &a.StripeCustomerID, &a.Amount, &a.Currency,
-				&a.Attempts, &c.sealed, &a.APIBaseURL)
+				&a.Attempts, &c.sealed, &a.APIBaseURL, &c.first)
 			a.Status = stripe.ActionPending
 			return c, err
 		}, `SELECT a.id, a.program_id, a.reward_id, a.seq, a.kind, a.stripe_customer_id, a.amount, a.currency, a.attempts,
-			i.secret_key, i.api_base_url
+			i.secret_key, i.api_base_url, a.first_attempt_at
 			FROM stripe_actions a JOIN stripe_integrations i ON i.program_id = a.program_id
 			WHERE a.status = 'pending' AND a.next_attempt_at <= $1 AND i.apply_rewards = TRUE AND i.secret_key <> ''
 			AND NOT EXISTS (SELECT 1 FROM stripe_actions b WHERE b.reward_id = a.reward_id AND b.status = 'pending' AND b.seq < a.seq)
@@ -210,6 +211,15 @@ func (db *DB) ClaimStripeActions(ctx context.Context, now time.Time, limit int, 
 				keys[c.a.ProgramID] = key
 			}
 			c.a.SecretKey = key
+			// Sent before, more than a day ago: Stripe may have forgotten
+			// its Idempotency-Key, and a lost response may have hidden a
+			// success. Sending it again could apply it twice.
+			if c.first.Valid && tx.now.Sub(fromMicros(c.first.Int64)) > stripeIdempotencyWindow {
+				if err := tx.recordStripeAttempt(ctx, c.a.ID, stripe.ActionOutcome{Error: stripeTooOld, Permanent: true}); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			// Planned when an event came, an action is checked again
 			// against the reward and the balance as they are now: a credit
 			// or a clawback that no longer fits is not sent.
@@ -238,12 +248,20 @@ func (db *DB) ClaimStripeActions(ctx context.Context, now time.Time, limit int, 
 		}
 		u := where{args: []any{micros(now.Add(lease)), micros(tx.now)}}
 		u.addIn("id", ids)
-		if _, err := tx.tx.ExecContext(ctx, `UPDATE stripe_actions SET next_attempt_at = $1, updated_at = $2`+u.sql(), u.args...); err != nil {
+		if _, err := tx.tx.ExecContext(ctx, `UPDATE stripe_actions SET next_attempt_at = $1, updated_at = $2,
+			first_attempt_at = COALESCE(first_attempt_at, $2)`+u.sql(), u.args...); err != nil {
 			return nil, fmt.Errorf("claim Stripe actions: %w", err)
 		}
 		return out, nil
 	})
 }
+
+// stripeIdempotencyWindow is how long after its first send an action may
+// be sent again: a little less than the 24 hours Stripe keeps an
+// Idempotency-Key (stripe.RetryDelay's schedule ends well within it).
+const stripeIdempotencyWindow = 23 * time.Hour
+
+const stripeTooOld = "First sent more than a day ago, and Stripe keeps an Idempotency-Key for 24 hours: sending it again could apply it twice. Check the customer's balance in Stripe."
 
 // Why a credit or a clawback is skipped when it is claimed.
 const (

@@ -3,6 +3,7 @@ package store_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -692,6 +693,35 @@ func TestStripeActionsCheckedWhenClaimed(t *testing.T) {
 			}
 			if got := creditAvailable(t, db, f, f.jane); got != 0 {
 				t.Errorf("jane's available credit %d, want 0", got)
+			}
+			verifyLedger(t, db)
+		})
+
+		t.Run("not sent again after a day", func(t *testing.T) {
+			f := newStripeFixture(t, db)
+			f.pay(t, db, "bob", "o1")
+			dispatch(f)
+			got := credits(f)
+			if len(got) != 1 {
+				t.Fatalf("claimed %+v", got)
+			}
+			// Its worker died mid-call (nothing recorded); the integration
+			// was off for a day; now it is claimed again.
+			f.jump(24 * time.Hour)
+			if got := credits(f); len(got) != 0 {
+				t.Fatalf("claimed %+v a day after it was first sent", got)
+			}
+			rows, err := db.StripeActions(ctx, f.p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				if r.Kind == stripe.ActionCredit && (r.Status != stripe.ActionFailed || !strings.Contains(r.Error, "Idempotency-Key")) {
+					t.Errorf("the day-old credit: %+v", r)
+				}
+			}
+			if got := creditAvailable(t, db, f, f.jane); got != 1000 {
+				t.Errorf("jane's available credit %d, want 1000 (kept in Advocate)", got)
 			}
 			verifyLedger(t, db)
 		})

@@ -39,6 +39,9 @@ func (s *Syncer) Run(ctx context.Context, since time.Time) (applied int, err err
 				events = append(events, ev)
 			}
 		}
+		// Progress while listing too (nothing applied yet, the total so
+		// far): a long listing keeps the sync's heartbeat going.
+		s.progress(0, len(events))
 		if !more || len(page) == 0 {
 			break
 		}

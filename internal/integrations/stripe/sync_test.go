@@ -52,7 +52,10 @@ func TestSyncer(t *testing.T) {
 	if fmt.Sprint(applied) != fmt.Sprint(want) {
 		t.Errorf("applied %d events in this order: %v\nwant %v", len(applied), applied, want)
 	}
-	if len(progress) != 251 || progress[0] != [2]int{0, 250} || progress[250] != [2]int{250, 250} {
+	// One report a page listed (0 done of those listed so far), then one
+	// before applying and one after each event.
+	if len(progress) != 3+251 || progress[0] != [2]int{0, 100} || progress[2] != [2]int{0, 250} ||
+		progress[3] != [2]int{0, 250} || progress[253] != [2]int{250, 250} {
 		t.Errorf("progress: %d reports, first %v, last %v", len(progress), progress[0], progress[len(progress)-1])
 	}
 	calls := fake.Calls(stripetest.RouteEvents)

@@ -94,6 +94,9 @@ CREATE TABLE stripe_actions (
     currency           TEXT NOT NULL DEFAULT '',
     status             TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed', 'skipped')),
     attempts           INTEGER NOT NULL DEFAULT 0,
+    -- When it was first claimed: Stripe keeps an Idempotency-Key for 24
+    -- hours, so an action is not sent again later than that.
+    first_attempt_at   BIGINT,
     next_attempt_at    BIGINT,
     stripe_ids         TEXT NOT NULL DEFAULT '',
     last_error         TEXT NOT NULL DEFAULT '',
