@@ -236,6 +236,17 @@ func (db *DB) Verify(ctx context.Context) ([]Mismatch, error) {
 			FROM (SELECT rule_id, referrer_id, 1 AS want, 0 AS got FROM rewards WHERE status NOT IN ('reversed', 'rejected')
 			  UNION ALL SELECT rule_id, referrer_id, 0, reward_count FROM referrer_rule_rewards) k
 			GROUP BY k.rule_id, k.referrer_id HAVING SUM(k.want) <> SUM(k.got)`},
+		// What Stripe confirmed for a reward (credits less clawbacks) is
+		// exactly what moved out of the customer's available credit for it.
+		{"credit applied in billing differs from Stripe actions done", `SELECT k.reward_id,
+			CAST(SUM(k.want) AS BIGINT), CAST(SUM(k.got) AS BIGINT)
+			FROM (SELECT reward_id, CASE kind WHEN 'credit' THEN amount ELSE -amount END AS want, 0 AS got
+			    FROM stripe_actions WHERE status = 'done' AND kind IN ('credit', 'debit')
+			  UNION ALL SELECT t.reward_id, 0, -e.amount FROM ledger_transactions t
+			    JOIN ledger_entries e ON e.ledger_transaction_id = t.id
+			    JOIN ledger_accounts a ON a.id = e.account_id AND a.owner <> ''
+			    WHERE t.kind IN ('applied_in_billing', 'clawed_back_in_billing')) k
+			GROUP BY k.reward_id HAVING SUM(k.want) <> SUM(k.got)`},
 		{"reward status and reversal disagree", `SELECT id, 0, 1 FROM rewards
 			WHERE (status IN ('reversed', 'rejected') AND reversed_amount <> amount)
 			   OR (status NOT IN ('reversed', 'rejected') AND reversed_amount >= amount)

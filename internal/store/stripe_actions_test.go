@@ -746,6 +746,18 @@ func TestStripeActionsCheckedWhenClaimed(t *testing.T) {
 				t.Errorf("jane's available credit %d, want 0", got)
 			}
 			verifyLedger(t, db)
+			// Verify notices Stripe and the ledger disagreeing (this subtest
+			// is the last: it leaves the database tampered with).
+			if err := db.InTx(ctx, func(tx *store.Tx) error {
+				_, err := tx.ExecRaw(ctx, `UPDATE stripe_actions SET amount = amount + 1 WHERE kind = 'credit' AND status = 'done' AND program_id = $1`, f.p.ID)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			ms, err := db.Verify(ctx)
+			if err != nil || len(ms) != 1 || ms[0].Check != "credit applied in billing differs from Stripe actions done" {
+				t.Errorf("verify after tampering: %+v %v", ms, err)
+			}
 		})
 	})
 }
