@@ -33,7 +33,7 @@ func stripeSync(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	from, ok := parseSince(since)
+	from, ok := stripesync.ParseSince(since)
 	if !ok {
 		return fmt.Errorf("--since must be a date such as %s or an RFC 3339 time", time.Now().AddDate(0, 0, -3).Format(time.DateOnly))
 	}
@@ -64,18 +64,6 @@ func stripeSync(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stdout, "  not applied:", e)
 	}
 	return nil
-}
-
-// parseSince reads a date (midnight UTC) or an RFC 3339 time.
-func parseSince(v string) (time.Time, bool) {
-	v = strings.TrimSpace(v)
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, true
-	}
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t, true
-	}
-	return time.Time{}, false
 }
 
 // onlyStripeProgram is the program connected to Stripe when exactly one is.

@@ -2,10 +2,10 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/integrations/stripe"
+	"github.com/advocate-oss/advocate/internal/integrations/stripesync"
 	"github.com/advocate-oss/advocate/internal/referral"
 	"github.com/advocate-oss/advocate/internal/store"
 )
@@ -112,7 +112,7 @@ func (s *Server) SyncStripe(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(raw, &body); err != nil {
 		return err
 	}
-	since, ok := parseSince(body.Since)
+	since, ok := stripesync.ParseSince(body.Since)
 	if !ok {
 		return referral.FieldError("invalid_since", "since", "Since must be a date (2026-12-01) or a time (2026-12-01T09:00:00Z).")
 	}
@@ -126,18 +126,6 @@ func (s *Server) SyncStripe(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusAccepted, stripeIntegrationEnvelope{s.toStripeIntegrationJSON(in)})
 	return nil
-}
-
-// parseSince reads a sync's start: an RFC 3339 time or a date (midnight UTC).
-func parseSince(v string) (time.Time, bool) {
-	v = strings.TrimSpace(v)
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, true
-	}
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t, true
-	}
-	return time.Time{}, false
 }
 
 // StripeWebhook receives a program's Stripe events. The signature is the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/advocate-oss/advocate/internal/integrations/stripe"
@@ -25,6 +26,19 @@ type SyncReport struct {
 	// Errors are events that could not be applied (a refund of a payment
 	// Stripe no longer lists, say), each "evt_…: message"; the sync goes on.
 	Errors []string
+}
+
+// ParseSince reads where a sync starts: an RFC 3339 time, or a date
+// (midnight UTC).
+func ParseSince(v string) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, true
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
 }
 
 // CheckSince refuses a sync start outside Stripe's 30 days.
