@@ -448,9 +448,7 @@ func (tx *Tx) recordStripeAttempt(ctx context.Context, id string, o stripe.Actio
 			status, next = stripe.ActionPending, sql.NullInt64{Int64: micros(tx.now.Add(delay)), Valid: true}
 		}
 	}
-	if len(lastErr) > 1000 {
-		lastErr = lastErr[:1000]
-	}
+	lastErr = clip(lastErr, 1000) // by characters: a byte cut could split one, which PostgreSQL refuses
 	if _, err := tx.tx.ExecContext(ctx, `UPDATE stripe_actions SET status = $2, attempts = $3, next_attempt_at = $4,
 		last_error = $5, stripe_ids = $6, updated_at = $7 WHERE id = $1`, id, status, a.Attempts, next, lastErr, ids, now); err != nil {
 		return fmt.Errorf("record Stripe action: %w", err)
